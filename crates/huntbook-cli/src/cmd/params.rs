@@ -1,0 +1,9 @@
+//! `huntbook params` (being written).
+
+/// Not yet available.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> u8 {
+    super::fail("`huntbook params` is not available yet")
+}

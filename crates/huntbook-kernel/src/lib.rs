@@ -1,0 +1,1 @@
+//! Jupyter kernels: discovery, launch, the wire protocol, and notebook execution.

@@ -1,0 +1,133 @@
+//! The value model of a parameter.
+
+use serde_json::Value;
+
+/// One parameter value. Mirrors the Python values papermill accepts: integers of any
+/// size (kept as their decimal text), floats including nan and infinities, and dicts
+/// whose keys are rendered as strings (papermill stringifies every key).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    None,
+    Bool(bool),
+    /// An integer of any size, as canonical decimal text (`-12`, `1000000000000000000000`).
+    Int(String),
+    Float(f64),
+    Str(String),
+    List(Vec<ParamValue>),
+    /// Keys are the Python `str()` of the original key, in insertion order.
+    Dict(Vec<(String, ParamValue)>),
+}
+
+/// Named parameters in insertion order; setting a name again replaces its value in place.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parameters(pub Vec<(String, ParamValue)>);
+
+impl Parameters {
+    pub fn new() -> Parameters {
+        Parameters(Vec::new())
+    }
+
+    /// Sets `name`, keeping its first position if it was already set (dict semantics).
+    pub fn set(&mut self, name: impl Into<String>, value: ParamValue) {
+        let name = name.into();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    /// Merges `other` over `self` (later wins).
+    pub fn extend(&mut self, other: Parameters) {
+        for (name, value) in other.0 {
+            self.set(name, value);
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ParamValue> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v))
+    }
+
+    /// The JSON object stored in `metadata.papermill.parameters`.
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.0.iter().map(|(n, v)| (n.clone(), v.to_json())).collect())
+    }
+}
+
+impl ParamValue {
+    /// JSON for metadata. JSON has no nan/inf, so they become the strings "nan", "inf"
+    /// and "-inf"; integers beyond i64/u64 are kept exact as JSON numbers when they fit,
+    /// else as their decimal text.
+    pub fn to_json(&self) -> Value {
+        match self {
+            ParamValue::None => Value::Null,
+            ParamValue::Bool(b) => Value::Bool(*b),
+            ParamValue::Int(text) => text
+                .parse::<i64>()
+                .map(Value::from)
+                .or_else(|_| text.parse::<u64>().map(Value::from))
+                .unwrap_or_else(|_| Value::String(text.clone())),
+            ParamValue::Float(f) if f.is_nan() => Value::String("nan".into()),
+            ParamValue::Float(f) if f.is_infinite() => {
+                Value::String(if *f > 0.0 { "inf" } else { "-inf" }.into())
+            }
+            ParamValue::Float(f) => Value::from(*f),
+            ParamValue::Str(s) => Value::String(s.clone()),
+            ParamValue::List(items) => Value::Array(items.iter().map(ParamValue::to_json).collect()),
+            ParamValue::Dict(entries) => {
+                Value::Object(entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+        }
+    }
+
+    /// The value from JSON (the Python API and JSON parameter files). Whole numbers
+    /// become `Int`, other numbers `Float`.
+    pub fn from_json(value: &Value) -> ParamValue {
+        match value {
+            Value::Null => ParamValue::None,
+            Value::Bool(b) => ParamValue::Bool(*b),
+            Value::Number(n) if n.is_i64() || n.is_u64() => ParamValue::Int(n.to_string()),
+            Value::Number(n) => ParamValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+            Value::String(s) => ParamValue::Str(s.clone()),
+            Value::Array(items) => ParamValue::List(items.iter().map(ParamValue::from_json).collect()),
+            Value::Object(map) => {
+                ParamValue::Dict(map.iter().map(|(k, v)| (k.clone(), ParamValue::from_json(v))).collect())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_keeps_first_position() {
+        let mut p = Parameters::new();
+        p.set("a", ParamValue::Int("1".into()));
+        p.set("b", ParamValue::Int("2".into()));
+        p.set("a", ParamValue::Str("x".into()));
+        assert_eq!(p.0[0], ("a".to_string(), ParamValue::Str("x".into())));
+        assert_eq!(p.0.len(), 2);
+    }
+
+    #[test]
+    fn json_for_metadata() {
+        let mut p = Parameters::new();
+        p.set("n", ParamValue::Float(f64::NAN));
+        p.set("i", ParamValue::Float(f64::NEG_INFINITY));
+        p.set("big", ParamValue::Int("1000000000000000000000000".into()));
+        p.set("k", ParamValue::Int("-5".into()));
+        assert_eq!(
+            p.to_json(),
+            serde_json::json!({"n": "nan", "i": "-inf", "big": "1000000000000000000000000", "k": -5})
+        );
+    }
+}
