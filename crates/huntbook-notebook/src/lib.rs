@@ -5,9 +5,11 @@
 //! [`params`] holds papermill's parameter semantics: values, YAML 1.1 parsing, the
 //! per-language translators and inference of a notebook's declared parameters.
 
+pub mod export;
 pub mod io;
 pub mod model;
 pub mod params;
+pub mod scraps;
 
 pub use io::NotebookError;
 pub use model::{Cell, CellType, JsonMap, Notebook, Output};

@@ -7,3 +7,7 @@
 mod value;
 
 pub use value::{ParamValue, Parameters};
+pub mod inspect;
+pub mod resolve;
+pub mod translate;
+pub mod yaml;

@@ -1,0 +1,1 @@
+//! Scraps (being written).

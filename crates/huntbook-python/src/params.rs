@@ -1,0 +1,6 @@
+//! Parameters between Python and Rust (being written).
+use pyo3::prelude::*;
+
+pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    Ok(())
+}
