@@ -5,10 +5,13 @@
 //! [`params`] holds papermill's parameter semantics: values, YAML 1.1 parsing, the
 //! per-language translators and inference of a notebook's declared parameters.
 
+pub mod execution;
 pub mod export;
 pub mod io;
 pub mod model;
+pub mod outputs;
 pub mod params;
+pub mod path_template;
 pub mod scraps;
 
 pub use io::NotebookError;
