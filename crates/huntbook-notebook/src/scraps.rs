@@ -1,1 +1,0 @@
-//! Scraps (being written).
