@@ -1,11 +1,16 @@
 //! The `huntbook._huntbook` extension module: the Rust core behind the Python package.
+//!
+//! Each submodule registers its functions here; the `huntbook` package (under
+//! `python/huntbook`) wraps them in a Pythonic API with type hints and docstrings.
 use pyo3::prelude::*;
 
+mod notebooks;
 mod params;
 
 #[pymodule]
 fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     params::register(m)?;
+    notebooks::register(m)?;
     Ok(())
 }

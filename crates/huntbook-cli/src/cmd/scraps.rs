@@ -44,7 +44,7 @@ pub fn run(args: Args) -> u8 {
         eprintln!("huntbook: warning: {}: {warning}", args.notebook.display());
     }
     let text = if args.json {
-        let mut text = serde_json::to_string_pretty(&scraps.to_json()).expect("JSON values always serialise");
+        let mut text = serde_json::to_string_pretty(&scraps).expect("JSON values always serialise");
         text.push('\n');
         text
     } else if scraps.is_empty() {

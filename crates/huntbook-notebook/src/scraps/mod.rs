@@ -34,6 +34,7 @@
 mod read;
 mod write;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 use crate::model::JsonMap;
@@ -161,13 +162,26 @@ impl Scraps {
             .collect()
     }
 
-    /// `{name: {data, encoder, display}}`, in scrap order.
-    pub fn to_json(&self) -> Value {
-        Value::Object(self.scraps.iter().map(|s| (s.name.clone(), s.to_json())).collect())
-    }
-
     pub fn into_vec(self) -> Vec<Scrap> {
         self.scraps
+    }
+}
+
+/// Serialises as the JSON object `{name: {data, encoder, display}}`, keys in scrap
+/// order (a `serde_json::Value` would sort them).
+impl Serialize for Scraps {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            data: &'a Option<Value>,
+            encoder: &'a str,
+            display: &'a Option<JsonMap>,
+        }
+        let mut map = serializer.serialize_map(Some(self.scraps.len()))?;
+        for s in &self.scraps {
+            map.serialize_entry(&s.name, &Entry { data: &s.data, encoder: &s.encoder, display: &s.display })?;
+        }
+        map.end()
     }
 }
 

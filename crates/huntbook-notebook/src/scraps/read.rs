@@ -277,6 +277,10 @@ mod tests {
         assert_eq!(scraps.get("c").unwrap().parquet_bytes().unwrap().unwrap(), b"ABC");
         assert_eq!(scraps.get("b").unwrap().parquet_bytes(), None);
         assert_eq!(Value::Object(scraps.data_dict()), json!({"a": {"k": true}, "b": [1, 2], "c": "QUJD"}));
+        // Serialised, the scraps keep their order, which a JSON value would sort away.
+        let text = serde_json::to_string(&read_scraps(&notebook(vec![vec![glued("z", json!(1), "json"), glued("a", json!(2), "json")]])))
+            .unwrap();
+        assert_eq!(text, r#"{"z":{"data":1,"encoder":"json","display":null},"a":{"data":2,"encoder":"json","display":null}}"#);
     }
 
     #[test]
@@ -441,7 +445,7 @@ mod tests {
         assert_eq!(t.data, Some(json!("hi")));
         assert_eq!(t.display_bundle().unwrap()["text/plain"], "'hi'");
         assert_eq!(
-            scraps.to_json()["t"]["display"],
+            t.to_json()["display"],
             json!({"output_type": "display_data", "data": {"text/plain": "'hi'"},
                    "metadata": {"scrapbook": {"data": false, "display": true, "name": "t"}}})
         );

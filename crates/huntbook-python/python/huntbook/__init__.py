@@ -1,8 +1,28 @@
 """huntbook: security operations and threat hunting with Jupyter notebooks.
 
 The package is a thin face over huntbook's Rust core (``huntbook._huntbook``).
+
+Recording and reading findings (scrapbook-compatible)::
+
+    import huntbook
+    huntbook.glue("hits", 12)                       # in a notebook cell
+    nb = huntbook.read_notebook("out.ipynb")        # later, anywhere
+    nb.scraps["hits"].data                          # 12
 """
 
 from huntbook._huntbook import __version__
+from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
+from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "Notebook",
+    "NotebookError",
+    "Scrap",
+    "ScrapWarning",
+    "Scrapbook",
+    "Scraps",
+    "glue",
+    "read_notebook",
+    "read_notebooks",
+]
