@@ -193,6 +193,17 @@ def test_malformed_scraps_warn_and_are_skipped(tmp_path):
     assert scraps["frame"].data == "not parquet"
 
 
+def test_cli_reports_malformed_scraps_on_stderr(huntbook_bin, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    bad = {"application/scrapbook.scrap.json+json": {"name": "old", "data": 1, "encoder": "json"}}
+    nb.cells = [nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output("display_data", data=bad)])]
+    path = tmp_path / "unversioned.ipynb"
+    nbformat.write(nb, path)
+    result = subprocess.run([huntbook_bin, "scraps", path, "--json"], capture_output=True, text=True)
+    assert result.returncode == 0 and json.loads(result.stdout) == {}
+    assert "warning" in result.stderr and 'scrap "old" has no `version`' in result.stderr and "cell 0, output 0" in result.stderr
+
+
 def test_reading_errors_are_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.ipynb"):
         huntbook.read_notebook(tmp_path / "missing.ipynb")
