@@ -21,6 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Run(cmd::run::Args),
     Params(cmd::params::Args),
     Scraps(cmd::scraps::Args),
     Export(cmd::export::Args),
@@ -29,6 +30,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
+        Command::Run(args) => cmd::run::run(args),
         Command::Params(args) => cmd::params::run(args),
         Command::Scraps(args) => cmd::scraps::run(args),
         Command::Export(args) => cmd::export::run(args),

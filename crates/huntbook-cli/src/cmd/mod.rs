@@ -2,6 +2,7 @@
 
 pub mod export;
 pub mod params;
+pub mod run;
 pub mod scraps;
 
 /// Prints an error for the user and returns the usage exit code.
