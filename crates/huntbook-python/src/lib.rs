@@ -4,6 +4,7 @@
 //! `python/huntbook`) wraps them in a Pythonic API with type hints and docstrings.
 use pyo3::prelude::*;
 
+mod execute;
 mod notebooks;
 mod params;
 
@@ -12,5 +13,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     params::register(m)?;
     notebooks::register(m)?;
+    execute::register(m)?;
     Ok(())
 }

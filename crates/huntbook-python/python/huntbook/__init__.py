@@ -2,6 +2,12 @@
 
 The package is a thin face over huntbook's Rust core (``huntbook._huntbook``).
 
+Running notebooks unattended (papermill's names)::
+
+    import huntbook
+    nb = huntbook.execute_notebook("triage.ipynb", "out.ipynb", parameters={"ip_address": "1.2.3.4"})
+    huntbook.inspect_notebook("triage.ipynb")       # the parameters it declares
+
 Recording and reading findings (scrapbook-compatible)::
 
     import huntbook
@@ -11,11 +17,26 @@ Recording and reading findings (scrapbook-compatible)::
 """
 
 from huntbook._huntbook import __version__
+from huntbook.errors import (
+    DeadKernelError,
+    ExecutionError,
+    ExecutionTimeout,
+    KernelStartError,
+    NotebookRunError,
+)
+from huntbook.execute import execute_notebook, inspect_notebook
 from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
 from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
 
 __all__ = [
     "__version__",
+    "DeadKernelError",
+    "ExecutionError",
+    "ExecutionTimeout",
+    "KernelStartError",
+    "NotebookRunError",
+    "execute_notebook",
+    "inspect_notebook",
     "Notebook",
     "NotebookError",
     "Scrap",
