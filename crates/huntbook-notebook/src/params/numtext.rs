@@ -114,6 +114,12 @@ pub(crate) fn py_is_space(c: char) -> bool {
     )
 }
 
+/// The whitespace `int()` and `float()` trim: like `str.isspace()` except the ASCII
+/// separators `\x1c`-`\x1f`, which CPython's number parsing keeps.
+pub(crate) fn py_number_strip(s: &str) -> &str {
+    s.trim_matches(|c| py_is_space(c) && !('\u{1c}'..='\u{1f}').contains(&c))
+}
+
 /// Python's `str.strip()` with no argument.
 pub(crate) fn py_strip(s: &str) -> &str {
     s.trim_matches(py_is_space)
@@ -155,6 +161,7 @@ mod tests {
     #[test]
     fn python_whitespace() {
         assert_eq!(py_strip("\u{1c} 5\u{3000}\n"), "5");
+        assert_eq!(py_number_strip("\u{1c} 5\u{3000}\n"), "\u{1c} 5");
         assert!(!py_is_space('\u{200b}'));
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
-use super::numtext::{decimal_value, py_strip, signed, BigDecimal};
+use super::numtext::{decimal_value, py_number_strip, signed, BigDecimal};
 use super::{parse_yaml, ParamError, ParamValue, Parameters};
 
 /// Types a `-p NAME VALUE` value as papermill's CLI does.
@@ -33,7 +33,7 @@ pub fn resolve_cli_value(text: &str) -> ParamValue {
 /// Python's base-10 `int(text)`: surrounding whitespace, a sign, Unicode decimal
 /// digits, single underscores between digits. Returns canonical decimal text.
 fn python_int(text: &str) -> Option<String> {
-    let s = py_strip(text);
+    let s = py_number_strip(text);
     let (negative, body) = split_sign(s);
     let digits = digits_with_underscores(body)?;
     Some(signed(negative, &BigDecimal::from_digits(digits, 10)))
@@ -69,7 +69,7 @@ fn digits_with_underscores(s: &str) -> Option<Vec<u32>> {
 /// between digits, or `nan`/`inf`/`infinity` in any case, all with surrounding
 /// whitespace, a sign and Unicode digits allowed.
 fn python_float(text: &str) -> Option<f64> {
-    let s = py_strip(text);
+    let s = py_number_strip(text);
     let (negative, body) = split_sign(s);
     let sign = if negative { -1.0 } else { 1.0 };
     match body.to_ascii_lowercase().as_str() {
@@ -252,7 +252,8 @@ mod tests {
         assert_eq!(resolve_cli_value("-0"), int("0"));
         assert_eq!(resolve_cli_value("1_000"), int("1000"));
         assert_eq!(resolve_cli_value("٣٤"), int("34"));
-        assert_eq!(resolve_cli_value("\u{3000}１２\u{1c}"), int("12"));
+        assert_eq!(resolve_cli_value("\u{3000}１２\u{85}"), int("12"));
+        assert_eq!(resolve_cli_value("\u{1c}12"), ParamValue::Str("\u{1c}12".into()));
         assert_eq!(resolve_cli_value("99999999999999999999999999"), int("99999999999999999999999999"));
         assert_eq!(resolve_cli_value("1e3"), ParamValue::Float(1000.0));
         assert_eq!(resolve_cli_value("1.5"), ParamValue::Float(1.5));

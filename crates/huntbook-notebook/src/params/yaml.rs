@@ -360,7 +360,9 @@ impl Builder<'_> {
 
     fn scalar(&self, value: &str, style: TScalarStyle, tag: Option<&str>, mark: Marker) -> Result<ParamValue, ParamError> {
         let kind = match tag {
-            Some("!") => Kind::Str,
+            // PyYAML resolves a scalar with the non-specific tag as if it were plain,
+            // even when quoted (`! '12'` is the integer 12).
+            Some("!") => resolve_plain(value),
             Some(t) => match t.strip_prefix(YAML_TAG) {
                 Some("str") => Kind::Str,
                 Some("int") => Kind::Int,
@@ -702,7 +704,8 @@ mod tests {
         assert_eq!(one("!!float 1"), ParamValue::Float(1.0));
         assert_eq!(one("!!float 1e3"), ParamValue::Float(1000.0));
         assert_eq!(one("!!bool yes"), ParamValue::Bool(true));
-        assert_eq!(one("! 12"), s("12"));
+        assert_eq!(one("! '12'"), int("12"));
+        assert_eq!(one("!<tag:yaml.org,2002:int> \"5\""), int("5"));
         let err = parse_yaml("v: !!int abc", "f.yaml").unwrap_err();
         assert!(err.to_string().contains("cannot read \"abc\" as an integer"), "{err}");
         let err = parse_yaml("v: !custom x", "f.yaml").unwrap_err();
