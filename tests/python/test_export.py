@@ -103,7 +103,11 @@ def build_notebook():
     progress = "".join(f"\r{p:3d}%|{'#' * (p // 10):10s}|" for p in range(0, 101, 25)) + "\n"
     nb.cells = [
         header,
-        v4.new_markdown_cell("# Sign-in hunt\n\nFailures per *user*:\n\n| a | b |\n|---|---|\n| 1 | 2 |"),
+        v4.new_markdown_cell(
+            "# Sign-in hunt\n\nFailures per *user*:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+            "![map](attachment:map.png) ![beacon](https://attacker.example/pixel.gif)",
+            attachments={"map.png": {"image/png": base64.b64encode(tiny_png()).decode()}},
+        ),
         code("days = 30", count=1, tags=["parameters"]),
         code("# Parameters\ndays = 7\ntenant = \"contoso<x>\"\n", count=2, tags=["injected-parameters"]),
         code(
@@ -249,6 +253,9 @@ def test_page_is_valid_self_contained_and_small(huntbook_bin, notebook):
 
     external = [r for r in parsed.refs if not (r.startswith("data:") or r.startswith("#"))]
     assert external == []
+    # A remote image in markdown is named, never fetched.
+    assert "[image: beacon]" in page and "attacker.example" in page
+    assert '<img src="data:image/png;base64,' in page and 'alt="map"' in page
     assert "url(" not in parsed.style_text and "@import" not in parsed.style_text
     assert "<script" not in page.lower()
     assert len(page.encode()) < 100_000

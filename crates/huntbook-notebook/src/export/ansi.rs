@@ -184,6 +184,18 @@ fn byte(n: u32) -> u8 {
 
 /// Renders terminal output as escaped HTML for a `<pre>`.
 pub fn to_html(text: &str) -> String {
+    if !text.contains(['\u{1b}', '\r', '\u{8}']) {
+        // Nothing to replay (the common case, and large logs): skip the screen grid.
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        let mut out = String::with_capacity(text.len() + text.len() / 8);
+        if text.contains(|c: char| c.is_control() && c != '\n' && c != '\t') {
+            let visible: String = text.chars().filter(|&c| !c.is_control() || c == '\n' || c == '\t').collect();
+            escape_into(&mut out, &visible);
+        } else {
+            escape_into(&mut out, text);
+        }
+        return out;
+    }
     let screen = replay(text);
     let mut rows = screen.rows;
     if rows.len() > 1 && rows.last().is_some_and(Vec::is_empty) {
@@ -367,6 +379,20 @@ mod tests {
     fn plain_text_is_escaped() {
         assert_eq!(to_html("a < b && c > \"d\"\n"), "a &lt; b &amp;&amp; c &gt; &quot;d&quot;");
         assert_eq!(to_html("<script>alert(1)</script>"), "&lt;script&gt;alert(1)&lt;/script&gt;");
+    }
+
+    #[test]
+    fn the_fast_path_matches_the_screen() {
+        for text in ["a\n\nb\n", "x\u{7}y\tz\n\n", "", "\n", "é<\n"] {
+            let mut screen = String::new();
+            let rows: Vec<String> = replay(text).rows.iter().map(|r| r.iter().map(|c| c.0).collect()).collect();
+            let mut rows = rows;
+            if rows.len() > 1 && rows.last().is_some_and(String::is_empty) {
+                rows.pop();
+            }
+            escape_into(&mut screen, &rows.join("\n"));
+            assert_eq!(to_html(text), screen, "{text:?}");
+        }
     }
 
     #[test]

@@ -178,8 +178,7 @@ impl<'a, 'o> Lexer<'a, 'o> {
         let mut i = self.pos + prefix_len + delimiter_len;
         let mut chunk_start = self.pos;
         let bytes = self.src.as_bytes();
-        loop {
-            let Some(c) = self.src[i..].chars().next() else { break };
+        while let Some(c) = self.src[i..].chars().next() {
             if c == '\\' {
                 i += 1 + self.src[i + 1..].chars().next().map_or(0, char::len_utf8);
                 continue;

@@ -11,8 +11,9 @@
 //!
 //! Raw HTML passes through, as in Jupyter (papermill's error markers are HTML spans).
 //! Images that are not embedded (remote URLs, files next to the notebook) are shown as
-//! links instead: the page stays self-contained and opening a report never fetches
-//! anything, e.g. from an attacker-controlled host quoted in a hunt.
+//! their alt text, the address in a tooltip: the page stays self-contained, and opening
+//! a report never fetches anything, e.g. from an attacker-controlled host quoted in a
+//! hunt. Links the author wrote stay links: following one is the reader's choice.
 
 use base64::Engine;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd};
@@ -68,7 +69,7 @@ pub fn render(source: &str, attachments: Option<&JsonMap>) -> String {
                         images.push(true);
                         events.push(Event::Html(
                             format!(
-                                "<a class=\"hb-noimg\" href=\"{}\" title=\"image not embedded\">[image: ",
+                                "<span class=\"hb-noimg\" title=\"image not embedded: {}\">[image: ",
                                 escape(&dest_url)
                             )
                             .into(),
@@ -78,7 +79,7 @@ pub fn render(source: &str, attachments: Option<&JsonMap>) -> String {
             }
             Event::End(TagEnd::Image) => {
                 if images.pop().unwrap_or(false) {
-                    events.push(Event::Html("]</a>".into()));
+                    events.push(Event::Html("]</span>".into()));
                 } else {
                     events.push(Event::End(TagEnd::Image));
                 }
@@ -134,7 +135,7 @@ fn add_heading_ids(events: &mut Vec<Event>) {
                 }
                 end += 1;
             }
-            let anchor: String = text.trim().split_whitespace().collect::<Vec<_>>().join("-");
+            let anchor: String = text.split_whitespace().collect::<Vec<_>>().join("-");
             if !anchor.is_empty() && end < events.len() {
                 if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
                     *id = Some(CowStr::from(anchor.clone()));
@@ -273,8 +274,9 @@ mod tests {
         let html = render("![evil beacon](https://attacker.example/p.gif) ![m](attachment:missing.png)", None);
         assert!(!html.contains("<img"), "{html}");
         assert!(html.contains(
-            "<a class=\"hb-noimg\" href=\"https://attacker.example/p.gif\" title=\"image not embedded\">[image: evil beacon]</a>"
+            "<span class=\"hb-noimg\" title=\"image not embedded: https://attacker.example/p.gif\">[image: evil beacon]</span>"
         ));
+        assert!(!html.contains("href"));
         assert!(html.contains("[image: m]"));
     }
 

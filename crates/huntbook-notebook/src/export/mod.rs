@@ -157,16 +157,22 @@ pub fn escape(text: &str) -> String {
 
 /// [`escape`], appending to `out`.
 pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    // Runs of ordinary text are copied whole: outputs can be megabytes of log.
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(entity);
+        start = i + 1;
     }
+    out.push_str(&text[start..]);
 }
 
 #[cfg(test)]
@@ -332,6 +338,17 @@ pub(crate) mod tests {
         nb.cells.push(raw);
         let html = to_html(&nb, &ExportOptions::default());
         assert!(!html.contains("<script"), "{html}");
+    }
+
+    #[test]
+    fn markdown_attachments_are_read_from_the_cell() {
+        let text = r#"{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "![logo](attachment:logo.png)",
+             "attachments": {"logo.png": {"image/png": "iVBORw0KGgo="}}}]}"#;
+        let nb = crate::io::parse(text, "t.ipynb").unwrap();
+        let html = to_html(&nb, &ExportOptions::default());
+        assert!(html.contains("<img src=\"data:image/png;base64,iVBORw0KGgo=\" alt=\"logo\""), "{html}");
+        assert_eq!(external_refs(&html), Vec::<String>::new());
     }
 
     #[test]
