@@ -62,6 +62,9 @@ pub trait RunObserver {
     /// The `text/plain` of a display or result, as it arrives.
     fn display_text(&mut self, _text: &str) {}
     fn warning(&mut self, _message: &str) {}
+    /// How long a phase of the run took: `kernel_start`, `execute` (time inside the kernel's
+    /// execute requests, output handling included), `kernel_stop`.
+    fn phase(&mut self, _name: &str, _took: Duration) {}
 }
 
 /// An observer that watches nothing.
@@ -86,6 +89,7 @@ pub async fn run_cells(
     execution::notebook_start(nb, Utc::now());
     save_or_warn(save, nb, observer);
 
+    let started = Instant::now();
     let mut kernel = tokio::select! {
         kernel = Kernel::launch(spec, opts.launch.clone()) => kernel?,
         signal = wait_for_stop(stop) => {
@@ -93,7 +97,9 @@ pub async fn run_cells(
             return Ok(RunEnd::Stopped { cell_index: None, signal });
         }
     };
+    observer.phase("kernel_start", started.elapsed());
     nb.metadata.insert("language_info".into(), kernel.language_info().clone());
+    let mut executing = Duration::ZERO;
 
     let mut collector = OutputCollector::new(opts.max_cell_output);
     let mut end = RunEnd::Completed;
@@ -121,6 +127,7 @@ pub async fn run_cells(
                     last_save = Instant::now();
                 }
             };
+            let execute_started = Instant::now();
             let result = tokio::select! {
                 result = kernel.execute(&code, &exec_opts, &mut on_event) => Some(result),
                 signal = wait_for_stop(stop) => {
@@ -128,6 +135,7 @@ pub async fn run_cells(
                     None
                 }
             };
+            executing += execute_started.elapsed();
             collector.finish_cell(nb, index);
             match result {
                 None => {
@@ -184,10 +192,13 @@ pub async fn run_cells(
     }
 
     execution::notebook_complete(nb, Utc::now());
+    observer.phase("execute", executing);
+    let stopping = Instant::now();
     match end {
         RunEnd::Timeout { .. } | RunEnd::KernelDied { .. } | RunEnd::Stopped { .. } => kernel.kill().await,
         _ => kernel.shutdown(Duration::from_secs(5)).await,
     }
+    observer.phase("kernel_stop", stopping.elapsed());
     Ok(end)
 }
 

@@ -299,6 +299,12 @@ impl Level {
         }
     }
 
+    fn debug(self, message: &str) {
+        if self <= Level::Debug {
+            eprintln!("huntbook: {message}");
+        }
+    }
+
     fn info(self, message: &str) {
         if self <= Level::Info {
             eprintln!("huntbook: {message}");
@@ -399,5 +405,9 @@ impl RunObserver for CliObserver {
 
     fn warning(&mut self, message: &str) {
         self.level.warn(message);
+    }
+
+    fn phase(&mut self, name: &str, took: Duration) {
+        self.level.debug(&format!("{name} took {:.1} ms", took.as_secs_f64() * 1000.0));
     }
 }
