@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
-use crate::params::{ParamValue, Parameters};
+use crate::params::{py_float_repr, ParamValue, Parameters};
 
 /// Values of the built-in fields.
 #[derive(Debug, Clone)]
@@ -138,7 +138,7 @@ fn plain_text(value: &ParamValue) -> String {
         ParamValue::None => "None".into(),
         ParamValue::Bool(b) => if *b { "True" } else { "False" }.into(),
         ParamValue::Int(n) => n.clone(),
-        ParamValue::Float(f) => format!("{f}"),
+        ParamValue::Float(f) => py_float_repr(*f),
         ParamValue::Str(s) => s.clone(),
         other => other.to_json().to_string(),
     }
@@ -182,6 +182,12 @@ mod tests {
         let out = render("out/{year}/{month}/{day}/{notebook}_{ip_address}_{run_id}_{n:03d}_{time}.ipynb", &p, &builtins());
         assert_eq!(out.unwrap(), "out/2024/07/01/triage_1.2.3.4_r1_007_130509.ipynb");
         assert_eq!(render("{{literal}}-{date}", &p, &builtins()).unwrap(), "{literal}-2024-07-01");
+    }
+
+    #[test]
+    fn numbers_read_as_python_prints_them() {
+        let p = params(&[("f", ParamValue::Float(1e20)), ("g", ParamValue::Float(0.5)), ("b", ParamValue::Bool(true))]);
+        assert_eq!(render("{f}_{g}_{b}_{g:.3f}", &p, &builtins()).unwrap(), "1e+20_0.5_True_0.500");
     }
 
     #[test]
