@@ -85,3 +85,46 @@ fn same_file(a: &Path, b: &Path) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(notebook: PathBuf, output: Option<PathBuf>) -> Args {
+        Args { notebook, no_input: false, no_prompt: false, output, title: None }
+    }
+
+    fn write_notebook(dir: &Path, name: &str) -> PathBuf {
+        let mut nb = huntbook_notebook::Notebook::new();
+        nb.cells.push(huntbook_notebook::Cell::code("print('x')"));
+        let path = dir.join(name);
+        huntbook_notebook::io::write_path(&nb, &path).unwrap();
+        path
+    }
+
+    #[test]
+    fn writes_next_to_the_notebook_titled_by_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let nb = write_notebook(dir.path(), "hunt.v2.ipynb");
+        assert_eq!(run(args(nb, None)), 0);
+        let page = std::fs::read_to_string(dir.path().join("hunt.v2.html")).unwrap();
+        assert!(page.contains("<title>hunt.v2</title>"));
+    }
+
+    #[test]
+    fn refuses_to_overwrite_the_notebook() {
+        let dir = tempfile::tempdir().unwrap();
+        let nb = write_notebook(dir.path(), "a.ipynb");
+        let before = std::fs::read(&nb).unwrap();
+        assert_eq!(run(args(nb.clone(), Some(nb.clone()))), crate::EXIT_USAGE);
+        assert_eq!(std::fs::read(&nb).unwrap(), before);
+    }
+
+    #[test]
+    fn bad_input_and_unwritable_output() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(run(args(dir.path().join("missing.ipynb"), None)), crate::EXIT_USAGE);
+        let nb = write_notebook(dir.path(), "a.ipynb");
+        assert_eq!(run(args(nb, Some(dir.path().join("no/such/dir/a.html")))), 1);
+    }
+}

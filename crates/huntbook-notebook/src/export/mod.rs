@@ -67,7 +67,8 @@ pub(crate) fn cell_anchor(cell: &Cell, index: usize) -> String {
 }
 
 fn render_cell(cell: &Cell, index: usize, language: &str, opts: &ExportOptions, prompts: bool) -> String {
-    if cell.has_tag("remove-cell") {
+    // An empty markdown or raw cell would only leave a gap in the page.
+    if cell.has_tag("remove-cell") || (!cell.is_code() && cell.source.trim().is_empty()) {
         return String::new();
     }
     let anchor = cell_anchor(cell, index);
@@ -312,7 +313,9 @@ pub(crate) mod tests {
         other.cell_type = CellType::Raw;
         other.metadata.insert("format".into(), json!("text/x-rst"));
         nb.cells.extend([html_cell, other]);
+        nb.cells.push(Cell::markdown("  \n"));
         let html = to_html(&nb, &ExportOptions::default());
+        assert_eq!(html.matches("<section").count(), 2, "an empty cell is left out");
         assert!(html.contains("<b>bold</b>"));
         assert!(html.contains("<pre class=\"hb-raw\">&lt;i&gt;not html&lt;/i&gt;</pre>"));
     }
