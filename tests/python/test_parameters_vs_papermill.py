@@ -84,6 +84,9 @@ def random_float(rng):
         return rng.uniform(-1e6, 1e6)
     if kind == 3:
         return float(rng.randint(-(10**20), 10**20))
+    if kind == 4:
+        # Exact ties at the last shortest digit (706801869536214.25 is repr'd ...214.2).
+        return float(rng.randint(10**14, 10**16)) + rng.choice([0.25, 0.75, 0.125, 0.5])
     return rng.random() * 10 ** rng.randint(-30, 30)
 
 
@@ -133,6 +136,13 @@ def test_python_rendering_matches_papermill_on_random_values():
         exec(ours, namespace)
         for name, value in params.items():
             assert same(namespace[name], stringify_keys(value)), (name, value, namespace[name])
+
+
+def test_float_repr_matches_python():
+    rng = random.Random(42)
+    floats = [random_float(rng) for _ in range(20000)] + [706801869536214.2, 5e-324, 1.7976931348623157e308, 1e16, 1e-5]
+    ours = hb.translate_parameters("python3", "python", {f"f{i}": f for i, f in enumerate(floats)})
+    assert ours == pt.PythonTranslator.codify({f"f{i}": f for i, f in enumerate(floats)}, "Parameters")
 
 
 def test_black_is_not_used():

@@ -187,6 +187,10 @@ fn parse_definition(def: &str) -> Option<DeclaredParameter> {
         rest = tail.strip_prefix(['"', '\'']).unwrap_or(tail).trim_start_matches(py_is_space);
     }
     let rest = rest.strip_prefix('=')?;
+    if rest.starts_with('=') {
+        // `x == 1` compares; only reachable here in the text before the first assignment.
+        return None;
+    }
     let (value, comment) = match comment_start(rest) {
         Some(at) => (&rest[..at], Some(&rest[at + 1..])),
         None => (rest, None),
@@ -338,6 +342,7 @@ mod tests {
         assert_eq!(inspect_source("a = b = 1\nc = 2"), vec![p("c", "None", "2", "")]);
         assert_eq!(inspect_source("x.y = 1\nz: pd.DataFrame = None\nw += 1"), vec![]);
         assert_eq!(inspect_source("t = 1  # type:\n"), vec![p("t", "None", "1", "")]);
+        assert_eq!(inspect_source("x: int == 1\nx == 2\n"), vec![]);
     }
 
     #[test]

@@ -114,9 +114,14 @@ pub fn py_float_repr(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "inf" } else { "-inf" }.into();
     }
-    // Rust's `{:e}` yields the same shortest round-trip digits as Python's repr; only
-    // the layout differs.
-    let sci = format!("{:e}", f);
+    // Rust's `{:e}` gives the shortest digit count that reads back, but on an exact tie
+    // it may round the last digit up where Python's repr takes the correctly rounded
+    // (half-even) digits, so the digits are re-made at that precision, which rounds
+    // correctly, and kept when they still read back.
+    let shortest = format!("{:e}", f);
+    let digit_count = shortest.split_once('e').map_or(0, |(m, _)| m.chars().filter(char::is_ascii_digit).count());
+    let rounded = format!("{:.*e}", digit_count.saturating_sub(1), f);
+    let sci = if rounded.parse::<f64>() == Ok(f) { rounded } else { shortest };
     let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
     let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
     let (sign, mantissa) = match mantissa.strip_prefix('-') {
@@ -174,6 +179,8 @@ mod tests {
             (-2.5e-300, "-2.5e-300"),
             (f64::MAX, "1.7976931348623157e+308"),
             (5e-324, "5e-324"),
+            (706801869536214.2, "706801869536214.2"),
+            (816978057328524.2, "816978057328524.2"),
             (100.0, "100.0"),
             (f64::NAN, "nan"),
             (f64::NEG_INFINITY, "-inf"),
