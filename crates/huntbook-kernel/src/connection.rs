@@ -77,7 +77,7 @@ impl ConnectionInfo {
 
 /// A connection file on disk in its private directory; dropping it removes both.
 #[derive(Debug)]
-pub struct ConnectionFile {
+pub(crate) struct ConnectionFile {
     dir: PathBuf,
     path: PathBuf,
     info: ConnectionInfo,
@@ -88,7 +88,7 @@ const MAX_DIR_LEN: usize = 90;
 
 impl ConnectionFile {
     /// Creates the private directory and writes the connection file (mode 0600).
-    pub fn create(transport: Transport, kernel_name: &str) -> Result<ConnectionFile, KernelError> {
+    pub(crate) fn create(transport: Transport, kernel_name: &str) -> Result<ConnectionFile, KernelError> {
         let dir = private_dir(transport)?;
         match Self::write_in(dir.clone(), transport, kernel_name) {
             Ok(file) => Ok(file),
@@ -106,7 +106,10 @@ impl ConnectionFile {
     ) -> Result<ConnectionFile, KernelError> {
         let (ip, ports) = match transport {
             // ipykernel binds `<ip>-<port>`; any distinct small numbers will do.
-            Transport::Ipc => (dir.join("k").to_string_lossy().into_owned(), [1, 2, 3, 4, 5]),
+            Transport::Ipc => (
+                dir.join("k").to_string_lossy().into_owned(),
+                [1, 2, 3, 4, 5],
+            ),
             Transport::Tcp => ("127.0.0.1".to_string(), free_tcp_ports()?),
         };
         let info = ConnectionInfo {
@@ -127,22 +130,28 @@ impl ConnectionFile {
             .mode(0o600)
             .open(&path)
             .map_err(|e| {
-                KernelError::io(format!("cannot create connection file {}", path.display()), e)
+                KernelError::io(
+                    format!("cannot create connection file {}", path.display()),
+                    e,
+                )
             })?;
         let text = serde_json::to_string_pretty(&info.to_json()).expect("JSON of strings and ints");
         file.write_all(text.as_bytes()).map_err(|e| {
-            KernelError::io(format!("cannot write connection file {}", path.display()), e)
+            KernelError::io(
+                format!("cannot write connection file {}", path.display()),
+                e,
+            )
         })?;
         Ok(ConnectionFile { dir, path, info })
     }
 
     /// The connection file's path (for `{connection_file}`).
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// What the file says.
-    pub fn info(&self) -> &ConnectionInfo {
+    pub(crate) fn info(&self) -> &ConnectionInfo {
         &self.info
     }
 }
@@ -228,7 +237,10 @@ mod tests {
         assert_eq!(json["kernel_name"], "python3");
         assert_eq!(json["key"].as_str().unwrap().len(), 64);
         let info = file.info();
-        assert_eq!(info.endpoint(info.shell_port), format!("ipc://{}/k-1", dir.display()));
+        assert_eq!(
+            info.endpoint(info.shell_port),
+            format!("ipc://{}/k-1", dir.display())
+        );
         assert!(info.endpoint(5).len() < 108);
 
         drop(file);
@@ -240,12 +252,21 @@ mod tests {
         let a = ConnectionFile::create(Transport::Tcp, "k").unwrap();
         let b = ConnectionFile::create(Transport::Tcp, "k").unwrap();
         let i = a.info();
-        let mut ports = vec![i.shell_port, i.iopub_port, i.stdin_port, i.control_port, i.hb_port];
+        let mut ports = vec![
+            i.shell_port,
+            i.iopub_port,
+            i.stdin_port,
+            i.control_port,
+            i.hb_port,
+        ];
         ports.sort();
         ports.dedup();
         assert_eq!(ports.len(), 5);
         assert!(ports.iter().all(|p| *p != 0));
-        assert_eq!(i.endpoint(i.shell_port), format!("tcp://127.0.0.1:{}", i.shell_port));
+        assert_eq!(
+            i.endpoint(i.shell_port),
+            format!("tcp://127.0.0.1:{}", i.shell_port)
+        );
         assert_ne!(a.info().key, b.info().key);
         assert_ne!(a.path(), b.path());
     }

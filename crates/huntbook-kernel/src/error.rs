@@ -197,14 +197,23 @@ mod tests {
     fn no_such_kernel_lists_found_kernels_and_fixes() {
         let err = KernelError::NoSuchKernel {
             name: "pyhton3".into(),
-            found: vec![("python3".into(), PathBuf::from("/venv/share/jupyter/kernels/python3"))],
+            found: vec![(
+                "python3".into(),
+                PathBuf::from("/venv/share/jupyter/kernels/python3"),
+            )],
             searched: vec![PathBuf::from("/nonexistent/kernels")],
         };
         let text = err.to_string();
         assert!(text.contains("'pyhton3'"), "{text}");
-        assert!(text.contains("python3  (/venv/share/jupyter/kernels/python3)"), "{text}");
+        assert!(
+            text.contains("python3  (/venv/share/jupyter/kernels/python3)"),
+            "{text}"
+        );
         assert!(text.contains("/nonexistent/kernels  (missing)"), "{text}");
-        assert!(text.contains("-k NAME") && text.contains("--python PATH"), "{text}");
+        assert!(
+            text.contains("-k NAME") && text.contains("--python PATH"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl IopubEvent {
 
     /// The event for an IOPub message, or `None` for messages that are not about
     /// output (comms, `status: starting`, unknown types).
-    pub fn from_message(msg: &Message) -> Option<IopubEvent> {
+    pub(crate) fn from_message(msg: &Message) -> Option<IopubEvent> {
         let c = &msg.content;
         let date = msg.date().to_string();
         let text = |key: &str| c[key].as_str().unwrap_or("").to_string();
@@ -239,7 +239,7 @@ pub struct ExecuteReply {
 impl ExecuteReply {
     /// Reads an `execute_reply`. An unknown status counts as an error, so that a
     /// kernel speaking a dialect we don't know cannot make a failure look like success.
-    pub fn from_message(msg: &Message) -> ExecuteReply {
+    pub(crate) fn from_message(msg: &Message) -> ExecuteReply {
         let c = &msg.content;
         let status = match c["status"].as_str() {
             Some("ok") => ReplyStatus::Ok,
@@ -344,7 +344,8 @@ impl Kernel {
                     }
                 }
                 Next::Shell(msg) => {
-                    if msg.parent_msg_id() == Some(id.as_str()) && msg.msg_type() == "execute_reply" {
+                    if msg.parent_msg_id() == Some(id.as_str()) && msg.msg_type() == "execute_reply"
+                    {
                         reply = Some(ExecuteReply::from_message(&msg));
                         // The code has finished: only the output may still be in flight.
                         timeout_at = None;
@@ -433,7 +434,10 @@ mod tests {
         assert!(matches!(e, IopubEvent::DisplayData { display_id: Some(ref d), .. } if d == "d1"));
         // An update without a display_id cannot update anything.
         assert_eq!(
-            IopubEvent::from_message(&msg("update_display_data", json!({"data": {}, "metadata": {}}))),
+            IopubEvent::from_message(&msg(
+                "update_display_data",
+                json!({"data": {}, "metadata": {}})
+            )),
             None
         );
         let e = IopubEvent::from_message(&msg(
@@ -441,7 +445,14 @@ mod tests {
             json!({"execution_count": 3, "data": {"text/plain": "2"}, "metadata": {}}),
         ))
         .unwrap();
-        assert!(matches!(e, IopubEvent::ExecuteResult { execution_count: Some(3), display_id: None, .. }));
+        assert!(matches!(
+            e,
+            IopubEvent::ExecuteResult {
+                execution_count: Some(3),
+                display_id: None,
+                ..
+            }
+        ));
         let e = IopubEvent::from_message(&msg(
             "error",
             json!({"ename": "ValueError", "evalue": "bad", "traceback": ["a", "b"]}),
@@ -449,20 +460,27 @@ mod tests {
         .unwrap();
         assert!(matches!(e, IopubEvent::Error { ref traceback, .. } if traceback.len() == 2));
         assert_eq!(
-            IopubEvent::from_message(&msg("clear_output", json!({"wait": true}))).map(|e| e.date().to_string()),
+            IopubEvent::from_message(&msg("clear_output", json!({"wait": true})))
+                .map(|e| e.date().to_string()),
             Some("2024-05-01T10:00:00.000001Z".to_string())
         );
         assert!(matches!(
             IopubEvent::from_message(&msg("status", json!({"execution_state": "idle"}))),
             Some(IopubEvent::Status { busy: false, .. })
         ));
-        assert_eq!(IopubEvent::from_message(&msg("status", json!({"execution_state": "starting"}))), None);
+        assert_eq!(
+            IopubEvent::from_message(&msg("status", json!({"execution_state": "starting"}))),
+            None
+        );
         assert_eq!(IopubEvent::from_message(&msg("comm_open", json!({}))), None);
     }
 
     #[test]
     fn replies() {
-        let ok = ExecuteReply::from_message(&msg("execute_reply", json!({"status": "ok", "execution_count": 1, "ename": "ignored"})));
+        let ok = ExecuteReply::from_message(&msg(
+            "execute_reply",
+            json!({"status": "ok", "execution_count": 1, "ename": "ignored"}),
+        ));
         assert_eq!(ok.status, ReplyStatus::Ok);
         assert_eq!(ok.execution_count, Some(1));
         assert_eq!(ok.ename, None);
@@ -470,9 +488,13 @@ mod tests {
             "execute_reply",
             json!({"status": "error", "execution_count": 2, "ename": "E", "evalue": "v", "traceback": ["t"]}),
         ));
-        assert_eq!((err.ename.as_deref(), err.evalue.as_deref()), (Some("E"), Some("v")));
+        assert_eq!(
+            (err.ename.as_deref(), err.evalue.as_deref()),
+            (Some("E"), Some("v"))
+        );
         assert_eq!(err.traceback, ["t"]);
-        let aborted = ExecuteReply::from_message(&msg("execute_reply", json!({"status": "aborted"})));
+        let aborted =
+            ExecuteReply::from_message(&msg("execute_reply", json!({"status": "aborted"})));
         assert_eq!(aborted.status, ReplyStatus::Aborted);
         assert_eq!(aborted.execution_count, None);
         let odd = ExecuteReply::from_message(&msg("execute_reply", json!({"status": "weird"})));

@@ -253,7 +253,8 @@ impl Kernel {
     /// and socket directory.
     pub async fn shutdown(mut self, grace: Duration) {
         if self.process.try_exit().is_none() {
-            let request = Message::new("shutdown_request", &self.session, json!({"restart": false}));
+            let request =
+                Message::new("shutdown_request", &self.session, json!({"restart": false}));
             if self.send(Channel::Control, &request).await.is_ok() {
                 let deadline = Instant::now() + grace;
                 loop {
@@ -274,7 +275,11 @@ impl Kernel {
 
     /// Sends a message on shell or control, failing if the kernel dies or the socket
     /// cannot take it for [`SEND_TIMEOUT`].
-    pub(crate) async fn send(&mut self, channel: Channel, msg: &Message) -> Result<(), KernelError> {
+    pub(crate) async fn send(
+        &mut self,
+        channel: Channel,
+        msg: &Message,
+    ) -> Result<(), KernelError> {
         let mut frames = self.signer.encode(msg).into_iter();
         let mut zmsg = ZmqMessage::from(frames.next().expect("a message has frames"));
         for frame in frames {
@@ -462,9 +467,9 @@ fn kernel_argv(spec: &KernelSpec, connection_file: &Path) -> Vec<String> {
                 .replace("{resource_dir}", &resource_dir)
         })
         .collect();
-    let is_ipykernel = argv
-        .iter()
-        .any(|a| a == "ipykernel_launcher" || a == "ipykernel" || a.ends_with("ipykernel_launcher.py"));
+    let is_ipykernel = argv.iter().any(|a| {
+        a == "ipykernel_launcher" || a == "ipykernel" || a.ends_with("ipykernel_launcher.py")
+    });
     if is_ipykernel {
         argv.push("--HistoryManager.hist_file=:memory:".to_string());
     }
@@ -531,11 +536,26 @@ mod tests {
 
     #[test]
     fn argv_placeholders_and_ipykernel_history() {
-        let s = spec(&["python", "-m", "ipykernel_launcher", "-f", "{connection_file}", "--r={resource_dir}"]);
+        let s = spec(&[
+            "python",
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+            "--r={resource_dir}",
+        ]);
         let argv = kernel_argv(&s, Path::new("/tmp/c.json"));
         assert_eq!(
             argv,
-            ["python", "-m", "ipykernel_launcher", "-f", "/tmp/c.json", "--r=/res", "--HistoryManager.hist_file=:memory:"]
+            [
+                "python",
+                "-m",
+                "ipykernel_launcher",
+                "-f",
+                "/tmp/c.json",
+                "--r=/res",
+                "--HistoryManager.hist_file=:memory:"
+            ]
         );
         let s = spec(&["python", "-m", "bash_kernel", "-f", "{connection_file}"]);
         assert_eq!(kernel_argv(&s, Path::new("/c")).last().unwrap(), "/c");
@@ -546,7 +566,10 @@ mod tests {
         let s = spec(&["x"]);
         let lookup = |k: &str| (k == "HOME").then(|| "/home/u".to_string());
         let env = kernel_env(&s, &[("PATHS".into(), "override".into())], lookup);
-        assert_eq!(env[0], ("PATHS".to_string(), "/home/u/x:${NOPE}:$PLAIN".to_string()));
+        assert_eq!(
+            env[0],
+            ("PATHS".to_string(), "/home/u/x:${NOPE}:$PLAIN".to_string())
+        );
         // Later entries win when the command is built.
         assert_eq!(env[1], ("PATHS".to_string(), "override".to_string()));
         assert_eq!(expand_vars("a${", &lookup), "a${");

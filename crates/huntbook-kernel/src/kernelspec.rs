@@ -143,7 +143,10 @@ impl Discovery {
             Some(path) => Some(Interpreter::locate(path)?),
             None => None,
         };
-        let venv = env.var("VIRTUAL_ENV").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let venv = env
+            .var("VIRTUAL_ENV")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
 
         let mut data_dirs = Vec::new();
         if let Some(python) = &named {
@@ -415,10 +418,26 @@ mod tests {
         let jp = tmp.path().join("jp");
         let venv = tmp.path().join("venv");
         let home = tmp.path().join("home");
-        write_spec(&jp, "shared", r#"{"argv": ["from-jupyter-path"], "language": "x"}"#);
-        write_spec(&venv.join("share/jupyter"), "shared", r#"{"argv": ["from-venv"]}"#);
-        write_spec(&home.join(".local/share/jupyter"), "mine", r#"{"argv": ["a"]}"#);
-        let env = fake_env(&[("JUPYTER_PATH", &jp), ("VIRTUAL_ENV", &venv), ("HOME", &home)]);
+        write_spec(
+            &jp,
+            "shared",
+            r#"{"argv": ["from-jupyter-path"], "language": "x"}"#,
+        );
+        write_spec(
+            &venv.join("share/jupyter"),
+            "shared",
+            r#"{"argv": ["from-venv"]}"#,
+        );
+        write_spec(
+            &home.join(".local/share/jupyter"),
+            "mine",
+            r#"{"argv": ["a"]}"#,
+        );
+        let env = fake_env(&[
+            ("JUPYTER_PATH", &jp),
+            ("VIRTUAL_ENV", &venv),
+            ("HOME", &home),
+        ]);
         let resolved = Discovery::default().resolve(&env).unwrap();
         assert_eq!(
             resolved.dirs[..3],
@@ -428,7 +447,10 @@ mod tests {
                 home.join(".local/share/jupyter/kernels")
             ]
         );
-        assert_eq!(resolved.dirs.last().unwrap(), Path::new("/usr/share/jupyter/kernels"));
+        assert_eq!(
+            resolved.dirs.last().unwrap(),
+            Path::new("/usr/share/jupyter/kernels")
+        );
         let shared = find_in("SHARED", &resolved).unwrap();
         assert_eq!(shared.argv, ["from-jupyter-path"]);
         assert_eq!(shared.display_name, "shared");
@@ -440,12 +462,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let a = tmp.path().join("a");
         let b = tmp.path().join("b");
-        let env = fake_env(&[("JUPYTER_DATA_DIR", &a), ("XDG_DATA_HOME", &b), ("HOME", tmp.path())]);
+        let env = fake_env(&[
+            ("JUPYTER_DATA_DIR", &a),
+            ("XDG_DATA_HOME", &b),
+            ("HOME", tmp.path()),
+        ]);
         assert_eq!(user_data_dir(&env), Some(a.clone()));
         let env = fake_env(&[("XDG_DATA_HOME", &b), ("HOME", tmp.path())]);
         assert_eq!(user_data_dir(&env), Some(b.join("jupyter")));
         let env = fake_env(&[("HOME", tmp.path())]);
-        assert_eq!(user_data_dir(&env), Some(tmp.path().join(".local/share/jupyter")));
+        assert_eq!(
+            user_data_dir(&env),
+            Some(tmp.path().join(".local/share/jupyter"))
+        );
     }
 
     #[test]
@@ -462,7 +491,10 @@ mod tests {
             let resolved = Discovery::with_python(&named).resolve(&env).unwrap();
             assert_eq!(resolved.dirs[0], venv.join("share/jupyter/kernels"));
             let spec = find_in("python3", &resolved).unwrap();
-            assert_eq!(spec.resource_dir, venv.join("share/jupyter/kernels/python3"));
+            assert_eq!(
+                spec.resource_dir,
+                venv.join("share/jupyter/kernels/python3")
+            );
             assert_eq!(spec.argv[0], python.to_string_lossy());
         }
     }
@@ -474,13 +506,27 @@ mod tests {
         let python = fake_venv(&venv);
         let jp = tmp.path().join("jp");
         write_spec(&jp, "py", PY_SPEC);
-        write_spec(&jp, "other", r#"{"argv": ["python", "-m", "x"], "language": "r"}"#);
-        write_spec(&jp, "abs", r#"{"argv": ["/opt/py/bin/python"], "language": "python"}"#);
+        write_spec(
+            &jp,
+            "other",
+            r#"{"argv": ["python", "-m", "x"], "language": "r"}"#,
+        );
+        write_spec(
+            &jp,
+            "abs",
+            r#"{"argv": ["/opt/py/bin/python"], "language": "python"}"#,
+        );
         let env = fake_env(&[("JUPYTER_PATH", &jp), ("VIRTUAL_ENV", &venv)]);
         let resolved = Discovery::default().resolve(&env).unwrap();
-        assert_eq!(find_in("py", &resolved).unwrap().argv[0], python.to_string_lossy());
+        assert_eq!(
+            find_in("py", &resolved).unwrap().argv[0],
+            python.to_string_lossy()
+        );
         assert_eq!(find_in("other", &resolved).unwrap().argv[0], "python");
-        assert_eq!(find_in("abs", &resolved).unwrap().argv[0], "/opt/py/bin/python");
+        assert_eq!(
+            find_in("abs", &resolved).unwrap().argv[0],
+            "/opt/py/bin/python"
+        );
 
         // Without any interpreter the argv is left to PATH lookup.
         let resolved = Discovery::default()
@@ -505,7 +551,9 @@ mod tests {
         let env = fake_env(&[("JUPYTER_PATH", tmp.path())]);
         let resolved = Discovery::default().resolve(&env).unwrap();
         match find_in("julia", &resolved) {
-            Err(KernelError::NoSuchKernel { found, searched, .. }) => {
+            Err(KernelError::NoSuchKernel {
+                found, searched, ..
+            }) => {
                 assert!(found.iter().any(|(n, _)| n == "python3"));
                 assert_eq!(searched[0], tmp.path().join("kernels"));
             }
@@ -524,20 +572,34 @@ mod tests {
         write_spec(tmp.path(), "python3", PY_SPEC);
         let env = fake_env(&[("JUPYTER_PATH", tmp.path())]);
         let resolved = Discovery::default().resolve(&env).unwrap();
-        assert_eq!(for_language_in("Python", &resolved).unwrap().name, "python3");
+        assert_eq!(
+            for_language_in("Python", &resolved).unwrap().name,
+            "python3"
+        );
     }
 
     #[test]
     fn broken_specs_are_reported_by_name_and_skipped_in_lists() {
         let tmp = tempfile::tempdir().unwrap();
         write_spec(tmp.path(), "broken", r#"{"argv": []}"#);
-        write_spec(tmp.path(), "bad-mode", r#"{"argv": ["x"], "interrupt_mode": "nope"}"#);
-        write_spec(tmp.path(), "msg", r#"{"argv": ["x"], "interrupt_mode": "message", "env": {"A": "1"}}"#);
+        write_spec(
+            tmp.path(),
+            "bad-mode",
+            r#"{"argv": ["x"], "interrupt_mode": "nope"}"#,
+        );
+        write_spec(
+            tmp.path(),
+            "msg",
+            r#"{"argv": ["x"], "interrupt_mode": "message", "env": {"A": "1"}}"#,
+        );
         let env = fake_env(&[("JUPYTER_PATH", tmp.path())]);
         let resolved = Discovery::default().resolve(&env).unwrap();
         let err = find_in("broken", &resolved).unwrap_err();
         assert!(err.to_string().contains("\"argv\" is empty"), "{err}");
-        assert!(find_in("bad-mode", &resolved).unwrap_err().to_string().contains("interrupt_mode"));
+        assert!(find_in("bad-mode", &resolved)
+            .unwrap_err()
+            .to_string()
+            .contains("interrupt_mode"));
         let msg = find_in("msg", &resolved).unwrap();
         assert_eq!(msg.interrupt_mode, InterruptMode::Message);
         assert_eq!(msg.env.get("A").map(String::as_str), Some("1"));

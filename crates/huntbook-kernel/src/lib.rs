@@ -10,8 +10,8 @@
 //!   [`list_kernelspecs`] and [`kernelspec_for_language`] search the Jupyter data
 //!   directories; a [`Discovery`] names the Python interpreter or venv whose kernels
 //!   come first and which runs `python` kernels.
-//! * [`Kernel::launch`] writes a [`ConnectionFile`] (IPC sockets by default, see
-//!   [`Transport`]), spawns the kernel in its own process group, connects the shell,
+//! * [`Kernel::launch`] writes a connection file (IPC sockets by default, see
+//!   [`Transport`]) in a private directory, spawns the kernel in its own process group, connects the shell,
 //!   control and IOPub channels, and waits until the kernel has answered
 //!   `kernel_info_request` and IOPub is proven live. [`LaunchOptions`] sets the
 //!   working directory, environment, transport and start timeout.
@@ -23,7 +23,8 @@
 //! * [`Kernel::shutdown`] asks the kernel to stop and then kills its process group;
 //!   dropping a [`Kernel`] kills it outright. No kernel process survives either.
 //!
-//! Underneath, [`wire`] turns [`wire::Message`]s into signed ZeroMQ frames and back.
+//! Underneath, the `wire` module turns messages into HMAC-signed ZeroMQ frames and
+//! back, dropping (with a warning) any message whose signature does not verify.
 //!
 //! # Failure, and never hanging
 //!
@@ -59,9 +60,9 @@ mod kernel;
 mod kernelspec;
 mod process;
 pub mod run;
-pub mod wire;
+mod wire;
 
-pub use connection::{ConnectionFile, ConnectionInfo, Transport};
+pub use connection::{ConnectionInfo, Transport};
 pub use error::KernelError;
 pub use execute::{ExecuteOptions, ExecuteReply, IopubEvent, ReplyStatus};
 pub use kernel::{Kernel, LaunchOptions};

@@ -78,12 +78,13 @@ impl KernelProcess {
         };
         set_parent_death_signal(&mut cmd);
 
-        let mut child = spawn_on_spawner_thread(cmd)
-            .await
-            .map_err(|source| KernelError::Spawn {
-                command: command_line.clone(),
-                source,
-            })?;
+        let mut child =
+            spawn_on_spawner_thread(cmd)
+                .await
+                .map_err(|source| KernelError::Spawn {
+                    command: command_line.clone(),
+                    source,
+                })?;
 
         let stderr = Arc::new(Mutex::new(StderrState::default()));
         if let Some(pipe) = child.stderr.take() {
@@ -217,7 +218,11 @@ pub fn describe_exit(status: ExitStatus) -> String {
         libc::SIGPIPE => "SIGPIPE: broken pipe",
         _ => "",
     };
-    let core = if status.core_dumped() { ", core dumped" } else { "" };
+    let core = if status.core_dumped() {
+        ", core dumped"
+    } else {
+        ""
+    };
     if what.is_empty() {
         format!("killed by signal {signal}{core}")
     } else {
@@ -333,9 +338,17 @@ mod tests {
             describe_exit(status_of("kill -9 $$")),
             "killed by signal 9 (SIGKILL: out of memory?)"
         );
-        assert!(describe_exit(status_of("kill -SEGV $$")).starts_with("killed by signal 11 (SIGSEGV"));
-        assert_eq!(describe_exit(ExitStatus::from_raw(64 << 8)), "exited with code 64");
-        assert_eq!(describe_exit(ExitStatus::from_raw(40)), "killed by signal 40");
+        assert!(
+            describe_exit(status_of("kill -SEGV $$")).starts_with("killed by signal 11 (SIGSEGV")
+        );
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(64 << 8)),
+            "exited with code 64"
+        );
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(40)),
+            "killed by signal 40"
+        );
     }
 
     #[test]
@@ -363,7 +376,11 @@ mod tests {
     #[tokio::test]
     async fn process_runs_in_own_group_and_is_killed_with_it() {
         let mut p = KernelProcess::spawn(
-            &["sh".into(), "-c".into(), "echo oops >&2; sleep 30 & sleep 30".into()],
+            &[
+                "sh".into(),
+                "-c".into(),
+                "echo oops >&2; sleep 30 & sleep 30".into(),
+            ],
             &[("HB_TEST".into(), "1".into())],
             Some(std::path::Path::new("/")),
         )

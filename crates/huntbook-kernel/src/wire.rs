@@ -126,8 +126,9 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// A signer for `key`; an empty key disables signing.
     pub fn new(key: &str) -> Signer {
-        let mac = (!key.is_empty())
-            .then(|| HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key length"));
+        let mac = (!key.is_empty()).then(|| {
+            HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key length")
+        });
         Signer { mac }
     }
 
@@ -195,7 +196,10 @@ impl Signer {
             })
         };
         Ok(Message {
-            identities: frames[..delim].iter().map(|f| f.as_ref().to_vec()).collect(),
+            identities: frames[..delim]
+                .iter()
+                .map(|f| f.as_ref().to_vec())
+                .collect(),
             header: parse("header", parts[0])?,
             parent_header: parse("parent_header", parts[1])?,
             metadata: parse("metadata", parts[2])?,
@@ -212,7 +216,9 @@ mod tests {
     #[test]
     fn header_has_protocol_fields() {
         let msg = Message::new("execute_request", "sess", json!({"code": "1"}));
-        for key in ["msg_id", "session", "username", "date", "msg_type", "version"] {
+        for key in [
+            "msg_id", "session", "username", "date", "msg_type", "version",
+        ] {
             assert!(msg.header[key].is_string(), "missing {key}");
         }
         assert_eq!(msg.header["version"], "5.3");
@@ -254,7 +260,10 @@ mod tests {
         let ours = Signer::new("secret");
         let msg = Message::new("status", "s", json!({"execution_state": "idle"}));
         let mut frames = ours.encode(&msg);
-        assert_eq!(Signer::new("other").decode(&frames), Err(WireError::BadSignature));
+        assert_eq!(
+            Signer::new("other").decode(&frames),
+            Err(WireError::BadSignature)
+        );
         frames[5] = br#"{"execution_state": "busy"}"#.to_vec();
         assert_eq!(ours.decode(&frames), Err(WireError::BadSignature));
         frames[1] = b"not-hex".to_vec();
@@ -271,7 +280,10 @@ mod tests {
         let bad_json: Vec<&[u8]> = vec![DELIMITER, b"", b"{", b"{}", b"{}", b"{}"];
         assert!(matches!(
             signer.decode(&bad_json),
-            Err(WireError::BadJson { frame: "header", .. })
+            Err(WireError::BadJson {
+                frame: "header",
+                ..
+            })
         ));
         // Unsigned messages are accepted with an empty key.
         let ok: Vec<&[u8]> = vec![DELIMITER, b"", b"{}", b"{}", b"{}", b"{}"];

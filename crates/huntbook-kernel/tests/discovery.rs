@@ -58,11 +58,20 @@ async fn jupyter_path_and_interpreter_rewrite() {
     let named = Discovery::with_python(&python);
     let spec = find_kernelspec("fake-py", &named).unwrap();
     assert_eq!(spec.argv[0], python.to_string_lossy());
-    let names: Vec<String> = list_kernelspecs(&named).unwrap().into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&"python3".to_string()) && names.contains(&"fake-py".to_string()), "{names:?}");
+    let names: Vec<String> = list_kernelspecs(&named)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert!(
+        names.contains(&"python3".to_string()) && names.contains(&"fake-py".to_string()),
+        "{names:?}"
+    );
 
     // And the rewritten spec really runs, with the spec's env.
-    let mut kernel = Kernel::launch(&spec, LaunchOptions::default()).await.unwrap();
+    let mut kernel = Kernel::launch(&spec, LaunchOptions::default())
+        .await
+        .unwrap();
     let (events, _) = run_ok(
         &mut kernel,
         "import os, sys; print(sys.prefix); print(os.environ['HUNTBOOK_FAKE_SPEC'])",

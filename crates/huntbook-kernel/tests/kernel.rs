@@ -27,13 +27,29 @@ async fn one_plus_one_with_timings_and_language_info() {
     assert!(is_rfc3339(&reply.date), "{}", reply.date);
 
     // busy, execute_input, execute_result, idle — the stamps the engine records.
-    assert!(matches!(events.first(), Some(IopubEvent::Status { busy: true, .. })), "{events:?}");
-    assert!(matches!(events.last(), Some(IopubEvent::Status { busy: false, .. })), "{events:?}");
-    assert!(events.iter().any(|e| matches!(e, IopubEvent::ExecuteInput { execution_count: Some(1), .. })));
+    assert!(
+        matches!(events.first(), Some(IopubEvent::Status { busy: true, .. })),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(IopubEvent::Status { busy: false, .. })),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        IopubEvent::ExecuteInput {
+            execution_count: Some(1),
+            ..
+        }
+    )));
     let result = events
         .iter()
         .find_map(|e| match e {
-            IopubEvent::ExecuteResult { data, execution_count, .. } => Some((data, execution_count)),
+            IopubEvent::ExecuteResult {
+                data,
+                execution_count,
+                ..
+            } => Some((data, execution_count)),
             _ => None,
         })
         .expect("an execute_result");
@@ -69,25 +85,39 @@ async fn display_id_and_update_display_data() {
     let (events, _) = run_ok(&mut kernel, code).await;
     let outputs: Vec<&IopubEvent> = events
         .iter()
-        .filter(|e| matches!(e, IopubEvent::DisplayData { .. } | IopubEvent::UpdateDisplayData { .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                IopubEvent::DisplayData { .. } | IopubEvent::UpdateDisplayData { .. }
+            )
+        })
         .collect();
     assert_eq!(outputs.len(), 3, "{events:?}");
     match outputs[0] {
-        IopubEvent::DisplayData { data, display_id, .. } => {
+        IopubEvent::DisplayData {
+            data, display_id, ..
+        } => {
             assert_eq!(data["text/plain"], "first");
             assert_eq!(display_id.as_deref(), Some("d1"));
         }
         other => panic!("{other:?}"),
     }
     match outputs[1] {
-        IopubEvent::UpdateDisplayData { data, display_id, .. } => {
+        IopubEvent::UpdateDisplayData {
+            data, display_id, ..
+        } => {
             assert_eq!(data["text/plain"], "second");
             assert_eq!(display_id, "d1");
         }
         other => panic!("{other:?}"),
     }
     match outputs[2] {
-        IopubEvent::DisplayData { data, metadata, display_id, .. } => {
+        IopubEvent::DisplayData {
+            data,
+            metadata,
+            display_id,
+            ..
+        } => {
             assert_eq!(data["text/html"], "<b>x</b>");
             assert_eq!(metadata["text/html"]["isolated"], true);
             assert_eq!(*display_id, None);
@@ -127,11 +157,19 @@ async fn errors_and_system_exit() {
     assert_eq!(reply.evalue.as_deref(), Some("bad value"));
     assert!(!reply.traceback.is_empty());
     let error = events.iter().find_map(|e| match e {
-        IopubEvent::Error { ename, evalue, traceback, .. } => Some((ename, evalue, traceback)),
+        IopubEvent::Error {
+            ename,
+            evalue,
+            traceback,
+            ..
+        } => Some((ename, evalue, traceback)),
         _ => None,
     });
     let (ename, evalue, traceback) = error.expect("an error output");
-    assert_eq!((ename.as_str(), evalue.as_str()), ("ValueError", "bad value"));
+    assert_eq!(
+        (ename.as_str(), evalue.as_str()),
+        ("ValueError", "bad value")
+    );
     assert!(traceback.iter().any(|line| line.contains("ValueError")));
 
     // ipykernel turns sys.exit into an error reply and an error output with ename
@@ -147,11 +185,17 @@ async fn errors_and_system_exit() {
         assert_eq!(reply.ename.as_deref(), Some("SystemExit"), "{code}");
         assert_eq!(reply.evalue.as_deref(), Some(evalue), "{code}");
         assert!(
-            events.iter().any(|e| matches!(e, IopubEvent::Error { ename, evalue: v, .. }
+            events
+                .iter()
+                .any(|e| matches!(e, IopubEvent::Error { ename, evalue: v, .. }
                 if ename == "SystemExit" && v == evalue)),
             "{code}: {events:?}"
         );
     }
+    // stdin is never offered, so input() fails at once instead of waiting forever.
+    let (_, reply) = run_ok(&mut kernel, "input('name? ')").await;
+    assert_eq!(reply.ename.as_deref(), Some("StdinNotImplementedError"));
+
     let (_, reply) = run_ok(&mut kernel, "1").await;
     assert_eq!(reply.status, ReplyStatus::Ok);
     kernel.shutdown(Duration::from_secs(5)).await;
@@ -162,7 +206,12 @@ async fn death_by_os_exit_is_detected_quickly() {
     let mut kernel = launch().await;
     let pid = kernel.pid();
     let started = Instant::now();
-    let (_, result) = run(&mut kernel, "import os; os._exit(1)", &ExecuteOptions::default()).await;
+    let (_, result) = run(
+        &mut kernel,
+        "import os; os._exit(1)",
+        &ExecuteOptions::default(),
+    )
+    .await;
     let took = started.elapsed();
     match result {
         Err(KernelError::Died { status }) => assert_eq!(status, "exited with code 1"),
@@ -184,7 +233,12 @@ async fn sigkill_is_reported_with_the_signal() {
         unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
         Instant::now()
     });
-    let (_, result) = run(&mut kernel, "import time; time.sleep(30)", &ExecuteOptions::default()).await;
+    let (_, result) = run(
+        &mut kernel,
+        "import time; time.sleep(30)",
+        &ExecuteOptions::default(),
+    )
+    .await;
     let killed_at = killer.join().unwrap();
     match result {
         Err(KernelError::Died { status }) => {
@@ -192,7 +246,11 @@ async fn sigkill_is_reported_with_the_signal() {
         }
         other => panic!("expected Died, got {other:?}"),
     }
-    assert!(killed_at.elapsed() < Duration::from_secs(1), "{:?}", killed_at.elapsed());
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        killed_at.elapsed()
+    );
     kernel.kill().await;
 }
 
@@ -205,7 +263,12 @@ async fn timeout_interrupts_the_kernel() {
         ..ExecuteOptions::default()
     };
     let started = Instant::now();
-    let (events, result) = run(&mut kernel, "print('before', flush=True)\nimport time; time.sleep(30)", &opts).await;
+    let (events, result) = run(
+        &mut kernel,
+        "print('before', flush=True)\nimport time; time.sleep(30)",
+        &opts,
+    )
+    .await;
     let took = started.elapsed();
     assert!(
         matches!(result, Err(KernelError::Timeout { after }) if after == Duration::from_secs(1)),
@@ -216,12 +279,16 @@ async fn timeout_interrupts_the_kernel() {
     // Output produced before and because of the interrupt was delivered.
     assert_eq!(stream_text(&events, "stdout"), "before\n");
     assert!(
-        events.iter().any(|e| matches!(e, IopubEvent::Error { ename, .. } if ename == "KeyboardInterrupt")),
+        events
+            .iter()
+            .any(|e| matches!(e, IopubEvent::Error { ename, .. } if ename == "KeyboardInterrupt")),
         "{events:?}"
     );
     // The interrupted kernel is usable again.
     let (events, _) = run_ok(&mut kernel, "'still here'").await;
-    assert!(events.iter().any(|e| matches!(e, IopubEvent::ExecuteResult { .. })));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, IopubEvent::ExecuteResult { .. })));
     kernel.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -229,15 +296,22 @@ async fn timeout_interrupts_the_kernel() {
 async fn timeout_with_message_interrupts() {
     let mut spec = python_spec();
     spec.interrupt_mode = InterruptMode::Message;
-    let mut kernel = Kernel::launch(&spec, LaunchOptions::default()).await.unwrap();
+    let mut kernel = Kernel::launch(&spec, LaunchOptions::default())
+        .await
+        .unwrap();
     let opts = ExecuteOptions {
         timeout: Some(Duration::from_millis(800)),
         ..ExecuteOptions::default()
     };
     let (events, result) = run(&mut kernel, "import time; time.sleep(30)", &opts).await;
-    assert!(matches!(result, Err(KernelError::Timeout { .. })), "{result:?}");
     assert!(
-        events.iter().any(|e| matches!(e, IopubEvent::Error { ename, .. } if ename == "KeyboardInterrupt")),
+        matches!(result, Err(KernelError::Timeout { .. })),
+        "{result:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, IopubEvent::Error { ename, .. } if ename == "KeyboardInterrupt")),
         "{events:?}"
     );
     kernel.shutdown(Duration::from_secs(5)).await;
@@ -258,7 +332,10 @@ async fn cwd_and_env_are_honoured() {
         "import os; print(os.getcwd()); print(os.environ['HUNTBOOK_TEST_VALUE'])",
     )
     .await;
-    assert_eq!(stream_text(&events, "stdout"), format!("{}\nforty two\n", cwd.display()));
+    assert_eq!(
+        stream_text(&events, "stdout"),
+        format!("{}\nforty two\n", cwd.display())
+    );
     kernel.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -281,7 +358,9 @@ async fn bad_argv_fails_fast() {
     let mut spec = python_spec();
     spec.argv[0] = "/nonexistent/bin/python".into();
     let started = Instant::now();
-    let err = Kernel::launch(&spec, LaunchOptions::default()).await.unwrap_err();
+    let err = Kernel::launch(&spec, LaunchOptions::default())
+        .await
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(matches!(err, KernelError::Spawn { .. }), "{err:?}");
     assert!(err.to_string().contains("/nonexistent/bin/python"), "{err}");
@@ -297,11 +376,21 @@ async fn kernel_exiting_at_start_reports_its_stderr() {
         "{connection_file}".into(),
     ];
     let started = Instant::now();
-    let err = Kernel::launch(&spec, LaunchOptions::default()).await.unwrap_err();
+    let err = Kernel::launch(&spec, LaunchOptions::default())
+        .await
+        .unwrap_err();
     // Python's own start-up time dominates; the client reacts within a poll.
-    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
     match &err {
-        KernelError::DiedAtStart { status, stderr_tail, .. } => {
+        KernelError::DiedAtStart {
+            status,
+            stderr_tail,
+            ..
+        } => {
             assert_eq!(status, "exited with code 3");
             assert!(stderr_tail.contains("no luck here"), "{stderr_tail}");
         }
@@ -405,7 +494,11 @@ async fn ten_kernels_at_once() {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..10 {
         tasks.spawn(async move {
-            let transport = if i % 2 == 0 { Transport::Ipc } else { Transport::Tcp };
+            let transport = if i % 2 == 0 {
+                Transport::Ipc
+            } else {
+                Transport::Tcp
+            };
             let mut kernel = Kernel::launch(
                 &python_spec(),
                 LaunchOptions {
@@ -418,11 +511,15 @@ async fn ten_kernels_at_once() {
             .unwrap_or_else(|e| panic!("kernel {i}: {e}"));
             let mut out = String::new();
             kernel
-                .execute(&format!("print({i} * 100)"), &ExecuteOptions::default(), &mut |e| {
-                    if let IopubEvent::Stream { text, .. } = e {
-                        out.push_str(&text);
-                    }
-                })
+                .execute(
+                    &format!("print({i} * 100)"),
+                    &ExecuteOptions::default(),
+                    &mut |e| {
+                        if let IopubEvent::Stream { text, .. } = e {
+                            out.push_str(&text);
+                        }
+                    },
+                )
                 .await
                 .unwrap();
             kernel.shutdown(Duration::from_secs(5)).await;
@@ -443,7 +540,9 @@ async fn ten_kernels_at_once() {
 async fn bash_kernel_runs_echo() {
     let spec = find_kernelspec("bash", &discovery()).unwrap();
     assert_eq!(spec.language, "bash");
-    let mut kernel = Kernel::launch(&spec, LaunchOptions::default()).await.unwrap();
+    let mut kernel = Kernel::launch(&spec, LaunchOptions::default())
+        .await
+        .unwrap();
     let (events, reply) = run_ok(&mut kernel, "echo hi").await;
     assert_eq!(reply.status, ReplyStatus::Ok);
     assert_eq!(stream_text(&events, "stdout").trim(), "hi");

@@ -52,7 +52,10 @@ async fn fifty_megabytes_stream_through() {
         .await
         .unwrap();
     let growth = peak_rss().saturating_sub(before);
-    eprintln!("peak memory growth: {} KB over {messages} messages", growth / 1024);
+    eprintln!(
+        "peak memory growth: {} KB over {messages} messages",
+        growth / 1024
+    );
     assert_eq!(received, 50 * MB);
     assert!(messages >= 50, "{messages} stream messages");
     assert!(growth < 32 * MB, "peak memory grew by {} MB", growth / MB);

@@ -20,7 +20,10 @@ pub fn python() -> PathBuf {
     };
     // Tidy `../..` by resolving the directory only: the interpreter itself is a
     // symlink out of the venv, and following it would lose the venv.
-    let path = match (path.parent().and_then(|d| d.canonicalize().ok()), path.file_name()) {
+    let path = match (
+        path.parent().and_then(|d| d.canonicalize().ok()),
+        path.file_name(),
+    ) {
         (Some(dir), Some(name)) => dir.join(name),
         _ => path,
     };
@@ -46,7 +49,9 @@ pub async fn launch() -> Kernel {
 }
 
 pub async fn launch_with(opts: LaunchOptions) -> Kernel {
-    Kernel::launch(&python_spec(), opts).await.expect("kernel starts")
+    Kernel::launch(&python_spec(), opts)
+        .await
+        .expect("kernel starts")
 }
 
 /// Runs `code`, returning every event and the result.
@@ -65,7 +70,10 @@ pub async fn run(
 /// Runs `code` that must succeed.
 pub async fn run_ok(kernel: &mut Kernel, code: &str) -> (Vec<IopubEvent>, ExecuteReply) {
     let (events, result) = run(kernel, code, &ExecuteOptions::default()).await;
-    (events, result.unwrap_or_else(|e| panic!("executing {code:?}: {e}")))
+    (
+        events,
+        result.unwrap_or_else(|e| panic!("executing {code:?}: {e}")),
+    )
 }
 
 /// Concatenated stream text of one name.

@@ -1,0 +1,103 @@
+//! A kernel never outlives huntbook, even when huntbook is killed with SIGKILL and
+//! gets no chance to clean up (Linux: the parent-death signal).
+//!
+//! The test re-runs this test binary as a child process that starts a kernel and
+//! waits; the parent kills that child and checks the kernel dies with it. The kernel
+//! is a plain Python sleep marked with a unique string, not ipykernel, so that
+//! ipykernel's own parent polling cannot be what ends it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use huntbook_kernel::{Kernel, KernelSpec, LaunchOptions};
+
+const CHILD_ENV: &str = "HUNTBOOK_PARENT_DEATH_CHILD";
+
+fn marked_processes(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(marker)
+                .then_some(pid)
+        })
+        .filter(|pid| !process_gone(*pid))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kernel_dies_with_a_killed_parent() {
+    if let Ok(marker) = std::env::var(CHILD_ENV) {
+        return run_as_child(&marker).await;
+    }
+    let marker = format!("huntbook-parent-death-{}", uuid_like());
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "kernel_dies_with_a_killed_parent", "--nocapture"])
+        .env(CHILD_ENV, &marker)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the child says its kernel process is running.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let started = lines.any(|l| l.map(|l| l.contains("KERNEL SPAWNED")).unwrap_or(false));
+    assert!(started, "the child process did not start its kernel");
+    assert!(
+        eventually(Duration::from_secs(10), || !marked_processes(&marker)
+            .is_empty())
+        .await,
+        "no kernel process found"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        eventually(Duration::from_secs(2), || marked_processes(&marker)
+            .is_empty())
+        .await,
+        "kernel survived its parent: {:?}",
+        marked_processes(&marker)
+    );
+}
+
+/// In the child: start a "kernel" that never becomes ready, and wait to be killed.
+async fn run_as_child(marker: &str) {
+    let spec = KernelSpec {
+        name: "sleeper".into(),
+        display_name: "sleeper".into(),
+        language: "python".into(),
+        argv: vec![
+            python().to_string_lossy().into_owned(),
+            "-c".into(),
+            format!("import time; time.sleep(120)  # {marker}"),
+        ],
+        env: Default::default(),
+        interrupt_mode: Default::default(),
+        resource_dir: "/".into(),
+    };
+    let launch = tokio::spawn(async move {
+        let opts = LaunchOptions {
+            start_timeout: Duration::from_secs(120),
+            ..LaunchOptions::default()
+        };
+        let _ = Kernel::launch(&spec, opts).await;
+    });
+    // Spawning happens right away; the launch itself waits for a handshake that never
+    // comes, so by now the process exists.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    println!("KERNEL SPAWNED");
+    launch.await.unwrap();
+}
+
+fn uuid_like() -> String {
+    format!("{}-{:?}", std::process::id(), std::time::SystemTime::now())
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
+}
