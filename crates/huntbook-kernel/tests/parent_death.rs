@@ -38,9 +38,13 @@ async fn kernel_dies_with_a_killed_parent() {
         return run_as_child(&marker).await;
     }
     let marker = format!("huntbook-parent-death-{}", uuid_like());
+    // A process killed with SIGKILL cannot remove its connection directory; give the
+    // child a temp dir of ours so that what it leaves behind is cleaned up here.
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "kernel_dies_with_a_killed_parent", "--nocapture"])
         .env(CHILD_ENV, &marker)
+        .env("TMPDIR", tmp.path())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -64,6 +68,8 @@ async fn kernel_dies_with_a_killed_parent() {
         "kernel survived its parent: {:?}",
         marked_processes(&marker)
     );
+    let leftovers = std::fs::read_dir(tmp.path()).unwrap().count();
+    assert_eq!(leftovers, 1, "the child's connection directory should be in our temp dir");
 }
 
 /// In the child: start a "kernel" that never becomes ready, and wait to be killed.
