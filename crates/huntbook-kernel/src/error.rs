@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::Transport;
+
 /// Everything that can go wrong while finding, starting, talking to or stopping a kernel.
 #[derive(Debug, thiserror::Error)]
 pub enum KernelError {
@@ -101,8 +103,9 @@ pub enum KernelError {
     /// The kernel did not become ready within the start timeout.
     #[error(
         "the kernel did not become ready within {} s; command `{command}`. Raise the start \
-         timeout if the machine is slow, or check that the kernel works on its own.{}",
+         timeout if the machine is slow, or check that the kernel works on its own.{}{}",
         after.as_secs_f64(),
+        transport_hint(*transport),
         tail_suffix(stderr_tail)
     )]
     StartTimeout {
@@ -110,6 +113,8 @@ pub enum KernelError {
         after: Duration,
         /// The command line.
         command: String,
+        /// The transport that was tried.
+        transport: Transport,
         /// The last few KB the kernel wrote to stderr.
         stderr_tail: String,
     },
@@ -178,6 +183,18 @@ fn describe_search(found: &[(String, PathBuf)], searched: &[PathBuf]) -> String 
         out.push_str(&format!("\n  {}{note}", dir.display()));
     }
     out
+}
+
+/// Kernels not built on ipykernel may not support IPC sockets; they then wait forever
+/// on endpoints we never connect to, which looks like a slow start.
+fn transport_hint(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Ipc => {
+            " A kernel that does not support IPC sockets needs the TCP transport \
+             (`--transport tcp`)."
+        }
+        Transport::Tcp => "",
+    }
 }
 
 fn tail_suffix(tail: &str) -> String {

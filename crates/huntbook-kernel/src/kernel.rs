@@ -123,7 +123,9 @@ impl Kernel {
 
         let channels = match connect_all(connection.info(), deadline, &mut process).await {
             Ok(channels) => channels,
-            Err(()) => return Err(start_failure(&mut process, opts.start_timeout).await),
+            Err(()) => {
+                return Err(start_failure(&mut process, opts.start_timeout, opts.transport).await)
+            }
         };
         let mut kernel = Kernel {
             name: spec.name.clone(),
@@ -137,7 +139,9 @@ impl Kernel {
             connection,
         };
         if kernel.wait_for_ready(deadline).await.is_err() {
-            return Err(start_failure(&mut kernel.process, opts.start_timeout).await);
+            return Err(
+                start_failure(&mut kernel.process, opts.start_timeout, opts.transport).await,
+            );
         }
         kernel.process.pass_stderr_through();
         Ok(kernel)
@@ -437,7 +441,11 @@ async fn connect<S: Socket>(
 }
 
 /// Turns a failed start into the right error: died (with its stderr) or too slow.
-async fn start_failure(process: &mut KernelProcess, timeout: Duration) -> KernelError {
+async fn start_failure(
+    process: &mut KernelProcess,
+    timeout: Duration,
+    transport: Transport,
+) -> KernelError {
     if let Some(status) = process.try_exit() {
         process.settle_stderr().await;
         return KernelError::DiedAtStart {
@@ -450,6 +458,7 @@ async fn start_failure(process: &mut KernelProcess, timeout: Duration) -> Kernel
     KernelError::StartTimeout {
         after: timeout,
         command: process.command().to_string(),
+        transport,
         stderr_tail: process.stderr_tail(),
     }
 }

@@ -431,6 +431,7 @@ async fn start_timeout_kills_the_silent_kernel() {
     assert!(matches!(err, KernelError::StartTimeout { .. }), "{err:?}");
     assert!(took < Duration::from_secs(4), "{took:?}");
     assert!(err.to_string().contains("1.5 s"), "{err}");
+    assert!(err.to_string().contains("--transport tcp"), "{err}");
     let survivors: Vec<String> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
