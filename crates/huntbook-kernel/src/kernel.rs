@@ -71,6 +71,9 @@ pub(crate) enum Channel {
 }
 
 /// What the wait loop produced.
+/// How long a kernel that confirmed its shutdown gets to exit by itself.
+const EXIT_AFTER_REPLY: Duration = Duration::from_millis(250);
+
 pub(crate) enum Next {
     Shell(Message),
     /// A control-channel reply (shutdown, interrupt): only its arrival matters.
@@ -260,10 +263,15 @@ impl Kernel {
             let request =
                 Message::new("shutdown_request", &self.session, json!({"restart": false}));
             if self.send(Channel::Control, &request).await.is_ok() {
-                let deadline = Instant::now() + grace;
+                let mut deadline = Instant::now() + grace;
                 loop {
                     match self.next(Some(deadline), true).await {
                         Next::Exited(_) | Next::Deadline => break,
+                        // The reply means the kernel has run its shutdown handlers; what
+                        // is left (thread joins, interpreter teardown) can take seconds
+                        // on a busy machine and holds nothing of ours, so it gets a
+                        // short while before the process group is killed.
+                        Next::Control => deadline = deadline.min(Instant::now() + EXIT_AFTER_REPLY),
                         _ => {}
                     }
                 }

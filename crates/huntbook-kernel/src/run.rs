@@ -150,7 +150,8 @@ pub async fn execute_notebook(
     let mut placement = None;
     if !parameters.is_empty() {
         let kernel_name = req.kernel_name.as_deref().or(nb.kernel_name());
-        let language = req.language.as_deref().or(nb.language());
+        // papermill's lookup order, then the language of the kernelspec in use.
+        let language = req.language.as_deref().or(nb.language()).or(spec.as_ref().map(|s| s.language.as_str()));
         let translator = Translator::find(kernel_name, language).map_err(|e| Failure::BadInput(e.to_string()))?;
         if let Ok(declared) = inspect::inspect(&nb) {
             for name in inspect::unknown_names(&declared, &parameters) {
