@@ -13,7 +13,19 @@ use clap::{Parser, Subcommand};
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "huntbook", version, about = "Security operations and threat hunting with Jupyter notebooks")]
+#[command(
+    name = "huntbook",
+    version,
+    about = "Security operations and threat hunting with Jupyter notebooks",
+    after_help = "\
+Examples:
+  huntbook run triage.ipynb out.ipynb -p ip_address 1.2.3.4   # run a notebook with parameters
+  huntbook params triage.ipynb                                # which parameters does it take?
+  huntbook scraps out.ipynb                                   # what did the run record?
+  huntbook export out.ipynb --no-input -o report.html         # a self-contained HTML report
+
+`huntbook COMMAND --help` shows each command's options and examples."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

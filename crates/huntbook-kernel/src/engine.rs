@@ -67,6 +67,47 @@ pub trait RunObserver {
     fn phase(&mut self, _name: &str, _took: Duration) {}
 }
 
+/// Copies of the cells' streams as they arrive: `--stdout-file`, `--stderr-file`
+/// (appended and flushed per message) and `--log-output` (echoed to stderr).
+pub struct StreamCopies {
+    stdout: Option<std::fs::File>,
+    stderr: Option<std::fs::File>,
+    echo: bool,
+}
+
+impl StreamCopies {
+    /// Opens the files for appending; the error names the file that cannot be opened.
+    pub fn open(
+        stdout: Option<&std::path::Path>,
+        stderr: Option<&std::path::Path>,
+        echo: bool,
+    ) -> Result<StreamCopies, String> {
+        let open = |path: Option<&std::path::Path>| {
+            path.map(|p| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| format!("cannot open {} for appending: {e}", p.display()))
+            })
+            .transpose()
+        };
+        Ok(StreamCopies { stdout: open(stdout)?, stderr: open(stderr)?, echo })
+    }
+
+    /// Copies one stream message (`name` is `stdout` or `stderr`).
+    pub fn write(&mut self, name: &str, text: &str) {
+        use std::io::Write;
+        let file = if name == "stderr" { &mut self.stderr } else { &mut self.stdout };
+        if let Some(file) = file {
+            let _ = file.write_all(text.as_bytes()).and_then(|_| file.flush());
+        }
+        if self.echo {
+            eprint!("{text}");
+        }
+    }
+}
+
 /// An observer that watches nothing.
 pub struct Quiet;
 impl RunObserver for Quiet {}

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use huntbook_kernel::engine::{EngineOptions, RunObserver};
+use huntbook_kernel::engine::{EngineOptions, RunObserver, StreamCopies};
 use huntbook_kernel::run::{execute_notebook, ExecuteRequest, Failure};
 use huntbook_kernel::{LaunchOptions, Transport};
 use huntbook_notebook::outputs::DEFAULT_CELL_OUTPUT_LIMIT;
@@ -77,12 +77,9 @@ fn _execute_notebook(
             max_cell_output: DEFAULT_CELL_OUTPUT_LIMIT,
         },
     };
-    let mut observer = PyObserver {
-        progress,
-        log_output,
-        stdout_file: open_append(stdout_file.as_ref())?,
-        stderr_file: open_append(stderr_file.as_ref())?,
-    };
+    let streams = StreamCopies::open(stdout_file.as_deref(), stderr_file.as_deref(), log_output)
+        .map_err(PyValueError::new_err)?;
+    let mut observer = PyObserver { progress, streams };
     let result = py.detach(|| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -155,17 +152,6 @@ fn seconds(secs: f64) -> Duration {
     Duration::from_secs_f64(secs.max(0.0))
 }
 
-fn open_append(path: Option<&PathBuf>) -> PyResult<Option<std::fs::File>> {
-    path.map(|p| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-            .map_err(|e| PyValueError::new_err(format!("cannot open {}: {e}", p.display())))
-    })
-    .transpose()
-}
-
 /// Lets Python's signal handlers run while the GIL is released; a pending
 /// `KeyboardInterrupt` becomes a stop request for the run.
 async fn watch_python_signals(stop: tokio::sync::watch::Sender<Option<i32>>) {
@@ -188,9 +174,7 @@ const SIGINT: i32 = 2;
 /// Progress callback, `log_output` and the stdout/stderr files.
 struct PyObserver {
     progress: Option<Py<PyAny>>,
-    log_output: bool,
-    stdout_file: Option<std::fs::File>,
-    stderr_file: Option<std::fs::File>,
+    streams: StreamCopies,
 }
 
 impl RunObserver for PyObserver {
@@ -205,14 +189,7 @@ impl RunObserver for PyObserver {
     }
 
     fn stream(&mut self, name: &str, text: &str) {
-        use std::io::Write;
-        let file = if name == "stderr" { &mut self.stderr_file } else { &mut self.stdout_file };
-        if let Some(file) = file {
-            let _ = file.write_all(text.as_bytes()).and_then(|_| file.flush());
-        }
-        if self.log_output {
-            eprint!("{text}");
-        }
+        self.streams.write(name, text);
     }
 
     fn warning(&mut self, message: &str) {

@@ -1,10 +1,10 @@
 //! `huntbook run`: run a parameterised notebook unattended, with papermill's options.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use huntbook_kernel::engine::{EngineOptions, RunObserver};
+use huntbook_kernel::engine::{EngineOptions, RunObserver, StreamCopies};
 use huntbook_kernel::run::{execute_notebook, ExecuteRequest};
 use huntbook_kernel::{LaunchOptions, Transport};
 use huntbook_notebook::outputs::DEFAULT_CELL_OUTPUT_LIMIT;
@@ -323,23 +323,13 @@ struct CliObserver {
     bar: Option<ProgressBar>,
     log_output: bool,
     level: Level,
-    stdout_file: Option<std::fs::File>,
-    stderr_file: Option<std::fs::File>,
+    streams: StreamCopies,
 }
 
 impl CliObserver {
     fn new(args: &Args, level: Level, show_bar: bool) -> Result<CliObserver, String> {
-        let open = |path: &Option<PathBuf>| -> Result<Option<std::fs::File>, String> {
-            path.as_ref()
-                .map(|p| {
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(p)
-                        .map_err(|e| format!("cannot open {}: {e}", p.display()))
-                })
-                .transpose()
-        };
+        let streams =
+            StreamCopies::open(args.stdout_file.as_deref(), args.stderr_file.as_deref(), args.log_output)?;
         let bar = show_bar.then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
@@ -353,8 +343,7 @@ impl CliObserver {
             bar,
             log_output: args.log_output,
             level,
-            stdout_file: open(&args.stdout_file)?,
-            stderr_file: open(&args.stderr_file)?,
+            streams,
         })
     }
 
@@ -388,13 +377,7 @@ impl RunObserver for CliObserver {
     }
 
     fn stream(&mut self, name: &str, text: &str) {
-        let file = if name == "stderr" { &mut self.stderr_file } else { &mut self.stdout_file };
-        if let Some(file) = file {
-            let _ = file.write_all(text.as_bytes()).and_then(|_| file.flush());
-        }
-        if self.log_output {
-            eprint!("{text}");
-        }
+        self.streams.write(name, text);
     }
 
     fn display_text(&mut self, text: &str) {
