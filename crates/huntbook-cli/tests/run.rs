@@ -169,15 +169,20 @@ fn an_unknown_parameter_name_is_a_warning() {
 fn parameter_values_are_never_code() {
     let tmp = tempdir();
     let dir = tmp.path();
-    write_nb(dir, "in.ipynb", &notebook(vec![params_cell("cmd = ''"), code("print(cmd)")]));
+    write_nb(dir, "in.ipynb", &notebook(vec![params_cell("cmd = ''\nodd = ''"), code("print(cmd)"), code("print(odd)")]));
     let evil = r#""; import os; os.system("touch PWNED"); ""#;
     let evil_yaml = "y: \"'''\\n__import__('os').system('touch PWNED2')\\n'''\"";
-    huntbook_run(dir).args(["in.ipynb", "out.ipynb", "-p", "cmd", evil, "-y", evil_yaml]).run().success();
+    let odd = "é😍 \\x\\n \\\" \t {a} %s $HOME `id`";
+    huntbook_run(dir)
+        .args(["in.ipynb", "out.ipynb", "-p", "cmd", evil, "-y", evil_yaml, "-r", "odd", odd])
+        .run()
+        .success();
     assert!(!dir.join("PWNED").exists(), "a -p value ran as code");
     assert!(!dir.join("PWNED2").exists(), "a -y value ran as code");
     let nb = read_valid(&dir.join("out.ipynb"));
     assert_eq!(stdout_of(cell(&nb, "print(cmd)")), format!("{evil}\n"));
     assert_eq!(papermill_meta(&nb)["parameters"]["cmd"], evil);
+    assert_eq!(stdout_of(cell(&nb, "print(odd)")), format!("{odd}\n"));
 }
 
 // ---------------------------------------------------------------------------------
@@ -396,6 +401,67 @@ fn start_timeout_gives_up_on_a_kernel_that_never_answers() {
     assert!(out.elapsed < Duration::from_secs(12), "took {:?}", out.elapsed);
     assert!(out.stderr.contains("/bin/sleep"), "the message names the kernel command:\n{}", out.stderr);
     assert!(seen.iter().any(|p| p.command.contains("sleep")), "the sleeping kernel was started: {seen:?}");
+}
+
+/// Sends SIGTERM to a run whose kernel never finishes starting; returns the output.
+fn stop_during_kernel_start(dir: &Path) -> huntbook_notebook::Notebook {
+    let spec_dir = dir.join("jupyter/kernels/sleepy");
+    std::fs::create_dir_all(&spec_dir).unwrap();
+    std::fs::write(
+        spec_dir.join("kernel.json"),
+        json!({"argv": ["/bin/sleep", "59"], "display_name": "Sleepy", "language": "python"}).to_string(),
+    )
+    .unwrap();
+    write_nb(dir, "in.ipynb", &notebook(vec![code("print('never')")]));
+    let run = huntbook_run(dir)
+        .args(["in.ipynb", "out.ipynb", "-k", "sleepy", "--start-timeout", "60"])
+        .env("JUPYTER_PATH", dir.join("jupyter"))
+        .spawn();
+    let kernels = wait_for(Duration::from_secs(30), || {
+        let kids = descendants(run.pid());
+        kids.iter().any(|p| p.command.contains("sleep 59")).then_some(kids)
+    })
+    .expect("the kernel process never started");
+    run.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    let out = run.wait_at_most(Duration::from_secs(60));
+    out.expect_code(143);
+    assert!(signalled.elapsed() < Duration::from_secs(8), "took {:?} to stop", signalled.elapsed());
+    let gone = wait_for(Duration::from_secs(5), || kernels.iter().all(|p| !alive(p)).then_some(()));
+    assert!(gone.is_some(), "left behind: {:?}", kernels.iter().filter(|p| alive(p)).collect::<Vec<_>>());
+    read_valid(&dir.join("out.ipynb"))
+}
+
+#[test]
+fn a_signal_while_the_kernel_starts_stops_at_once() {
+    let tmp = tempdir();
+    stop_during_kernel_start(tmp.path());
+}
+
+#[test]
+#[ignore = "open bug: a run stopped before the kernel was ready records every cell as \
+            `completed` (and no exception), as if the notebook had run"]
+fn a_run_stopped_while_the_kernel_starts_shows_no_cell_ran() {
+    let tmp = tempdir();
+    let nb = stop_during_kernel_start(tmp.path());
+    assert_eq!(status(cell(&nb, "print('never')")), "pending");
+}
+
+#[test]
+fn a_cell_that_ignores_interrupts_still_times_out() {
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let nb = notebook(vec![code("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)")]);
+    write_nb(dir, "in.ipynb", &nb);
+    let (out, _) =
+        huntbook_run(dir).args(["in.ipynb", "out.ipynb", "--execution-timeout", "1"]).spawn().wait_leaving_nothing();
+    out.expect_code(124);
+    // 1 s timeout, then the interrupt grace (5 s) before the kernel is killed.
+    assert!(out.elapsed < Duration::from_secs(25), "took {:?}", out.elapsed);
+    let nb = read_valid(&dir.join("out.ipynb"));
+    let slow = cell(&nb, "time.sleep(60)");
+    assert_eq!(status(slow), "failed");
+    assert!(errors(slow).iter().any(|(e, _)| e == "CellTimeoutError"), "{:?}", slow.outputs);
 }
 
 #[test]
@@ -641,16 +707,24 @@ fn huge_output_is_truncated_in_bounded_memory() {
 fn stop_with_signal(signal: i32, expected: i32) {
     let tmp = tempdir();
     let dir = tmp.path();
-    let nb = notebook(vec![code("print('first')"), code("import time\ntime.sleep(60)"), code("print('never')")]);
+    // The cell also starts a process of its own, which must not outlive the run either.
+    let nb = notebook(vec![
+        code("print('first')"),
+        code("import subprocess, time\nhelper = subprocess.Popen(['sleep', '61'])\nprint('started', flush=True)\ntime.sleep(60)"),
+        code("print('never')"),
+    ]);
     write_nb(dir, "in.ipynb", &nb);
     let out_path = dir.join("out.ipynb");
     let run = huntbook_run(dir).args(["in.ipynb", "out.ipynb"]).spawn();
-    let running = wait_for(Duration::from_secs(60), || {
-        peek_nb(&out_path).filter(|nb| status(cell(nb, "time.sleep(60)")) == "running")
-    });
-    assert!(running.is_some(), "the sleeping cell never showed as running");
-    let children = descendants(run.pid());
-    assert!(!children.is_empty(), "huntbook has no child process (where is the kernel?)");
+    let children = wait_for(Duration::from_secs(60), || {
+        let kids = descendants(run.pid());
+        kids.iter().any(|p| p.command.contains("sleep 61")).then_some(kids)
+    })
+    .expect("the cell's helper process never started");
+    assert!(
+        peek_nb(&out_path).is_some_and(|nb| status(cell(&nb, "time.sleep(60)")) == "running"),
+        "the output file shows the sleeping cell running"
+    );
 
     run.signal(signal);
     let signalled = Instant::now();
