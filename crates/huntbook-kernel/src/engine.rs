@@ -134,7 +134,9 @@ pub async fn run_cells(
     let mut kernel = tokio::select! {
         kernel = Kernel::launch(spec, opts.launch.clone()) => kernel?,
         signal = wait_for_stop(stop) => {
-            execution::notebook_complete(nb, Utc::now());
+            // Nothing ran: every cell stays `pending`.
+            execution::notebook_end(nb, Utc::now());
+            nb.metadata_object("papermill").insert("exception".into(), json!(true));
             return Ok(RunEnd::Stopped { cell_index: None, signal });
         }
     };
@@ -152,7 +154,7 @@ pub async fn run_cells(
         last_save = Instant::now();
 
         if is_executable(&nb.cells[index]) {
-            let allowed = opts.allow_errors || nb.cells[index].has_tag("raises-exception");
+            let allowed = opts.allow_errors || nb.cells[index].has_tag(execution::RAISES_EXCEPTION_TAG);
             collector.begin_cell();
             let exec_opts = ExecuteOptions {
                 timeout: opts.execution_timeout,

@@ -28,6 +28,8 @@ pub const PARAMETERS_TAG: &str = "parameters";
 pub const INJECTED_TAG: &str = "injected-parameters";
 /// The tag of papermill's red error-marker cells.
 pub const ERROR_MARKER_TAG: &str = "papermill-error-cell-tag";
+/// The tag of a cell whose error is expected: the run goes on after it.
+pub const RAISES_EXCEPTION_TAG: &str = "raises-exception";
 /// The papermill version whose output format huntbook writes.
 pub const PAPERMILL_FORMAT_VERSION: &str = "2.7.0";
 
@@ -187,11 +189,7 @@ pub fn cell_complete(nb: &mut Notebook, index: usize, now: DateTime<Utc>) {
 /// failed cell become `completed` (they were skipped, e.g. empty code cells); cells
 /// after a failure stay `pending`, because they never ran.
 pub fn notebook_complete(nb: &mut Notebook, now: DateTime<Utc>) {
-    let papermill = nb.metadata_object("papermill");
-    papermill.insert("end_time".into(), json!(timestamp(now)));
-    if let Some(start) = papermill.get("start_time").and_then(Value::as_str).and_then(parse_timestamp) {
-        papermill.insert("duration".into(), json!(seconds_between(start, now)));
-    }
+    notebook_end(nb, now);
     for cell in &mut nb.cells {
         match CellStatus::of(cell) {
             Some(CellStatus::Failed) => break,
@@ -200,6 +198,16 @@ pub fn notebook_complete(nb: &mut Notebook, now: DateTime<Utc>) {
             }
             _ => {}
         }
+    }
+}
+
+/// Stamps the end time and duration only: for a run stopped before any cell ran,
+/// whose cells must stay `pending`.
+pub fn notebook_end(nb: &mut Notebook, now: DateTime<Utc>) {
+    let papermill = nb.metadata_object("papermill");
+    papermill.insert("end_time".into(), json!(timestamp(now)));
+    if let Some(start) = papermill.get("start_time").and_then(Value::as_str).and_then(parse_timestamp) {
+        papermill.insert("duration".into(), json!(seconds_between(start, now)));
     }
 }
 
@@ -229,9 +237,13 @@ impl ExecutionError {
 
 /// papermill's error scan: the first `error` output (a clean `sys.exit()` /
 /// `sys.exit(0)` is not an error), else the first cell whose `metadata.papermill`
-/// says it raised without an error output (e.g. a failing magic).
+/// says it raised without an error output (e.g. a failing magic). Unlike papermill,
+/// cells tagged `raises-exception` are skipped: their error was declared expected.
 pub fn find_execution_error(nb: &Notebook) -> Option<ExecutionError> {
     for (index, cell) in nb.cells.iter().enumerate() {
+        if cell.has_tag(RAISES_EXCEPTION_TAG) {
+            continue;
+        }
         let mut clean_exit = false;
         for output in &cell.outputs {
             if let crate::model::Output::Error { ename, evalue, traceback, .. } = output {
@@ -447,6 +459,10 @@ mod tests {
         exit.outputs.push(Output::error("SystemExit", "", vec![]));
         exit.metadata.insert("papermill".into(), json!({"exception": true}));
         assert_eq!(find_execution_error(&notebook(vec![exit])), None);
+        let mut expected = Cell::code("1/0");
+        expected.set_tags(&[RAISES_EXCEPTION_TAG]);
+        expected.outputs.push(Output::error("ZeroDivisionError", "division by zero", vec![]));
+        assert_eq!(find_execution_error(&notebook(vec![expected])), None);
         let mut magic = Cell::code("%bad");
         magic.metadata.insert("papermill".into(), json!({"exception": true}));
         assert_eq!(find_execution_error(&notebook(vec![magic])).unwrap().ename, "CellExecutionError");
