@@ -7,7 +7,9 @@
 //! a failure, not a skip, so that a broken set-up can never pass as green.
 //!
 //! Processes are always waited for with a deadline: a hung `huntbook` is killed and
-//! the test fails saying so, instead of the whole suite hanging.
+//! the test fails saying so, instead of the whole suite hanging. With
+//! `HUNTBOOK_TEST_TIMES` set, each run prints its wall time and command line (see them
+//! with `--nocapture`), to find what makes the suite slow.
 
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
 
