@@ -9,6 +9,7 @@
 //! ([`RunEnd`]): a timeout or a dead kernel marks the running cell `failed` and adds
 //! an error output that names the cause, while the cells never run stay `pending`.
 
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -146,12 +147,10 @@ pub async fn run_cells(
 
     let mut collector = OutputCollector::new(opts.max_cell_output);
     let mut end = RunEnd::Completed;
-    let mut last_save;
     for index in 0..total {
         execution::cell_start(nb, index, Utc::now());
         observer.cell_started(index, total, description(&nb.cells[index].source).as_deref());
         save_or_warn(save, nb, observer);
-        last_save = Instant::now();
 
         if is_executable(&nb.cells[index]) {
             let allowed = opts.allow_errors || nb.cells[index].has_tag(execution::RAISES_EXCEPTION_TAG);
@@ -163,19 +162,44 @@ pub async fn run_cells(
                 ..ExecuteOptions::default()
             };
             let code = nb.cells[index].source.clone();
-            let mut on_event = |event: IopubEvent| {
-                apply_event(nb, index, &mut collector, event, observer);
-                if !opts.autosave_every.is_zero() && last_save.elapsed() >= opts.autosave_every {
-                    save_or_warn(save, nb, observer);
-                    last_save = Instant::now();
-                }
-            };
             let execute_started = Instant::now();
-            let result = tokio::select! {
-                result = kernel.execute(&code, &exec_opts, &mut on_event) => Some(result),
-                signal = wait_for_stop(stop) => {
-                    end = RunEnd::Stopped { cell_index: Some(index), signal };
-                    None
+            let result = {
+                // The event callback and the autosave timer both touch the notebook, one at
+                // a time on this task; neither holds the borrow across an await.
+                let live = RefCell::new(LiveCell {
+                    nb: &mut *nb,
+                    collector: &mut collector,
+                    observer: &mut *observer,
+                    unsaved: false,
+                });
+                let mut on_event = |event: IopubEvent| {
+                    let mut live = live.borrow_mut();
+                    let LiveCell { nb, collector, observer, unsaved } = &mut *live;
+                    apply_event(nb, index, collector, event, &mut **observer);
+                    *unsaved = true;
+                };
+                let execute = kernel.execute(&code, &exec_opts, &mut on_event);
+                tokio::pin!(execute);
+                let autosave = !opts.autosave_every.is_zero();
+                let mut ticker = tokio::time::interval(opts.autosave_every.max(Duration::from_millis(10)));
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticker.reset();
+                loop {
+                    tokio::select! {
+                        result = &mut execute => break Some(result),
+                        signal = wait_for_stop(stop) => {
+                            end = RunEnd::Stopped { cell_index: Some(index), signal };
+                            break None;
+                        }
+                        _ = ticker.tick(), if autosave => {
+                            let mut live = live.borrow_mut();
+                            if live.unsaved {
+                                let LiveCell { nb, observer, unsaved, .. } = &mut *live;
+                                save_or_warn(save, nb, &mut **observer);
+                                *unsaved = false;
+                            }
+                        }
+                    }
                 }
             };
             executing += execute_started.elapsed();
@@ -243,6 +267,15 @@ pub async fn run_cells(
     }
     observer.phase("kernel_stop", stopping.elapsed());
     Ok(end)
+}
+
+/// What the event callback and the autosave timer share while a cell runs.
+struct LiveCell<'a> {
+    nb: &'a mut Notebook,
+    collector: &'a mut OutputCollector,
+    observer: &'a mut dyn RunObserver,
+    /// Output arrived since the last save.
+    unsaved: bool,
 }
 
 /// Applies one IOPub event to cell `index`.
