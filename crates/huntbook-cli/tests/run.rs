@@ -333,8 +333,10 @@ fn skip_execution_cells_do_not_run() {
 const TOTAL_LIMIT: Duration = Duration::from_secs(15);
 
 fn assert_kernel_death(dir: &Path, killer: &str) {
-    // Output sent just before the kernel dies belongs in the notebook.
-    let dying = format!("print('last words', flush=True)\n{killer}");
+    // Output sent before the kernel dies belongs in the notebook. (The pause lets the
+    // kernel's socket thread send it: a message still queued in the kernel at the
+    // moment of death is lost whatever the client does.)
+    let dying = format!("import time\nprint('last words', flush=True)\ntime.sleep(0.5)\n{killer}");
     let nb = notebook(vec![code("print('start')"), code(&dying), code("print('never')")]);
     write_nb(dir, "in.ipynb", &nb);
     let (out, _) = huntbook_run(dir).args(["in.ipynb", "out.ipynb"]).spawn().wait_leaving_nothing();
