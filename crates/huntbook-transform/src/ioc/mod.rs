@@ -102,10 +102,14 @@ impl IocExtractor {
         for c in &opts.custom_types {
             let name = c.name.trim();
             if IocType::from_name(name).is_some() {
-                return Err(IocError::ReservedName { name: name.to_string() });
+                return Err(IocError::ReservedName {
+                    name: name.to_string(),
+                });
             }
             if types.iter().any(|t| t.name() == name) {
-                return Err(IocError::DuplicateName { name: name.to_string() });
+                return Err(IocError::DuplicateName {
+                    name: name.to_string(),
+                });
             }
             let regex = regex::RegexBuilder::new(&c.regex)
                 .case_insensitive(true)
@@ -298,7 +302,11 @@ fn select_types(opts: &ExtractOptions, types: &[IocType]) -> Result<Vec<bool>, I
                     None => {
                         return Err(IocError::UnknownType {
                             name: name.clone(),
-                            known: types.iter().map(IocType::name).collect::<Vec<_>>().join(", "),
+                            known: types
+                                .iter()
+                                .map(IocType::name)
+                                .collect::<Vec<_>>()
+                                .join(", "),
                         })
                     }
                 }
@@ -325,7 +333,10 @@ fn anchored(kind: Kind, defanged: bool) -> &'static regex::Regex {
             })
             .collect()
     });
-    let k = Kind::SCAN_ORDER.iter().position(|&x| x == kind).expect("kind listed");
+    let k = Kind::SCAN_ORDER
+        .iter()
+        .position(|&x| x == kind)
+        .expect("kind listed");
     &all[usize::from(defanged) * Kind::SCAN_ORDER.len() + k]
 }
 

@@ -81,13 +81,15 @@ pub(crate) fn dns(defanged: bool) -> String {
 }
 
 pub(crate) fn ipv4(defanged: bool) -> String {
-    format!("[0-9]{{1,3}}(?:{dot}[0-9]{{1,3}}){{3}}", dot = dot(defanged))
+    format!(
+        "[0-9]{{1,3}}(?:{dot}[0-9]{{1,3}}){{3}}",
+        dot = dot(defanged)
+    )
 }
 
 /// Two to seven colon-terminated hex groups, then a final group or an embedded IPv4.
 /// Whether the candidate is a real address is decided by the standard library parser.
-const IPV6: &str =
-    r"(?:[0-9a-fA-F]{0,4}:){2,7}(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-fA-F]{1,4})?";
+const IPV6: &str = r"(?:[0-9a-fA-F]{0,4}:){2,7}(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-fA-F]{1,4})?";
 
 /// A maximal hex run; 32, 40 and 64 characters make md5, sha1 and sha256.
 const HASH: &str = "[0-9a-fA-F]{32,}";
@@ -118,7 +120,8 @@ fn email(defanged: bool) -> String {
 
 /// Drive, UNC or relative root, `\folder\` segments (spaces allowed, as in
 /// `Program Files`) and a file name without spaces.
-const WINDOWS_PATH: &str = r#"(?:[a-zA-Z]:|\\\\[a-zA-Z0-9_.$-]+|\.+)?\\(?:[^\\/:*?"'<>|\r\n]+\\)*[^\\/:*?"'<>|\s]+"#;
+const WINDOWS_PATH: &str =
+    r#"(?:[a-zA-Z]:|\\\\[a-zA-Z0-9_.$-]+|\.+)?\\(?:[^\\/:*?"'<>|\r\n]+\\)*[^\\/:*?"'<>|\s]+"#;
 
 /// Optional `.`/`..` root, then `/`-separated segments without white space.
 const LINUX_PATH: &str = r#"(?:\.{1,2})?/+(?:[^\\/:*?<>|\s"']+/+)*[^\\/:*?<>|\s"'\x00]+"#;

