@@ -294,6 +294,16 @@ fn select_types(opts: &ExtractOptions, types: &[IocType]) -> Result<Vec<bool>, I
     match opts.ioc_types.as_deref() {
         Some(names) if !names.is_empty() => {
             for name in names {
+                // MSTICPy's umbrella name for the three hash types.
+                if matches!(
+                    name.trim().to_ascii_lowercase().as_str(),
+                    "file_hash" | "hash"
+                ) {
+                    for t in [T_MD5, T_SHA1, T_SHA256] {
+                        selected[t] = true;
+                    }
+                    continue;
+                }
                 let idx = IocType::from_name(name)
                     .and_then(|t| t.builtin_index())
                     .or_else(|| types.iter().position(|t| t.name() == name.trim()));

@@ -415,6 +415,16 @@ fn type_filter_reports_only_requested_types() {
         extract_with("http://1.2.3.4/x", &opts),
         pairs(&[("ipv4", "1.2.3.4")])
     );
+    let opts = ExtractOptions {
+        ioc_types: Some(vec!["file_hash".into()]),
+        ..ExtractOptions::default()
+    };
+    let md5 = "d41d8cd98f00b204e9800998ecf8427e";
+    let sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+    assert_eq!(
+        extract_with(&format!("{sha1} {md5} 1.2.3.4"), &opts),
+        pairs(&[("md5_hash", md5), ("sha1_hash", sha1)])
+    );
 }
 
 #[test]

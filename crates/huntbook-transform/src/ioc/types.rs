@@ -138,8 +138,9 @@ impl CustomIocType {
 /// Extraction options. The defaults are MSTICPy's `extract_df` defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtractOptions {
-    /// Types to look for, by name or alias (custom types by their name). `None` or empty
-    /// means every type except the paths (and custom types are included).
+    /// Types to look for, by name or alias (custom types by their name; `file_hash` means
+    /// the three hash types). `None` or empty means every type except the paths (and
+    /// custom types are included).
     pub ioc_types: Option<Vec<String>>,
     /// With the default type set, also look for `windows_path` (MSTICPy's
     /// `include_paths`); `linux_path` is only ever found when asked for by name.
