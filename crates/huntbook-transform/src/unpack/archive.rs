@@ -138,9 +138,8 @@ fn unpack_zip(data: &[u8], limits: &mut ExpandLimits) -> Result<Contents, String
             .map(|n| n.into_owned());
         let member = match archive.by_index(index) {
             Ok(file) => {
-                let name = listed_name.unwrap_or_else(|| {
-                    String::from_utf8_lossy(file.name_raw()).into_owned()
-                });
+                let name = listed_name
+                    .unwrap_or_else(|| String::from_utf8_lossy(file.name_raw()).into_owned());
                 let compressed = file.compressed_size().min(data.len() as u64);
                 Member {
                     name,
@@ -160,7 +159,9 @@ fn unpack_zip(data: &[u8], limits: &mut ExpandLimits) -> Result<Contents, String
 fn unpack_gzip(data: &[u8], limits: &mut ExpandLimits) -> Result<Contents, String> {
     let decoder = flate2::read::MultiGzDecoder::new(data);
     let content = match read_limited(decoder, data.len() as u64, limits) {
-        Err(MemberError::Unreadable(why)) => return Err(format!("not a readable gzip stream: {why}")),
+        Err(MemberError::Unreadable(why)) => {
+            return Err(format!("not a readable gzip stream: {why}"))
+        }
         other => other,
     };
     Ok(Contents {
@@ -183,7 +184,9 @@ fn unpack_tar(data: &[u8], limits: &mut ExpandLimits) -> Result<Contents, String
             Ok(entry) => entry,
             // A bad header after good ones ends the listing; before any, the whole
             // archive is unreadable.
-            Err(e) if contents.members.is_empty() => return Err(format!("not a readable tar: {e}")),
+            Err(e) if contents.members.is_empty() => {
+                return Err(format!("not a readable tar: {e}"))
+            }
             Err(_) => break,
         };
         if contents.members.len() >= limits.max_members {
@@ -266,8 +269,7 @@ mod tests {
 
     #[test]
     fn zip_member_count_is_capped() {
-        let files: Vec<(String, String)> =
-            (0..15).map(|i| (format!("f{i}"), "x".into())).collect();
+        let files: Vec<(String, String)> = (0..15).map(|i| (format!("f{i}"), "x".into())).collect();
         let c = unpack("zip", &corpus::zip(&files), &mut limits()).unwrap();
         assert_eq!(c.members.len(), 10);
         assert_eq!(c.skipped_members, 5);
@@ -288,13 +290,18 @@ mod tests {
         let zeros = corpus::gzip(&vec![0u8; 4 << 20]);
         let mut l = limits();
         let c = unpack("gz", &zeros, &mut l).unwrap();
-        assert!(matches!(c.members[0].content, Err(MemberError::Ratio { .. })));
+        assert!(matches!(
+            c.members[0].content,
+            Err(MemberError::Ratio { .. })
+        ));
         assert_eq!(l.remaining, 1 << 20, "a refused member costs nothing");
 
         let mut l = limits();
         l.max_ratio = u64::MAX;
         let c = unpack("gz", &zeros, &mut l).unwrap();
-        assert!(matches!(c.members[0].content, Err(MemberError::Budget { limit }) if limit == 1 << 20));
+        assert!(
+            matches!(c.members[0].content, Err(MemberError::Budget { limit }) if limit == 1 << 20)
+        );
         assert_eq!(l.remaining, 0);
     }
 
@@ -305,11 +312,15 @@ mod tests {
         dir.set_entry_type(tar::EntryType::Directory);
         dir.set_size(0);
         dir.set_mode(0o755);
-        builder.append_data(&mut dir, "docs/", std::io::empty()).unwrap();
+        builder
+            .append_data(&mut dir, "docs/", std::io::empty())
+            .unwrap();
         let mut file = tar::Header::new_gnu();
         file.set_size(5);
         file.set_mode(0o644);
-        builder.append_data(&mut file, "docs/a.txt", &b"hello"[..]).unwrap();
+        builder
+            .append_data(&mut file, "docs/a.txt", &b"hello"[..])
+            .unwrap();
         let data = builder.into_inner().unwrap();
         let c = unpack("tar", &data, &mut limits()).unwrap();
         assert_eq!(names(&c), ["docs", "docs/a.txt"]);

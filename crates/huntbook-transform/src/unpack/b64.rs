@@ -181,7 +181,7 @@ pub fn decode(candidate: &str) -> Result<Vec<u8>, DecodeFailure> {
 /// because `unpack` and `unpack_df` do not do this.
 pub fn pad_like_msticpy(input: &str) -> String {
     let len = input.chars().count();
-    if len % 4 == 0 {
+    if len.is_multiple_of(4) {
         return input.to_string();
     }
     let stripped = input.trim_end_matches('=');
@@ -207,14 +207,20 @@ mod tests {
         assert_eq!(&text[s..e], "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=");
         assert_eq!(find_candidate(text, e, false), None);
         assert_eq!(find_candidate("a".repeat(29).as_str(), 0, false), None);
-        assert_eq!(find_candidate("a".repeat(30).as_str(), 0, false), Some((0, 30)));
+        assert_eq!(
+            find_candidate("a".repeat(30).as_str(), 0, false),
+            Some((0, 30))
+        );
     }
 
     #[test]
     fn candidate_takes_at_most_two_equals_and_spans_newlines() {
         let text = format!("x {}\r\n{}=== y", "A".repeat(20), "B".repeat(12));
         let (s, e) = find_candidate(&text, 0, false).unwrap();
-        assert_eq!(&text[s..e], format!("{}\r\n{}==", "A".repeat(20), "B".repeat(12)));
+        assert_eq!(
+            &text[s..e],
+            format!("{}\r\n{}==", "A".repeat(20), "B".repeat(12))
+        );
     }
 
     #[test]
@@ -235,8 +241,12 @@ mod tests {
     fn wrapped_base64_stays_one_candidate_when_splitting_lines() {
         let data: Vec<u8> = (0..=255u8).cycle().take(200).collect();
         let enc = STD.encode(&data);
-        let wrapped: String = enc.as_bytes().chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\r\n");
+        let wrapped: String = enc
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("\r\n");
         let text = format!("-----BEGIN-----\r\n{wrapped}\r\n-----END-----");
         let (s, e) = find_candidate(&text, 0, true).unwrap();
         // The line break after BEGIN belongs to the run, as in MSTICPy.
@@ -278,10 +288,19 @@ mod tests {
     fn decodes_like_python() {
         assert_eq!(decode("aGVsbG8gd29ybGQ=").unwrap(), b"hello world");
         // Missing padding on two/three trailing characters fails, as in Python.
-        assert_eq!(decode("aGVsbG8gd29ybGQ"), Err(DecodeFailure::IncorrectPadding));
-        assert_eq!(decode("aGVsbG8gd29ybG"), Err(DecodeFailure::IncorrectPadding));
+        assert_eq!(
+            decode("aGVsbG8gd29ybGQ"),
+            Err(DecodeFailure::IncorrectPadding)
+        );
+        assert_eq!(
+            decode("aGVsbG8gd29ybG"),
+            Err(DecodeFailure::IncorrectPadding)
+        );
         assert_eq!(decode("aGVsbG8gd29ybGQ=a"), Ok(b"hello world".to_vec()));
-        assert_eq!(decode("aGVsbG8gd29yb"), Err(DecodeFailure::OneExtraCharacter));
+        assert_eq!(
+            decode("aGVsbG8gd29yb"),
+            Err(DecodeFailure::OneExtraCharacter)
+        );
         // Extra '=' after a whole group are ignored; stray low bits too.
         assert_eq!(decode("aGVs==").unwrap(), b"hel");
         assert_eq!(decode("aGVsbH==").unwrap(), b"hel\x6c");

@@ -109,14 +109,57 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "update", "cdn", "secure", "login", "portal", "files", "sync", "cloud", "mail", "static",
-    "assets", "telemetry", "office", "drive", "share", "docs", "api", "edge", "metrics", "auth",
-    "billing", "support", "invoice", "media", "backup", "relay", "node", "proxy", "store", "dl",
+    "update",
+    "cdn",
+    "secure",
+    "login",
+    "portal",
+    "files",
+    "sync",
+    "cloud",
+    "mail",
+    "static",
+    "assets",
+    "telemetry",
+    "office",
+    "drive",
+    "share",
+    "docs",
+    "api",
+    "edge",
+    "metrics",
+    "auth",
+    "billing",
+    "support",
+    "invoice",
+    "media",
+    "backup",
+    "relay",
+    "node",
+    "proxy",
+    "store",
+    "dl",
 ];
-const TLDS: &[&str] = &["com", "net", "org", "info", "biz", "io", "ru", "top", "xyz", "co.uk"];
+const TLDS: &[&str] = &[
+    "com", "net", "org", "info", "biz", "io", "ru", "top", "xyz", "co.uk",
+];
 const PATH_PARTS: &[&str] = &[
-    "wp-content", "images", "js", "css", "download", "gate.php", "a.ps1", "stage2.bin", "x.sh",
-    "update.exe", "loader", "p", "c2", "api-v2", "index.html", "config.json",
+    "wp-content",
+    "images",
+    "js",
+    "css",
+    "download",
+    "gate.php",
+    "a.ps1",
+    "stage2.bin",
+    "x.sh",
+    "update.exe",
+    "loader",
+    "p",
+    "c2",
+    "api-v2",
+    "index.html",
+    "config.json",
 ];
 const HOSTNAMES: &[&str] = &["WS-0142", "FIN-LT-22", "DC01", "SRV-APP-07", "HR-PC-118"];
 const USERS: &[&str] = &["jsmith", "a.khan", "svc_backup", "mlopez", "Administrator"];
@@ -233,7 +276,9 @@ impl Generator {
 
     fn encoded_command(&mut self, script: &str) -> String {
         let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let flag = self.rng.pick(&["-EncodedCommand", "-enc", "-e", "-ec", "-EnC"]);
+        let flag = self
+            .rng
+            .pick(&["-EncodedCommand", "-enc", "-e", "-ec", "-EnC"]);
         let exe = self.rng.pick(&[
             "powershell.exe",
             "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
@@ -252,7 +297,9 @@ impl Generator {
     fn ipv4(&mut self) -> String {
         // Public-looking first octets: private and reserved ranges would be less
         // realistic for C2 addresses.
-        let first = *self.rng.pick(&[23u8, 45, 62, 77, 91, 103, 141, 185, 193, 203]);
+        let first = *self
+            .rng
+            .pick(&[23u8, 45, 62, 77, 91, 103, 141, 185, 193, 203]);
         format!(
             "{first}.{}.{}.{}",
             self.rng.below(256),
@@ -285,9 +332,11 @@ impl Generator {
     }
 
     fn any_digest(&mut self) -> Indicator {
-        let kind = *self
-            .rng
-            .pick(&[IndicatorKind::Md5, IndicatorKind::Sha1, IndicatorKind::Sha256]);
+        let kind = *self.rng.pick(&[
+            IndicatorKind::Md5,
+            IndicatorKind::Sha1,
+            IndicatorKind::Sha256,
+        ]);
         Indicator {
             kind,
             value: self.digest(kind),
@@ -424,7 +473,7 @@ impl Generator {
             3 => {
                 // An opaque session token: base64 alphabet, but not meant to decode.
                 let token: String = (0..40 + self.rng.below(20))
-                    .map(|_| *self.rng.pick(&[b'a', b'Z', b'0', b'q', b'7', b'K', b'x']) as char)
+                    .map(|_| *self.rng.pick(b"aZ0q7Kx") as char)
                     .collect();
                 format!("/opt/agent/bin/agent --session {token} --host {host}")
             }

