@@ -48,6 +48,14 @@
 //!   `DeviceProcessEvents` to its internal schema and links on the recorded initiating
 //!   process creation times, adding grandparent rows from `InitiatingProcessParent*`.
 //! - The siblings of a root are just the root (MSTICPy raises there).
+//! - Text rendering keeps `tree_to_text`'s layout (`+ ` / `+-- ` headers, two-space
+//!   item separators, 80-column wrap) but labels the logon id `LogonId` (MSTICPy labels
+//!   it `Account` a second time), prefers the user name to the SID, and shows a missing
+//!   value as empty rather than `nan`.
+//!
+//! Checked against MSTICPy 3.0.2 on tables from [`generate`] (3,000 events, several
+//! seeds): on one host the summary, every `parent_key` and every `path` agree; with 4
+//! and 10 hosts every differing parent is one MSTICPy took from another host.
 
 mod build;
 mod columns;

@@ -643,10 +643,21 @@ fn dump_for_msticpy() {
     }
     std::fs::write(format!("{dir}/events.csv"), csv).unwrap();
     let tree = build_process_tree(&b, None).unwrap();
-    let (keys, parents) = (col(&tree, "proc_key"), col(&tree, "parent_key"));
-    let links: String = keys.iter().zip(&parents).map(|(k, p)| format!("{}\t{}\n", k, p)).collect();
+    let (keys, parents, paths) = (col(&tree, "proc_key"), col(&tree, "parent_key"), col(&tree, "path"));
+    let links: String = (0..keys.len()).map(|i| format!("{}\t{}\t{}\n", keys[i], parents[i], paths[i])).collect();
     std::fs::write(format!("{dir}/rust_links.tsv"), links).unwrap();
     std::fs::write(format!("{dir}/rust_summary.json"), serde_json::to_string(&tree.summary()).unwrap()).unwrap();
+}
+
+/// Process CPU time (user + system) from /proc, so timings on a busy machine can be
+/// told apart from waiting for a core; 0 where /proc is missing.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<f64> = after.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    // After the command name, field 3 (state) comes first; utime and stime are fields
+    // 14 and 15, in clock ticks (100 a second).
+    f.get(11).zip(f.get(12)).map_or(0.0, |(u, s)| (u + s) / 100.0)
 }
 
 /// Build time on generated Windows events; sizes from `HB_PROCTREE_SIZES` (default
@@ -660,9 +671,99 @@ fn proctree_timing() {
         let events = generate(&GenOptions { events: n, hosts: 20, seed: 5, ..GenOptions::default() });
         let b = windows_batch(&events);
         drop(events);
-        let start = std::time::Instant::now();
+        let (start, cpu) = (std::time::Instant::now(), cpu_seconds());
         let tree = build_process_tree(&b, None).unwrap();
-        let took = start.elapsed();
-        println!("{n} events ({} rows in): {:.3} s, {:?}", b.num_rows(), took.as_secs_f64(), tree.summary());
+        let (took, cpu) = (start.elapsed(), cpu_seconds() - cpu);
+        println!("{n} events ({} rows in): {:.3} s wall, {cpu:.3} s cpu, {:?}", b.num_rows(), took.as_secs_f64(), tree.summary());
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn as_refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
+    /// (host, second, name, pid, parent name, parent pid), all from tiny ranges so that
+    /// pid reuse, simultaneous starts, equal keys and self-parents all happen.
+    fn rows() -> impl Strategy<Value = Vec<(u8, u8, u8, u8, u8, u8)>> {
+        proptest::collection::vec((0u8..2, 0u8..6, 0u8..3, 0u8..4, 0u8..3, 0u8..4), 1..40)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn parents_match_a_quadratic_search(rows in rows()) {
+            let names = ["a.exe", "B.exe", "c.exe"];
+            let host: Vec<String> = rows.iter().map(|r| format!("h{}", r.0)).collect();
+            let time: Vec<String> = rows.iter().map(|r| format!("2024-01-01 00:00:{:02}", r.1)).collect();
+            let name: Vec<&str> = rows.iter().map(|r| names[r.2 as usize]).collect();
+            let pid: Vec<String> = rows.iter().map(|r| r.3.to_string()).collect();
+            let pname: Vec<&str> = rows.iter().map(|r| names[r.4 as usize]).collect();
+            let ppid: Vec<String> = rows.iter().map(|r| r.5.to_string()).collect();
+            let b = batch(vec![
+                ("Computer", text(&as_refs(&host))),
+                ("TimeGenerated", text(&as_refs(&time))),
+                ("NewProcessName", text(&name)),
+                ("NewProcessId", text(&as_refs(&pid))),
+                ("ParentProcessName", text(&pname)),
+                ("ProcessId", text(&as_refs(&ppid))),
+            ]);
+            let tree = build_process_tree(&b, Some(&ProcSchema::windows_4688())).unwrap();
+
+            // Reference: distinct rows, parent = latest same-host event with that pid and
+            // name started no later (ties: later input row), keyed as MSTICPy keys.
+            let mut seen = std::collections::HashSet::new();
+            let kept: Vec<usize> = (0..rows.len()).filter(|&i| seen.insert(rows[i])).collect();
+            let key = |i: usize| format!("{}|{}|2024-01-01 00:00:{:02}.000000", name[i].to_lowercase(), pid[i], rows[i].1);
+            let mut expected: HashMap<(String, String), Option<String>> = HashMap::new();
+            let mut order = kept.clone();
+            order.sort_by_key(|&i| (rows[i].1, i));
+            for &c in &order {
+                let parent = kept
+                    .iter()
+                    .copied()
+                    .filter(|&p| rows[p].0 == rows[c].0 && pid[p] == ppid[c]
+                        && name[p].to_lowercase() == pname[c].to_lowercase() && rows[p].1 <= rows[c].1)
+                    .max_by_key(|&p| (rows[p].1, p));
+                let pkey = match parent {
+                    Some(p) => key(p),
+                    None => format!("{}|{}|1970-01-01 00:00:00.000000", pname[c].to_lowercase(), ppid[c]),
+                };
+                // The first event with a key (in time order) is the one kept.
+                expected.entry((host[c].clone(), key(c))).or_insert(Some(pkey));
+            }
+            let (keys, pkeys, hosts) = (col(&tree, "proc_key"), col(&tree, "parent_key"), col(&tree, "Computer"));
+            let mut got: HashMap<(String, String), Option<String>> = HashMap::new();
+            for i in 0..tree.len() {
+                if keys[i].contains("|1970-01-01") {
+                    prop_assert_eq!(&pkeys[i], "<null>");
+                    continue;
+                }
+                let p = (pkeys[i] != "<null>").then(|| pkeys[i].clone());
+                prop_assert!(got.insert((hosts[i].clone(), keys[i].clone()), p).is_none(), "duplicate key on a host");
+            }
+            prop_assert_eq!(got, expected);
+
+            // Tree invariants.
+            let paths = col(&tree, "path");
+            let si = col(&tree, "source_index");
+            let s = tree.summary();
+            prop_assert_eq!(s.processes, tree.len());
+            prop_assert_eq!(s.root_processes, tree.roots().len());
+            for i in 0..tree.len() {
+                prop_assert!(paths[i].ends_with(&si[i]));
+                if i > 0 {
+                    prop_assert!(paths[i - 1] < paths[i], "rows sorted by path");
+                }
+                let anc = tree.ancestors(i, true).unwrap();
+                prop_assert_eq!(*anc.last().unwrap(), i);
+                for &d in &tree.descendants(i, false, None).unwrap() {
+                    prop_assert!(d != i);
+                }
+            }
+        }
     }
 }
