@@ -170,10 +170,45 @@ pub fn key_time(ns: i64) -> String {
     let rounded = q * STEP;
     let secs = rounded.div_euclid(1_000_000_000);
     let micros = rounded.rem_euclid(1_000_000_000) / 1_000;
-    match chrono::DateTime::from_timestamp(secs, 0) {
-        Some(dt) => format!("{}.{:06}", dt.format("%Y-%m-%d %H:%M:%S"), micros),
-        None => format!("{rounded}"),
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    if !(0..=9999).contains(&y) {
+        return match chrono::DateTime::from_timestamp(secs, 0) {
+            Some(dt) => format!("{}.{:06}", dt.format("%Y-%m-%d %H:%M:%S"), micros),
+            None => format!("{rounded}"),
+        };
     }
+    // Written digit by digit: this runs once or twice per event and a formatter
+    // costs more than the rest of the key.
+    let sod = secs.rem_euclid(86_400);
+    let mut b = *b"0000-00-00 00:00:00.000000";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, sod / 3600);
+    put(14, 2, sod / 60 % 60);
+    put(17, 2, sod % 60);
+    put(20, 6, micros);
+    String::from_utf8(b.to_vec()).expect("ascii digits")
+}
+
+/// Proleptic Gregorian (year, month, day) of a day count from 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// `name_lc|pid|time`, MSTICPy's process key.
@@ -437,6 +472,19 @@ mod tests {
         assert_eq!(key_time(t + 5_001), "2024-01-01 10:00:01.000010");
         assert_eq!(key_time(0), "1970-01-01 00:00:00.000000");
         assert_eq!(key_time(-1), "1970-01-01 00:00:00.000000");
+    }
+
+    #[test]
+    fn key_time_agrees_with_chrono_across_centuries() {
+        let mut t: i64 = -2_208_988_800_000_000_000; // 1900-01-01
+        while t < 4_102_444_800_000_000_000 {
+            // 2100-01-01
+            let micros = t.rem_euclid(1_000_000_000) / 1_000;
+            let dt = chrono::DateTime::from_timestamp(t.div_euclid(1_000_000_000), 0).unwrap();
+            assert_eq!(key_time(t), format!("{}.{:06}", dt.format("%Y-%m-%d %H:%M:%S"), micros));
+            t += 86_399_999_990_000 + 7 * 3_600_000_000_000 + 1_230_000;
+        }
+        assert_eq!(key_time(-4_611_686_018_427_387_904), "1823-11-12 00:06:21.572610");
     }
 
     #[test]
