@@ -67,7 +67,7 @@ use rayon::prelude::*;
 
 pub use event::{assemble, AuditEvent};
 pub use record::{parse_line, AuditRecord, Field};
-pub use table::events_to_batch;
+pub use table::{events_to_batch, EventTableBuilder};
 pub(crate) use table::take_rows;
 
 /// Where a warning comes from.
@@ -273,12 +273,11 @@ impl<R: BufRead> Iterator for EventReader<R> {
 /// lines that were skipped.
 pub fn parse_reader<R: BufRead>(reader: R, options: &AuditdOptions) -> Result<(RecordBatch, Vec<ParseWarning>), AuditdError> {
     let mut events_reader = EventReader::new(reader, options.clone());
-    let mut events = Vec::new();
+    let mut builder = EventTableBuilder::new();
     for ev in &mut events_reader {
-        events.push(ev?);
+        builder.push(&ev?);
     }
-    let batch = table::events_to_batch(&events)?;
-    Ok((batch, events_reader.take_warnings()))
+    Ok((builder.finish()?, events_reader.take_warnings()))
 }
 
 /// [`parse_reader`] over a string.

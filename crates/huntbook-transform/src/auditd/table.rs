@@ -21,58 +21,123 @@ use super::{AuditdError, AuditdOptions, Location, ParseWarning};
 /// The event table for events read from raw text: `TimeGenerated, EventType, mssg_id`,
 /// then the fields alphabetically.
 pub fn events_to_batch(events: &[AuditEvent]) -> Result<RecordBatch, AuditdError> {
-    let ids: StringArray = events.iter().map(|e| Some(e.mssg_id.as_str())).collect();
-    build(events, vec![(Field::new("mssg_id", DataType::Utf8, false), Arc::new(ids) as ArrayRef)])
+    let mut builder = EventTableBuilder::new();
+    for ev in events {
+        builder.push(ev);
+    }
+    builder.finish()
 }
 
-fn build(events: &[AuditEvent], lead: Vec<(Field, ArrayRef)>) -> Result<RecordBatch, AuditdError> {
-    let time: TimestampNanosecondArray = events.iter().map(|e| e.time_ns).collect();
-    let time = time.with_timezone("UTC");
-    let types: StringArray = events.iter().map(|e| Some(e.event_type.as_str())).collect();
-    let mut fields = vec![
-        Field::new("TimeGenerated", time.data_type().clone(), true),
-        Field::new("EventType", DataType::Utf8, false),
-    ];
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(time), Arc::new(types)];
-    for (f, c) in lead {
-        fields.push(f);
-        columns.push(c);
+/// Builds the event table one event at a time, so events need not be kept: memory
+/// grows with the Arrow output only.
+pub struct EventTableBuilder {
+    /// Names of the leading columns, which fields may not take.
+    reserved: Vec<String>,
+    time: Vec<Option<i64>>,
+    types: StringBuilder,
+    ids: StringBuilder,
+    index: HashMap<String, usize>,
+    builders: Vec<(String, StringBuilder)>,
+}
+
+impl Default for EventTableBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventTableBuilder {
+    /// The raw-text layout: `TimeGenerated, EventType, mssg_id`, fields.
+    pub fn new() -> Self {
+        Self::with_reserved(Vec::new())
     }
 
-    let taken: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut builders: Vec<(String, StringBuilder)> = Vec::new();
-    for (row, ev) in events.iter().enumerate() {
+    fn with_reserved(extra: Vec<String>) -> Self {
+        let mut reserved: Vec<String> = ["TimeGenerated", "EventType", "mssg_id"].map(String::from).to_vec();
+        reserved.extend(extra);
+        EventTableBuilder {
+            reserved,
+            time: Vec::new(),
+            types: StringBuilder::new(),
+            ids: StringBuilder::new(),
+            index: HashMap::new(),
+            builders: Vec::new(),
+        }
+    }
+
+    /// Events added so far.
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    pub fn push(&mut self, ev: &AuditEvent) {
+        let row = self.time.len();
+        self.time.push(ev.time_ns);
+        self.types.append_value(&ev.event_type);
+        self.ids.append_value(&ev.mssg_id);
         let node = ev.node.as_deref().map(|n| ("node", n));
         for (name, value) in ev.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(node) {
-            let slot = *index.entry(name.to_string()).or_insert_with(|| {
-                // A field may not take the name of a leading column.
-                let out_name = if taken.iter().any(|t| t == name) { format!("{name}_audit") } else { name.to_string() };
-                builders.push((out_name, StringBuilder::new()));
-                builders.len() - 1
-            });
-            let b = &mut builders[slot].1;
+            let slot = match self.index.get(name) {
+                Some(&slot) => slot,
+                None => {
+                    // A field may not take the name of a leading column.
+                    let out_name =
+                        if self.reserved.iter().any(|t| t == name) { format!("{name}_audit") } else { name.to_string() };
+                    self.builders.push((out_name, StringBuilder::new()));
+                    self.index.insert(name.to_string(), self.builders.len() - 1);
+                    self.builders.len() - 1
+                }
+            };
+            let b = &mut self.builders[slot].1;
             b.append_nulls(row - b.len());
             b.append_value(value);
         }
     }
-    builders.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, mut b) in builders {
-        b.append_nulls(events.len() - b.len());
-        let strings = b.finish();
-        let base = name.split('_').next().unwrap_or(&name);
-        match INT_FIELDS.contains(&base).then(|| to_ints(&strings)).flatten() {
-            Some(ints) => {
-                fields.push(Field::new(&name, DataType::Int64, true));
-                columns.push(Arc::new(ints));
-            }
-            None => {
-                fields.push(Field::new(&name, DataType::Utf8, true));
-                columns.push(Arc::new(strings));
+
+    /// The raw-text table.
+    pub fn finish(self) -> Result<RecordBatch, AuditdError> {
+        self.finish_with(Vec::new(), true)
+    }
+
+    fn finish_with(mut self, lead: Vec<(Field, ArrayRef)>, with_ids: bool) -> Result<RecordBatch, AuditdError> {
+        let rows = self.time.len();
+        let time = TimestampNanosecondArray::from(std::mem::take(&mut self.time)).with_timezone("UTC");
+        let mut fields = vec![
+            Field::new("TimeGenerated", time.data_type().clone(), true),
+            Field::new("EventType", DataType::Utf8, false),
+        ];
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(time), Arc::new(self.types.finish())];
+        for (f, c) in lead {
+            fields.push(f);
+            columns.push(c);
+        }
+        if with_ids {
+            fields.push(Field::new("mssg_id", DataType::Utf8, false));
+            columns.push(Arc::new(self.ids.finish()));
+        }
+        let mut builders = std::mem::take(&mut self.builders);
+        builders.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, mut b) in builders {
+            b.append_nulls(rows - b.len());
+            let strings = b.finish();
+            let base = name.split('_').next().unwrap_or(&name);
+            match INT_FIELDS.contains(&base).then(|| to_ints(&strings)).flatten() {
+                Some(ints) => {
+                    fields.push(Field::new(&name, DataType::Int64, true));
+                    columns.push(Arc::new(ints));
+                }
+                None => {
+                    fields.push(Field::new(&name, DataType::Utf8, true));
+                    columns.push(Arc::new(strings));
+                }
             }
         }
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
 /// All values as integers (4294967295, auditd's unset id, as -1), or None if any is not.
@@ -182,11 +247,12 @@ pub fn extract_events(
         })?;
         lead.push((Field::new(field.name(), field.data_type().clone(), true), taken));
     }
-    if ids.is_none() {
-        let ids: StringArray = events.iter().map(|e| Some(e.mssg_id.as_str())).collect();
-        lead.push((Field::new("mssg_id", DataType::Utf8, false), Arc::new(ids)));
+    let mut builder = EventTableBuilder::with_reserved(lead.iter().map(|(f, _)| f.name().clone()).collect());
+    for ev in &events {
+        builder.push(ev);
     }
-    Ok((build(&events, lead)?, warnings))
+    // The table's own mssg_id column is carried over; without one, ours is added.
+    Ok((builder.finish_with(lead, ids.is_none())?, warnings))
 }
 
 /// The rows `rows` of `array`, for the flat types tables carry (numbers, times,

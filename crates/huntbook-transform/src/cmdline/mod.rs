@@ -29,7 +29,11 @@
 //!   `re.match` with a leading `.*` only sees the first line. Our shipped rules are
 //!   narrower: MSTICPy's `(wget|curl).*\|?.*sh` fires on any wget/curl followed by
 //!   "sh" anywhere (`curl https://x/ssh-keys`), and its `/bin/bash` rule on every
-//!   bash invocation; ours need a pipe into a shell or interpreter.
+//!   bash invocation; ours need a pipe into a shell or interpreter. Compared on a set
+//!   of sample commands, MSTICPy's rule file loaded here gave exactly MSTICPy's hits
+//!   plus one more found in decoded base64; MSTICPy's fork-bomb rule only matches the
+//!   spelling without spaces (`:(){:|:&};:`), ours also `:(){ :|:& };:` and renamed
+//!   functions.
 //! - MSTICPy decodes a command only when the whole command is base64, and then does
 //!   not use the decoded text (its rules see the original only). Here base64 runs
 //!   inside the command are decoded and matched.

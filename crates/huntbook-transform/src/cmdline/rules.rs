@@ -325,13 +325,14 @@ mod tests {
 
     #[test]
     fn msticpy_layout_is_read() {
-        let text = r#"{"Syslog": [".*authorized_keys.*", ".*(:\\(\\){:\\|:&};:).*", ".*(mv.*\/dev\/null).*", "x{,2}y"]}"#;
+        // Python-syntax patterns: a literal `{`, escaped `/`, and `{,n}`.
+        let text = r#"{"Syslog": [".*known_hosts.*", ".*(f\\(\\){f\\|f&};f).*", ".*(cp.*\/etc\/shadow).*", "x{,2}y"]}"#;
         let set = RuleSet::from_json(text, "cmd_line_rules.json").unwrap();
         assert_eq!(set.rules().len(), 4);
         assert_eq!(set.rules()[1].id, "Syslog-2");
         assert_eq!(set.rules()[1].group, "Syslog");
-        assert!(set.rules()[1].find("x; :(){:|:&};: y").is_some());
-        assert!(set.rules()[2].find("mv a /dev/null").is_some());
+        assert!(set.rules()[1].find("x; f(){f|f&};f y").is_some());
+        assert!(set.rules()[2].find("cp /etc/shadow /tmp").is_some());
         assert!(set.rules()[3].find("xxy").is_some());
     }
 
