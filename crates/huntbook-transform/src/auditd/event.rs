@@ -21,7 +21,10 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -29,9 +32,13 @@ impl AuditEvent {
 /// all their fields. MSTICPy spells the USER_START entry `_USER_START`, so USER_START
 /// records keep all fields there; that is reproduced.
 fn field_defs(record_type: &str) -> Option<&'static [&'static str]> {
-    const USER: &[&str] = &["pid", "uid", "auid", "ses", "msg", "acct", "exe", "hostname", "addr", "terminal", "res"];
+    const USER: &[&str] = &[
+        "pid", "uid", "auid", "ses", "msg", "acct", "exe", "hostname", "addr", "terminal", "res",
+    ];
     Some(match record_type {
-        "SYSCALL" => &["success", "ppid", "pid", "auid", "uid", "gid", "euid", "egid", "ses", "exe", "com"],
+        "SYSCALL" => &[
+            "success", "ppid", "pid", "auid", "uid", "gid", "euid", "egid", "ses", "exe", "com",
+        ],
         "CWD" => &["cwd"],
         "PROCTITLE" => &["proctitle"],
         "LOGIN" => &["pid", "uid", "tty", "old-ses", "ses", "res"],
@@ -44,8 +51,9 @@ fn field_defs(record_type: &str) -> Option<&'static [&'static str]> {
 
 /// Field names whose values are integers (MSTICPy converts these, with 4294967295,
 /// "unset", becoming -1).
-pub(crate) const INT_FIELDS: &[&str] =
-    &["pid", "ppid", "uid", "auid", "gid", "euid", "egid", "ses", "old-ses", "old-auid", "argc"];
+pub(crate) const INT_FIELDS: &[&str] = &[
+    "pid", "ppid", "uid", "auid", "gid", "euid", "egid", "ses", "old-ses", "old-auid", "argc",
+];
 
 struct Builder {
     fields: Vec<(String, String)>,
@@ -58,7 +66,11 @@ impl Builder {
 
     /// MSTICPy's rule for listed fields: a name already taken gets `_<TYPE>` appended.
     fn add_suffixed(&mut self, name: &str, record_type: &str, value: &str) {
-        let name = if self.has(name) { format!("{name}_{record_type}") } else { name.to_string() };
+        let name = if self.has(name) {
+            format!("{name}_{record_type}")
+        } else {
+            name.to_string()
+        };
         self.set(name, value);
     }
 
@@ -90,12 +102,23 @@ pub fn assemble(records: &[AuditRecord], all_fields: bool) -> Option<AuditEvent>
     let execve: Vec<(&str, &str)> = records
         .iter()
         .filter(|r| r.record_type == "EXECVE")
-        .flat_map(|r| r.fields.iter().map(|f| (f.key.as_str(), f.value.as_str()))).collect();
-    let execve_get = |k: &str| execve.iter().rev().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        .flat_map(|r| r.fields.iter().map(|f| (f.key.as_str(), f.value.as_str())))
+        .collect();
+    let execve_get = |k: &str| {
+        execve
+            .iter()
+            .rev()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| *v)
+    };
 
     let mut b = Builder { fields: Vec::new() };
     let is_process_start = types.contains(&"SYSCALL") && types.contains(&"EXECVE");
-    let event_type = if is_process_start { "SYSCALL_EXECVE".to_string() } else { first.record_type.clone() };
+    let event_type = if is_process_start {
+        "SYSCALL_EXECVE".to_string()
+    } else {
+        first.record_type.clone()
+    };
 
     if is_process_start {
         for t in ["SYSCALL", "CWD", "EXECVE", "PROCTITLE"] {
@@ -107,7 +130,11 @@ pub fn assemble(records: &[AuditRecord], all_fields: bool) -> Option<AuditEvent>
             } else {
                 let defs = field_defs(t).expect("listed type");
                 for name in defs {
-                    let value = if t == "EXECVE" { execve_get(name) } else { last_of(t).and_then(|r| r.get(name)) };
+                    let value = if t == "EXECVE" {
+                        execve_get(name)
+                    } else {
+                        last_of(t).and_then(|r| r.get(name))
+                    };
                     // MSTICPy stops at the first missing field of a type; every present
                     // field is kept here.
                     if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -117,7 +144,10 @@ pub fn assemble(records: &[AuditRecord], all_fields: bool) -> Option<AuditEvent>
             }
         }
         if all_fields {
-            for t in types.iter().filter(|t| !matches!(**t, "SYSCALL" | "CWD" | "EXECVE" | "PROCTITLE")) {
+            for t in types
+                .iter()
+                .filter(|t| !matches!(**t, "SYSCALL" | "CWD" | "EXECVE" | "PROCTITLE"))
+            {
                 add_all(&mut b, records, t, false);
             }
         }
@@ -183,12 +213,23 @@ fn add_all(b: &mut Builder, records: &[AuditRecord], t: &str, process_start: boo
 /// the rest with empty strings; all arguments are used here. Without arguments the
 /// process title is used.
 fn command_line(execve: &[(&str, &str)], proctitle: Option<&str>) -> Option<String> {
-    let get = |k: &str| execve.iter().rev().find(|(key, _)| *key == k).map(|(_, v)| *v);
+    let get = |k: &str| {
+        execve
+            .iter()
+            .rev()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| *v)
+    };
     let argc: Option<usize> = get("argc").and_then(|v| v.parse().ok());
     let max_index = execve
         .iter()
         .filter(|(k, _)| is_arg_key(k))
-        .filter_map(|(k, _)| k[1..].split('[').next().and_then(|n| n.parse::<usize>().ok()))
+        .filter_map(|(k, _)| {
+            k[1..]
+                .split('[')
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+        })
         .max();
     // argc bounds the list, but never beyond the arguments present (a forged argc
     // must not make a huge list).
@@ -206,7 +247,10 @@ fn command_line(execve: &[(&str, &str)], proctitle: Option<&str>) -> Option<Stri
                 let mut pieces: Vec<(usize, &str)> = execve
                     .iter()
                     .filter_map(|(k, v)| {
-                        let idx = k.strip_prefix(key.as_str())?.strip_prefix('[')?.strip_suffix(']')?;
+                        let idx = k
+                            .strip_prefix(key.as_str())?
+                            .strip_prefix('[')?
+                            .strip_suffix(']')?;
                         Some((idx.parse().ok()?, *v))
                     })
                     .collect();
@@ -224,7 +268,9 @@ mod tests {
     use super::*;
 
     fn recs(text: &str) -> Vec<AuditRecord> {
-        text.lines().filter_map(|l| parse_line(l, &mut Vec::new()).unwrap()).collect()
+        text.lines()
+            .filter_map(|l| parse_line(l, &mut Vec::new()).unwrap())
+            .collect()
     }
 
     const EXEC: &str = r#"type=SYSCALL msg=audit(1558439254.480:21713): arch=c000003e syscall=59 success=yes exit=0 a0=55 a1=56 a2=57 a3=0 items=2 ppid=1234 pid=1240 auid=1000 uid=0 gid=0 euid=0 egid=0 tty=pts0 ses=5 comm="ls" exe="/usr/bin/ls" key="exec"
@@ -241,7 +287,25 @@ type=PROCTITLE msg=audit(1558439254.480:21713): proctitle=6C73002D6C61002F746D70
         let names: Vec<&str> = ev.fields.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
-            ["success", "ppid", "pid", "auid", "uid", "gid", "euid", "egid", "ses", "exe", "cwd", "argc", "a0", "a1", "a2", "proctitle", "cmdline"]
+            [
+                "success",
+                "ppid",
+                "pid",
+                "auid",
+                "uid",
+                "gid",
+                "euid",
+                "egid",
+                "ses",
+                "exe",
+                "cwd",
+                "argc",
+                "a0",
+                "a1",
+                "a2",
+                "proctitle",
+                "cmdline"
+            ]
         );
         assert_eq!(ev.get("cmdline"), Some("ls -la /tmp /home/a b/c"));
         assert_eq!(ev.get("a0"), Some("ls"));
@@ -310,7 +374,11 @@ type=PROCTITLE msg=audit(1558439254.480:21713): proctitle=6C73002D6C61002F746D70
         .unwrap();
         assert_eq!(ev.event_type, "SYSCALL");
         assert_eq!(ev.get("cwd"), Some("/"));
-        assert_eq!(ev.get("name"), Some("/etc/b"), "last PATH record wins, as in MSTICPy");
+        assert_eq!(
+            ev.get("name"),
+            Some("/etc/b"),
+            "last PATH record wins, as in MSTICPy"
+        );
         assert_eq!(ev.get("pid"), Some("300"));
 
         let all = assemble(

@@ -67,8 +67,8 @@ use rayon::prelude::*;
 
 pub use event::{assemble, AuditEvent};
 pub use record::{parse_line, AuditRecord, Field};
-pub use table::{events_to_batch, EventTableBuilder};
 pub(crate) use table::take_rows;
+pub use table::{events_to_batch, EventTableBuilder};
 
 /// Where a warning comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +101,26 @@ pub enum AuditdError {
     #[error("reading the audit log failed after line {line}: {source}")]
     Io { line: u64, source: std::io::Error },
     #[error("cannot open audit log {path}: {source}")]
-    Open { path: String, source: std::io::Error },
-    #[error("the table has no column '{0}' with the audit messages; name the column that holds them")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the table has no column '{0}' with the audit messages; name the column that holds them"
+    )]
     MissingColumn(String),
-    #[error("column '{column}' has type {data_type}; expected a string column (Utf8 or LargeUtf8)")]
-    NotText { column: String, data_type: arrow_schema::DataType },
+    #[error(
+        "column '{column}' has type {data_type}; expected a string column (Utf8 or LargeUtf8)"
+    )]
+    NotText {
+        column: String,
+        data_type: arrow_schema::DataType,
+    },
     #[error("column '{column}' of type {data_type} cannot be carried into the output; drop it or cast it to a string first")]
-    UnsupportedPassthrough { column: String, data_type: arrow_schema::DataType },
+    UnsupportedPassthrough {
+        column: String,
+        data_type: arrow_schema::DataType,
+    },
     #[error("building the event table failed: {0}")]
     Arrow(#[from] ArrowError),
 }
@@ -182,7 +195,10 @@ impl<R: BufRead> EventReader<R> {
             let n = self
                 .reader
                 .read_until(b'\n', &mut buf)
-                .map_err(|source| AuditdError::Io { line: self.line_no, source })?;
+                .map_err(|source| AuditdError::Io {
+                    line: self.line_no,
+                    source,
+                })?;
             if n == 0 {
                 self.eof = true;
                 break;
@@ -200,11 +216,18 @@ impl<R: BufRead> EventReader<R> {
             })
             .collect();
         for (n, result, notes) in parsed {
-            self.warnings.extend(notes.into_iter().map(|message| ParseWarning { location: Location::Line(n), message }));
+            self.warnings
+                .extend(notes.into_iter().map(|message| ParseWarning {
+                    location: Location::Line(n),
+                    message,
+                }));
             match result {
                 Ok(Some(rec)) => self.add(rec, n),
                 Ok(None) => {}
-                Err(e) => self.warnings.push(ParseWarning { location: Location::Line(n), message: e.0 }),
+                Err(e) => self.warnings.push(ParseWarning {
+                    location: Location::Line(n),
+                    message: e.0,
+                }),
             }
         }
         self.flush(self.eof);
@@ -229,7 +252,12 @@ impl<R: BufRead> EventReader<R> {
         }
         let seq = self.first_seq + self.pending.len() as u64;
         self.index.insert(key.clone(), seq);
-        self.pending.push_back(Pending { key, records: vec![rec], last_line: line, done: false });
+        self.pending.push_back(Pending {
+            key,
+            records: vec![rec],
+            last_line: line,
+            done: false,
+        });
     }
 
     fn flush(&mut self, all: bool) {
@@ -244,9 +272,16 @@ impl<R: BufRead> EventReader<R> {
             groups.push(p.records);
         }
         let all_fields = self.options.all_fields;
-        let events: Vec<AuditEvent> = groups.par_iter().filter_map(|g| event::assemble(g, all_fields)).collect();
+        let events: Vec<AuditEvent> = groups
+            .par_iter()
+            .filter_map(|g| event::assemble(g, all_fields))
+            .collect();
         let wanted = self.options.event_type.as_deref();
-        self.ready.extend(events.into_iter().filter(|e| wanted.is_none_or(|t| e.event_type == t)));
+        self.ready.extend(
+            events
+                .into_iter()
+                .filter(|e| wanted.is_none_or(|t| e.event_type == t)),
+        );
     }
 }
 
@@ -271,7 +306,10 @@ impl<R: BufRead> Iterator for EventReader<R> {
 
 /// Parses raw audit log text from a reader into an event table, with warnings for the
 /// lines that were skipped.
-pub fn parse_reader<R: BufRead>(reader: R, options: &AuditdOptions) -> Result<(RecordBatch, Vec<ParseWarning>), AuditdError> {
+pub fn parse_reader<R: BufRead>(
+    reader: R,
+    options: &AuditdOptions,
+) -> Result<(RecordBatch, Vec<ParseWarning>), AuditdError> {
     let mut events_reader = EventReader::new(reader, options.clone());
     let mut builder = EventTableBuilder::new();
     for ev in &mut events_reader {
@@ -281,14 +319,23 @@ pub fn parse_reader<R: BufRead>(reader: R, options: &AuditdOptions) -> Result<(R
 }
 
 /// [`parse_reader`] over a string.
-pub fn parse_str(text: &str, options: &AuditdOptions) -> Result<(RecordBatch, Vec<ParseWarning>), AuditdError> {
+pub fn parse_str(
+    text: &str,
+    options: &AuditdOptions,
+) -> Result<(RecordBatch, Vec<ParseWarning>), AuditdError> {
     parse_reader(text.as_bytes(), options)
 }
 
 /// [`parse_reader`] over a file.
-pub fn parse_file(path: impl AsRef<Path>, options: &AuditdOptions) -> Result<(RecordBatch, Vec<ParseWarning>), AuditdError> {
+pub fn parse_file(
+    path: impl AsRef<Path>,
+    options: &AuditdOptions,
+) -> Result<(RecordBatch, Vec<ParseWarning>), AuditdError> {
     let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|source| AuditdError::Open { path: path.display().to_string(), source })?;
+    let file = std::fs::File::open(path).map_err(|source| AuditdError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse_reader(std::io::BufReader::with_capacity(1 << 20, file), options)
 }
 

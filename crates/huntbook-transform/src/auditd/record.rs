@@ -29,7 +29,11 @@ impl AuditRecord {
     /// The last value of `key` (auditd never repeats a key within a record, but
     /// flattened `msg='…'` contents could).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields.iter().rev().find(|f| f.key == key).map(|f| f.value.as_str())
+        self.fields
+            .iter()
+            .rev()
+            .find(|f| f.key == key)
+            .map(|f| f.value.as_str())
     }
 
     /// `epoch:serial`, the event id.
@@ -53,14 +57,18 @@ pub fn parse_line(line: &str, notes: &mut Vec<String>) -> Result<Option<AuditRec
     let mut rest = line;
     let mut node = None;
     if let Some(after) = rest.strip_prefix("node=") {
-        let end = after.find(' ').ok_or_else(|| LineError("'node=' is not followed by 'type='".into()))?;
+        let end = after
+            .find(' ')
+            .ok_or_else(|| LineError("'node=' is not followed by 'type='".into()))?;
         node = Some(after[..end].to_string());
         rest = after[end..].trim_start();
     }
     let after_type = rest
         .strip_prefix("type=")
         .ok_or_else(|| LineError("the line does not start with 'type=' (expected 'type=<TYPE> msg=audit(<epoch>:<serial>): …')".into()))?;
-    let type_end = after_type.find(' ').ok_or_else(|| LineError("no 'msg=audit(…)' after the record type".into()))?;
+    let type_end = after_type
+        .find(' ')
+        .ok_or_else(|| LineError("no 'msg=audit(…)' after the record type".into()))?;
     let record_type = &after_type[..type_end];
     if record_type.is_empty() {
         return Err(LineError("empty record type".into()));
@@ -68,14 +76,31 @@ pub fn parse_line(line: &str, notes: &mut Vec<String>) -> Result<Option<AuditRec
     let after_msg = after_type[type_end..]
         .trim_start()
         .strip_prefix("msg=audit(")
-        .ok_or_else(|| LineError(format!("record type {record_type} is not followed by 'msg=audit(<epoch>:<serial>)'")))?;
-    let close = after_msg.find(')').ok_or_else(|| LineError("'msg=audit(' is not closed by ')'".into()))?;
-    let (epoch, serial) = after_msg[..close]
-        .split_once(':')
-        .ok_or_else(|| LineError(format!("event id '{}' is not '<epoch>:<serial>'", &after_msg[..close])))?;
-    let time_ns = parse_epoch(epoch).ok_or_else(|| LineError(format!("time stamp '{epoch}' is not seconds since the epoch")))?;
-    let serial: u64 = serial.parse().map_err(|_| LineError(format!("serial '{serial}' is not a number")))?;
-    let body = after_msg[close + 1..].strip_prefix(':').unwrap_or(&after_msg[close + 1..]);
+        .ok_or_else(|| {
+            LineError(format!(
+                "record type {record_type} is not followed by 'msg=audit(<epoch>:<serial>)'"
+            ))
+        })?;
+    let close = after_msg
+        .find(')')
+        .ok_or_else(|| LineError("'msg=audit(' is not closed by ')'".into()))?;
+    let (epoch, serial) = after_msg[..close].split_once(':').ok_or_else(|| {
+        LineError(format!(
+            "event id '{}' is not '<epoch>:<serial>'",
+            &after_msg[..close]
+        ))
+    })?;
+    let time_ns = parse_epoch(epoch).ok_or_else(|| {
+        LineError(format!(
+            "time stamp '{epoch}' is not seconds since the epoch"
+        ))
+    })?;
+    let serial: u64 = serial
+        .parse()
+        .map_err(|_| LineError(format!("serial '{serial}' is not a number")))?;
+    let body = after_msg[close + 1..]
+        .strip_prefix(':')
+        .unwrap_or(&after_msg[close + 1..]);
     let fields = parse_body(record_type, body, notes);
     Ok(Some(AuditRecord {
         node,
@@ -90,7 +115,10 @@ pub fn parse_line(line: &str, notes: &mut Vec<String>) -> Result<Option<AuditRec
 /// Parses `1558439254.480` (any number of fraction digits) into nanoseconds.
 pub fn parse_epoch(text: &str) -> Option<i64> {
     let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
-    if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if secs.is_empty()
+        || !secs.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let secs: i64 = secs.parse().ok()?;
@@ -115,7 +143,13 @@ pub fn parse_body(record_type: &str, body: &str, notes: &mut Vec<String>) -> Vec
     fields
 }
 
-fn parse_pairs(record_type: &str, text: &str, decode: bool, fields: &mut Vec<Field>, notes: &mut Vec<String>) {
+fn parse_pairs(
+    record_type: &str,
+    text: &str,
+    decode: bool,
+    fields: &mut Vec<Field>,
+    notes: &mut Vec<String>,
+) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -139,12 +173,18 @@ fn parse_pairs(record_type: &str, text: &str, decode: bool, fields: &mut Vec<Fie
                 let (value, next) = match end {
                     Some(e) => (&text[start..e], e + 1),
                     None => {
-                        notes.push(format!("unterminated {} quote in the value of '{key}'", q as char));
+                        notes.push(format!(
+                            "unterminated {} quote in the value of '{key}'",
+                            q as char
+                        ));
                         (&text[start..], bytes.len())
                     }
                 };
                 if !key.is_empty() {
-                    fields.push(Field { key: key.to_string(), value: value.to_string() });
+                    fields.push(Field {
+                        key: key.to_string(),
+                        value: value.to_string(),
+                    });
                     if q == b'\'' {
                         parse_pairs(record_type, value, decode, fields, notes);
                     }
@@ -165,7 +205,10 @@ fn parse_pairs(record_type: &str, text: &str, decode: bool, fields: &mut Vec<Fie
                 } else {
                     raw.to_string()
                 };
-                fields.push(Field { key: key.to_string(), value });
+                fields.push(Field {
+                    key: key.to_string(),
+                    value,
+                });
             }
         }
     }
@@ -190,21 +233,28 @@ fn is_encoded_field(record_type: &str, key: &str) -> bool {
 
 /// `a7`, or a piece `a7[2]` of a long argument.
 pub(crate) fn is_arg_key(key: &str) -> bool {
-    let Some(rest) = key.strip_prefix('a') else { return false };
+    let Some(rest) = key.strip_prefix('a') else {
+        return false;
+    };
     let (num, piece) = match rest.split_once('[') {
         Some((n, p)) => (n, Some(p)),
         None => (rest, None),
     };
     !num.is_empty()
         && num.bytes().all(|b| b.is_ascii_digit())
-        && piece.is_none_or(|p| p.len() > 1 && p.ends_with(']') && p[..p.len() - 1].bytes().all(|b| b.is_ascii_digit()))
+        && piece.is_none_or(|p| {
+            p.len() > 1 && p.ends_with(']') && p[..p.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 fn decode_hex_field(record_type: &str, key: &str, raw: &str) -> String {
-    if raw.is_empty() || !raw.len().is_multiple_of(2) || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) || !raw.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return raw.to_string();
     }
-    let Ok(bytes) = hex::decode(raw) else { return raw.to_string() };
+    let Ok(bytes) = hex::decode(raw) else {
+        return raw.to_string();
+    };
     match String::from_utf8(bytes) {
         Ok(text) => match (record_type, key) {
             // The process title is argv joined by NULs.
@@ -228,7 +278,9 @@ mod tests {
 
     #[test]
     fn header_and_fields() {
-        let r = parse(r#"type=SYSCALL msg=audit(1558439254.480:21713): arch=c000003e syscall=59 success=yes ppid=1 comm="ls" exe="/usr/bin/ls" key=(null)"#);
+        let r = parse(
+            r#"type=SYSCALL msg=audit(1558439254.480:21713): arch=c000003e syscall=59 success=yes ppid=1 comm="ls" exe="/usr/bin/ls" key=(null)"#,
+        );
         assert_eq!(r.record_type, "SYSCALL");
         assert_eq!(r.epoch, "1558439254.480");
         assert_eq!(r.time_ns, 1_558_439_254_480_000_000);
@@ -249,7 +301,9 @@ mod tests {
 
     #[test]
     fn hex_fields_are_decoded() {
-        let r = parse("type=EXECVE msg=audit(1.0:1): argc=2 a0=\"sh\" a1=2D632065636820686920 a2[0]=6869");
+        let r = parse(
+            "type=EXECVE msg=audit(1.0:1): argc=2 a0=\"sh\" a1=2D632065636820686920 a2[0]=6869",
+        );
         assert_eq!(r.get("a1"), Some("-c ech hi "));
         assert_eq!(r.get("a2[0]"), Some("hi"));
         let p = parse("type=PROCTITLE msg=audit(1.0:1): proctitle=6C73002D6C61002F746D70");
@@ -266,8 +320,13 @@ mod tests {
 
     #[test]
     fn single_quoted_msg_is_flattened() {
-        let r = parse(r#"type=USER_START msg=audit(1.0:1): pid=2000 uid=0 subj==unconfined msg='op=PAM:session_open acct="root" exe="/usr/bin/sudo" hostname=? res=success'"#);
-        assert_eq!(r.get("msg"), Some(r#"op=PAM:session_open acct="root" exe="/usr/bin/sudo" hostname=? res=success"#));
+        let r = parse(
+            r#"type=USER_START msg=audit(1.0:1): pid=2000 uid=0 subj==unconfined msg='op=PAM:session_open acct="root" exe="/usr/bin/sudo" hostname=? res=success'"#,
+        );
+        assert_eq!(
+            r.get("msg"),
+            Some(r#"op=PAM:session_open acct="root" exe="/usr/bin/sudo" hostname=? res=success"#)
+        );
         assert_eq!(r.get("op"), Some("PAM:session_open"));
         assert_eq!(r.get("acct"), Some("root"));
         assert_eq!(r.get("res"), Some("success"));
@@ -298,7 +357,9 @@ mod tests {
         ] {
             assert!(parse_line(bad, &mut notes).is_err(), "{bad}");
         }
-        let r = parse_line("type=CWD msg=audit(1.0:1): cwd=\"/ro", &mut notes).unwrap().unwrap();
+        let r = parse_line("type=CWD msg=audit(1.0:1): cwd=\"/ro", &mut notes)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.get("cwd"), Some("/ro"));
         assert!(notes.iter().any(|n| n.contains("unterminated")));
     }
@@ -306,7 +367,9 @@ mod tests {
     #[test]
     fn arg_keys() {
         assert!(is_arg_key("a0") && is_arg_key("a12") && is_arg_key("a1[3]"));
-        assert!(!is_arg_key("argc") && !is_arg_key("a") && !is_arg_key("a1_len") && !is_arg_key("a1[]"));
+        assert!(
+            !is_arg_key("argc") && !is_arg_key("a") && !is_arg_key("a1_len") && !is_arg_key("a1[]")
+        );
     }
 
     #[test]

@@ -143,7 +143,10 @@ impl<'a> LitParser<'a> {
     }
 
     fn hex_char(&mut self, n: usize) -> Result<char, String> {
-        let digits = self.text.get(self.i..self.i + n).ok_or_else(|| self.err("short escape"))?;
+        let digits = self
+            .text
+            .get(self.i..self.i + n)
+            .ok_or_else(|| self.err("short escape"))?;
         let code = u32::from_str_radix(digits, 16).map_err(|_| self.err("bad escape"))?;
         self.i += n;
         Ok(char::from_u32(code).unwrap_or('\u{fffd}'))
@@ -151,7 +154,12 @@ impl<'a> LitParser<'a> {
 }
 
 fn parse_literal(text: &str) -> Result<Lit, String> {
-    let mut p = LitParser { s: text.as_bytes(), text, i: 0, depth: 0 };
+    let mut p = LitParser {
+        s: text.as_bytes(),
+        text,
+        i: 0,
+        depth: 0,
+    };
     let v = p.value()?;
     p.ws();
     if p.i != p.s.len() {
@@ -196,7 +204,11 @@ pub fn records_from_cell(
     let dicts = match lit {
         Lit::List(items) => items,
         d @ Lit::Dict(_) => vec![d],
-        Lit::Str(_) => return Err("expected a list of {record type: [key=value, …]} dicts, found a string".into()),
+        Lit::Str(_) => {
+            return Err(
+                "expected a list of {record type: [key=value, …]} dicts, found a string".into(),
+            )
+        }
     };
     let mut records = Vec::new();
     for d in dicts {
@@ -213,16 +225,31 @@ pub fn records_from_cell(
                     for item in items {
                         match item {
                             Lit::Str(s) => parts.push(s),
-                            _ => return Err(format!("the items of record {record_type} must be strings")),
+                            _ => {
+                                return Err(format!(
+                                    "the items of record {record_type} must be strings"
+                                ))
+                            }
                         }
                     }
                     parts.join(" ")
                 }
                 Lit::Str(s) => s,
-                Lit::Dict(_) => return Err(format!("the items of record {record_type} must be a list of strings")),
+                Lit::Dict(_) => {
+                    return Err(format!(
+                        "the items of record {record_type} must be a list of strings"
+                    ))
+                }
             };
             let fields = parse_body(&record_type, &body, notes);
-            records.push(AuditRecord { node: None, record_type, epoch: epoch.clone(), time_ns, serial, fields });
+            records.push(AuditRecord {
+                node: None,
+                record_type,
+                epoch: epoch.clone(),
+                time_ns,
+                serial,
+                fields,
+            });
         }
     }
     Ok(records)
@@ -251,15 +278,24 @@ mod tests {
         let recs = records_from_cell(cell, Some(&id), &mut Vec::new()).unwrap();
         assert_eq!(recs[0].get("res"), Some("success"));
         assert_eq!(recs[0].get("acct"), Some("root"));
-        assert_eq!(recs[0].get("msg"), Some("op=PAM:session_close acct=\"root\" hostname=? res=success"));
+        assert_eq!(
+            recs[0].get("msg"),
+            Some("op=PAM:session_close acct=\"root\" hostname=? res=success")
+        );
     }
 
     #[test]
     fn json_cells_and_raw_lines() {
         let id = parse_msg_id("2.5").unwrap();
-        let recs = records_from_cell(r#"[{"CWD": ["cwd=\"/tmp\""]}]"#, Some(&id), &mut Vec::new()).unwrap();
+        let recs = records_from_cell(r#"[{"CWD": ["cwd=\"/tmp\""]}]"#, Some(&id), &mut Vec::new())
+            .unwrap();
         assert_eq!(recs[0].get("cwd"), Some("/tmp"));
-        let recs = records_from_cell("type=CWD msg=audit(3.0:4): cwd=\"/\"\ntype=PATH msg=audit(3.0:4): name=\"/x\"", None, &mut Vec::new()).unwrap();
+        let recs = records_from_cell(
+            "type=CWD msg=audit(3.0:4): cwd=\"/\"\ntype=PATH msg=audit(3.0:4): name=\"/x\"",
+            None,
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].serial, 4);
     }
@@ -267,8 +303,19 @@ mod tests {
     #[test]
     fn bad_cells() {
         let id = parse_msg_id("1.0:1").unwrap();
-        for bad in ["", "[", "[{'A': ['x']}", "[1]", "{'A': {'b': 'c'}}", "'str'", "[{'A': ['x']}] trailing"] {
-            assert!(records_from_cell(bad, Some(&id), &mut Vec::new()).is_err(), "{bad}");
+        for bad in [
+            "",
+            "[",
+            "[{'A': ['x']}",
+            "[1]",
+            "{'A': {'b': 'c'}}",
+            "'str'",
+            "[{'A': ['x']}] trailing",
+        ] {
+            assert!(
+                records_from_cell(bad, Some(&id), &mut Vec::new()).is_err(),
+                "{bad}"
+            );
         }
         assert!(records_from_cell("[{'A': ['x=1']}]", None, &mut Vec::new()).is_err());
         assert!(parse_msg_id("nope").is_none());

@@ -8,8 +8,9 @@ use arrow_array::builder::{ArrayBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::ArrowPrimitiveType;
 use arrow_array::{
-    downcast_primitive_array, Array, ArrayRef, BooleanArray, GenericBinaryArray, GenericStringArray, Int64Array,
-    NullArray, OffsetSizeTrait, PrimitiveArray, RecordBatch, StringArray, StringViewArray, TimestampNanosecondArray,
+    downcast_primitive_array, Array, ArrayRef, BooleanArray, GenericBinaryArray,
+    GenericStringArray, Int64Array, NullArray, OffsetSizeTrait, PrimitiveArray, RecordBatch,
+    StringArray, StringViewArray, TimestampNanosecondArray,
 };
 use arrow_schema::{DataType, Field, Schema};
 use rayon::prelude::*;
@@ -53,7 +54,9 @@ impl EventTableBuilder {
     }
 
     fn with_reserved(extra: Vec<String>) -> Self {
-        let mut reserved: Vec<String> = ["TimeGenerated", "EventType", "mssg_id"].map(String::from).to_vec();
+        let mut reserved: Vec<String> = ["TimeGenerated", "EventType", "mssg_id"]
+            .map(String::from)
+            .to_vec();
         reserved.extend(extra);
         EventTableBuilder {
             reserved,
@@ -80,13 +83,21 @@ impl EventTableBuilder {
         self.types.append_value(&ev.event_type);
         self.ids.append_value(&ev.mssg_id);
         let node = ev.node.as_deref().map(|n| ("node", n));
-        for (name, value) in ev.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(node) {
+        for (name, value) in ev
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(node)
+        {
             let slot = match self.index.get(name) {
                 Some(&slot) => slot,
                 None => {
                     // A field may not take the name of a leading column.
-                    let out_name =
-                        if self.reserved.iter().any(|t| t == name) { format!("{name}_audit") } else { name.to_string() };
+                    let out_name = if self.reserved.iter().any(|t| t == name) {
+                        format!("{name}_audit")
+                    } else {
+                        name.to_string()
+                    };
                     self.builders.push((out_name, StringBuilder::new()));
                     self.index.insert(name.to_string(), self.builders.len() - 1);
                     self.builders.len() - 1
@@ -103,9 +114,14 @@ impl EventTableBuilder {
         self.finish_with(Vec::new(), true)
     }
 
-    fn finish_with(mut self, lead: Vec<(Field, ArrayRef)>, with_ids: bool) -> Result<RecordBatch, AuditdError> {
+    fn finish_with(
+        mut self,
+        lead: Vec<(Field, ArrayRef)>,
+        with_ids: bool,
+    ) -> Result<RecordBatch, AuditdError> {
         let rows = self.time.len();
-        let time = TimestampNanosecondArray::from(std::mem::take(&mut self.time)).with_timezone("UTC");
+        let time =
+            TimestampNanosecondArray::from(std::mem::take(&mut self.time)).with_timezone("UTC");
         let mut fields = vec![
             Field::new("TimeGenerated", time.data_type().clone(), true),
             Field::new("EventType", DataType::Utf8, false),
@@ -125,7 +141,11 @@ impl EventTableBuilder {
             b.append_nulls(rows - b.len());
             let strings = b.finish();
             let base = name.split('_').next().unwrap_or(&name);
-            match INT_FIELDS.contains(&base).then(|| to_ints(&strings)).flatten() {
+            match INT_FIELDS
+                .contains(&base)
+                .then(|| to_ints(&strings))
+                .flatten()
+            {
                 Some(ints) => {
                     fields.push(Field::new(&name, DataType::Int64, true));
                     columns.push(Arc::new(ints));
@@ -136,7 +156,10 @@ impl EventTableBuilder {
                 }
             }
         }
-        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?)
     }
 }
 
@@ -164,7 +187,12 @@ impl<'a> TextColumn<'a> {
             DataType::Utf8 => TextColumn::Small(array.as_string::<i32>()),
             DataType::LargeUtf8 => TextColumn::Large(array.as_string::<i64>()),
             DataType::Utf8View => TextColumn::View(array.as_string_view()),
-            other => return Err(AuditdError::NotText { column: column.to_string(), data_type: other.clone() }),
+            other => {
+                return Err(AuditdError::NotText {
+                    column: column.to_string(),
+                    data_type: other.clone(),
+                })
+            }
         })
     }
 
@@ -195,10 +223,16 @@ pub fn extract_events(
     let results: Vec<(Option<AuditEvent>, Vec<ParseWarning>)> = (0..batch.num_rows())
         .into_par_iter()
         .map(|row| {
-            let warn = |message: String| ParseWarning { location: Location::Row(row), message };
+            let warn = |message: String| ParseWarning {
+                location: Location::Row(row),
+                message,
+            };
             let mut notes = Vec::new();
             let Some(cell) = messages.get(row).filter(|c| !c.trim().is_empty()) else {
-                return (None, vec![warn(format!("no audit message in column '{input_column}'"))]);
+                return (
+                    None,
+                    vec![warn(format!("no audit message in column '{input_column}'"))],
+                );
             };
             let id_text = ids.as_ref().and_then(|c| c.get(row));
             let id = id_text.and_then(parse_msg_id);
@@ -208,7 +242,8 @@ pub fn extract_events(
                 Ok(records) => assemble(&records, options.all_fields).map(|mut ev| {
                     if let Some((epoch, time_ns, serial)) = &id {
                         ev.time_ns = Some(*time_ns);
-                        ev.mssg_id = id_text.map_or_else(|| format!("{epoch}:{serial}"), str::to_string);
+                        ev.mssg_id =
+                            id_text.map_or_else(|| format!("{epoch}:{serial}"), str::to_string);
                     }
                     ev.source_row = Some(row);
                     ev
@@ -230,7 +265,11 @@ pub fn extract_events(
     for (ev, w) in results {
         warnings.extend(w);
         if let Some(ev) = ev {
-            if options.event_type.as_deref().is_none_or(|t| ev.event_type == t) {
+            if options
+                .event_type
+                .as_deref()
+                .is_none_or(|t| ev.event_type == t)
+            {
                 events.push(ev);
             }
         }
@@ -241,13 +280,18 @@ pub fn extract_events(
         if field.name() == input_column || field.name() == "TimeGenerated" {
             continue;
         }
-        let taken = take_rows(column, &rows).ok_or_else(|| AuditdError::UnsupportedPassthrough {
-            column: field.name().clone(),
-            data_type: field.data_type().clone(),
-        })?;
-        lead.push((Field::new(field.name(), field.data_type().clone(), true), taken));
+        let taken =
+            take_rows(column, &rows).ok_or_else(|| AuditdError::UnsupportedPassthrough {
+                column: field.name().clone(),
+                data_type: field.data_type().clone(),
+            })?;
+        lead.push((
+            Field::new(field.name(), field.data_type().clone(), true),
+            taken,
+        ));
     }
-    let mut builder = EventTableBuilder::with_reserved(lead.iter().map(|(f, _)| f.name().clone()).collect());
+    let mut builder =
+        EventTableBuilder::with_reserved(lead.iter().map(|(f, _)| f.name().clone()).collect());
     for ev in &events {
         builder.push(ev);
     }
@@ -259,14 +303,25 @@ pub fn extract_events(
 /// strings, binary, booleans); None for nested types.
 pub(crate) fn take_rows(array: &ArrayRef, rows: &[usize]) -> Option<ArrayRef> {
     fn prim<T: ArrowPrimitiveType>(a: &PrimitiveArray<T>, rows: &[usize]) -> ArrayRef {
-        let out: PrimitiveArray<T> = rows.iter().map(|&i| a.is_valid(i).then(|| a.value(i))).collect();
+        let out: PrimitiveArray<T> = rows
+            .iter()
+            .map(|&i| a.is_valid(i).then(|| a.value(i)))
+            .collect();
         Arc::new(out.with_data_type(a.data_type().clone()))
     }
     fn text<O: OffsetSizeTrait>(a: &GenericStringArray<O>, rows: &[usize]) -> ArrayRef {
-        Arc::new(rows.iter().map(|&i| a.is_valid(i).then(|| a.value(i))).collect::<GenericStringArray<O>>())
+        Arc::new(
+            rows.iter()
+                .map(|&i| a.is_valid(i).then(|| a.value(i)))
+                .collect::<GenericStringArray<O>>(),
+        )
     }
     fn binary<O: OffsetSizeTrait>(a: &GenericBinaryArray<O>, rows: &[usize]) -> ArrayRef {
-        Arc::new(rows.iter().map(|&i| a.is_valid(i).then(|| a.value(i))).collect::<GenericBinaryArray<O>>())
+        Arc::new(
+            rows.iter()
+                .map(|&i| a.is_valid(i).then(|| a.value(i)))
+                .collect::<GenericBinaryArray<O>>(),
+        )
     }
     Some(downcast_primitive_array!(
         array => prim(array, rows),

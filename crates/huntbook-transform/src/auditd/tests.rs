@@ -26,7 +26,9 @@ type=EXECVE msg=audit(1558439262.000:21717): argc=1 a0="true"
 "#;
 
 fn col<'a>(batch: &'a RecordBatch, name: &str) -> &'a ArrayRef {
-    batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"))
+    batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
 }
 
 fn text(batch: &RecordBatch, name: &str, row: usize) -> Option<String> {
@@ -41,24 +43,51 @@ fn raw_log_to_table() {
     assert_eq!(warnings[0].location, Location::Line(8));
     assert!(warnings[0].to_string().starts_with("line 8: "));
     assert_eq!(batch.num_rows(), 5);
-    let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let names: Vec<String> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     assert_eq!(&names[..3], ["TimeGenerated", "EventType", "mssg_id"]);
     let mut rest = names[3..].to_vec();
     rest.sort();
     assert_eq!(rest, names[3..]);
 
-    let types: Vec<&str> = col(&batch, "EventType").as_string::<i32>().iter().map(|v| v.unwrap()).collect();
-    assert_eq!(types, ["SYSCALL_EXECVE", "USER_START", "LOGIN", "SYSCALL", "SYSCALL_EXECVE"]);
-    assert_eq!(text(&batch, "cmdline", 0).as_deref(), Some("ls -la /tmp /home/a b/c"));
+    let types: Vec<&str> = col(&batch, "EventType")
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "SYSCALL_EXECVE",
+            "USER_START",
+            "LOGIN",
+            "SYSCALL",
+            "SYSCALL_EXECVE"
+        ]
+    );
+    assert_eq!(
+        text(&batch, "cmdline", 0).as_deref(),
+        Some("ls -la /tmp /home/a b/c")
+    );
     assert_eq!(text(&batch, "cmdline", 4).as_deref(), Some("true"));
-    assert_eq!(text(&batch, "mssg_id", 3).as_deref(), Some("1558439262.000:21716"));
+    assert_eq!(
+        text(&batch, "mssg_id", 3).as_deref(),
+        Some("1558439262.000:21716")
+    );
     assert_eq!(text(&batch, "cwd", 3).as_deref(), Some("/"));
     assert_eq!(text(&batch, "acct", 1).as_deref(), Some("root"));
     assert_eq!(text(&batch, "res", 1).as_deref(), Some("success"));
 
     let time = col(&batch, "TimeGenerated").as_primitive::<TimestampNanosecondType>();
     assert_eq!(time.value(0), 1_558_439_254_480_000_000);
-    assert_eq!(time.data_type(), &DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, Some("UTC".into())));
+    assert_eq!(
+        time.data_type(),
+        &DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, Some("UTC".into()))
+    );
     let pid = col(&batch, "pid").as_primitive::<Int64Type>();
     assert_eq!(pid.value(0), 1240);
     let ses = col(&batch, "ses").as_primitive::<Int64Type>();
@@ -72,12 +101,18 @@ fn raw_log_to_table() {
 
 #[test]
 fn all_fields_and_type_filter() {
-    let opts = AuditdOptions { all_fields: true, event_type: Some("SYSCALL_EXECVE".into()) };
+    let opts = AuditdOptions {
+        all_fields: true,
+        event_type: Some("SYSCALL_EXECVE".into()),
+    };
     let (batch, _) = parse_str(LOG, &opts).unwrap();
     assert_eq!(batch.num_rows(), 2);
     assert_eq!(text(&batch, "key", 0).as_deref(), Some("exec"));
     assert_eq!(text(&batch, "comm", 0).as_deref(), Some("ls"));
-    assert_eq!(text(&batch, "a0_SYSCALL", 0).as_deref(), Some("5581f0e1a6d0"));
+    assert_eq!(
+        text(&batch, "a0_SYSCALL", 0).as_deref(),
+        Some("5581f0e1a6d0")
+    );
 }
 
 #[test]
@@ -107,9 +142,17 @@ fn streaming_many_events_in_order() {
     // More lines than one chunk, with each event's records interleaved with the next.
     let mut log = String::new();
     for i in 0..20_000u64 {
-        log.push_str(&format!("type=SYSCALL msg=audit(1000.{:03}:{i}): success=yes pid={i} ppid=1 exe=\"/bin/x\"\n", i % 1000));
+        log.push_str(&format!(
+            "type=SYSCALL msg=audit(1000.{:03}:{i}): success=yes pid={i} ppid=1 exe=\"/bin/x\"\n",
+            i % 1000
+        ));
         if i > 0 {
-            log.push_str(&format!("type=EXECVE msg=audit(1000.{:03}:{}): argc=2 a0=\"x\" a1=\"{}\"\n", (i - 1) % 1000, i - 1, i - 1));
+            log.push_str(&format!(
+                "type=EXECVE msg=audit(1000.{:03}:{}): argc=2 a0=\"x\" a1=\"{}\"\n",
+                (i - 1) % 1000,
+                i - 1,
+                i - 1
+            ));
         }
     }
     log.push_str("type=EXECVE msg=audit(1000.999:19999): argc=2 a0=\"x\" a1=\"19999\"\n");
@@ -140,8 +183,12 @@ fn sentinel_batch() -> RecordBatch {
         Field::new("Seq", DataType::Int64, true),
     ]));
     let messages = vec![
-        Some(r#"[{'USER_END': ['pid=28056', 'uid=0', 'auid=4294967295', 'ses=4294967295', "msg='op=PAM:session_close", 'acct="root"', 'exe="/usr/bin/sudo"', 'hostname=?', 'addr=?', 'terminal=?', "res=success'"]}]"#),
-        Some(r#"[{'SYSCALL': ['arch=c000003e', 'syscall=59', 'success=yes', 'ppid=22536', 'pid=28066', 'auid=4294967295', 'uid=0', 'comm="sh"', 'exe="/bin/dash"']}, {'EXECVE': ['argc=3', 'a0="/bin/sh"', 'a1="-c"', 'a2=69707461626C6573202D2D76657273696F6E']}, {'CWD': ['cwd="/var/lib/waagent"']}]"#),
+        Some(
+            r#"[{'USER_END': ['pid=28056', 'uid=0', 'auid=4294967295', 'ses=4294967295', "msg='op=PAM:session_close", 'acct="root"', 'exe="/usr/bin/sudo"', 'hostname=?', 'addr=?', 'terminal=?', "res=success'"]}]"#,
+        ),
+        Some(
+            r#"[{'SYSCALL': ['arch=c000003e', 'syscall=59', 'success=yes', 'ppid=22536', 'pid=28066', 'auid=4294967295', 'uid=0', 'comm="sh"', 'exe="/bin/dash"']}, {'EXECVE': ['argc=3', 'a0="/bin/sh"', 'a1="-c"', 'a2=69707461626C6573202D2D76657273696F6E']}, {'CWD': ['cwd="/var/lib/waagent"']}]"#,
+        ),
         Some("[{'SYSCALL': ["),
         None,
     ];
@@ -150,8 +197,18 @@ fn sentinel_batch() -> RecordBatch {
         vec![
             Arc::new(StringArray::from(vec![Some("t"); 4])),
             Arc::new(StringArray::from(vec![Some("2019-02-18 16:00:00"); 4])),
-            Arc::new(StringArray::from(vec![Some("vm1"), Some("vm2"), Some("vm3"), Some("vm4")])),
-            Arc::new(StringArray::from(vec![Some("1550505627.301:9077922"), Some("1550505632.285:9077924"), Some("1.0:1"), Some("1.0:2")])),
+            Arc::new(StringArray::from(vec![
+                Some("vm1"),
+                Some("vm2"),
+                Some("vm3"),
+                Some("vm4"),
+            ])),
+            Arc::new(StringArray::from(vec![
+                Some("1550505627.301:9077922"),
+                Some("1550505632.285:9077924"),
+                Some("1.0:1"),
+                Some("1.0:2"),
+            ])),
             Arc::new(arrow_array::LargeStringArray::from(messages)),
             Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
         ],
@@ -161,22 +218,51 @@ fn sentinel_batch() -> RecordBatch {
 
 #[test]
 fn sentinel_rows_to_table() {
-    let (batch, warnings) = extract_events(&sentinel_batch(), "AuditdMessage", &AuditdOptions::default()).unwrap();
+    let (batch, warnings) = extract_events(
+        &sentinel_batch(),
+        "AuditdMessage",
+        &AuditdOptions::default(),
+    )
+    .unwrap();
     assert_eq!(batch.num_rows(), 2);
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert_eq!(warnings[0].location, Location::Row(2));
     assert_eq!(warnings[1].location, Location::Row(3));
-    let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-    assert_eq!(&names[..6], ["TimeGenerated", "EventType", "TenantId", "Computer", "mssg_id", "Seq"]);
+    let names: Vec<String> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        &names[..6],
+        [
+            "TimeGenerated",
+            "EventType",
+            "TenantId",
+            "Computer",
+            "mssg_id",
+            "Seq"
+        ]
+    );
     assert_eq!(text(&batch, "Computer", 1).as_deref(), Some("vm2"));
     assert_eq!(col(&batch, "Seq").as_primitive::<Int64Type>().value(1), 2);
-    assert_eq!(text(&batch, "EventType", 1).as_deref(), Some("SYSCALL_EXECVE"));
-    assert_eq!(text(&batch, "cmdline", 1).as_deref(), Some("/bin/sh -c iptables --version"));
+    assert_eq!(
+        text(&batch, "EventType", 1).as_deref(),
+        Some("SYSCALL_EXECVE")
+    );
+    assert_eq!(
+        text(&batch, "cmdline", 1).as_deref(),
+        Some("/bin/sh -c iptables --version")
+    );
     assert_eq!(text(&batch, "acct", 0).as_deref(), Some("root"));
     let time = col(&batch, "TimeGenerated").as_primitive::<TimestampNanosecondType>();
     assert_eq!(time.value(1), 1_550_505_632_285_000_000);
 
-    let only = AuditdOptions { all_fields: false, event_type: Some("USER_END".into()) };
+    let only = AuditdOptions {
+        all_fields: false,
+        event_type: Some("USER_END".into()),
+    };
     let (batch, _) = extract_events(&sentinel_batch(), "AuditdMessage", &only).unwrap();
     assert_eq!(batch.num_rows(), 1);
     assert_eq!(text(&batch, "Computer", 0).as_deref(), Some("vm1"));

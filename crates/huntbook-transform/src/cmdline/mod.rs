@@ -50,10 +50,12 @@ use std::sync::Arc;
 use arrow_array::builder::{ListBuilder, StringBuilder, UInt64Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Date64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType,
+    Date32Type, Date64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
 };
-use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array};
+use arrow_array::{
+    Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array,
+};
 use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
 use base64::Engine;
 use rayon::prelude::*;
@@ -109,7 +111,9 @@ pub fn decoded_views(text: &str) -> Vec<(String, u8)> {
             continue;
         }
         for m in run.find_iter(&t) {
-            let Some(decoded) = decode_b64_text(m.as_str()) else { continue };
+            let Some(decoded) = decode_b64_text(m.as_str()) else {
+                continue;
+            };
             if decoded.len() > budget {
                 return out;
             }
@@ -130,7 +134,9 @@ fn decode_b64_text(run: &str) -> Option<String> {
     if body.len() < MIN_B64_LEN || body.len() % 4 == 1 {
         return None;
     }
-    let config = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent).with_decode_allow_trailing_bits(true);
+    let config = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
     let alphabet = if body.contains(['-', '_']) {
         if body.contains(['+', '/']) {
             return None;
@@ -141,7 +147,10 @@ fn decode_b64_text(run: &str) -> Option<String> {
     };
     let bytes = GeneralPurpose::new(alphabet, config).decode(body).ok()?;
     let text = utf16le_text(&bytes).or_else(|| String::from_utf8(bytes).ok())?;
-    let printable = text.chars().filter(|c| !c.is_control() || c.is_whitespace()).count();
+    let printable = text
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .count();
     (printable * 10 >= text.chars().count() * 9 && !text.trim().is_empty()).then_some(text)
 }
 
@@ -154,7 +163,10 @@ fn utf16le_text(bytes: &[u8]) -> Option<String> {
     if zeros * 10 < bytes.len() / 2 * 8 {
         return None;
     }
-    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
     String::from_utf16(&units).ok()
 }
 
@@ -194,9 +206,17 @@ pub enum CmdLineError {
     #[error("the table has no column '{0}'; name the column that holds the command lines")]
     MissingColumn(String),
     #[error("column '{column}' has type {data_type}; expected {expected}")]
-    WrongType { column: String, data_type: DataType, expected: &'static str },
+    WrongType {
+        column: String,
+        data_type: DataType,
+        expected: &'static str,
+    },
     #[error("column '{column}', row {row}: '{value}' is not a date and time (expected RFC 3339 or 'YYYY-MM-DD HH:MM:SS[.fff]', taken as UTC)")]
-    BadTime { column: String, row: usize, value: String },
+    BadTime {
+        column: String,
+        row: usize,
+        value: String,
+    },
     #[error("command speed needs events >= 1 and a positive window, got events={events}, window={window_seconds}s")]
     BadSpeedOptions { events: usize, window_seconds: f64 },
     #[error("building the result table failed: {0}")]
@@ -215,7 +235,11 @@ pub struct RiskyOptions<'a> {
 
 impl Default for RiskyOptions<'static> {
     fn default() -> Self {
-        RiskyOptions { cmd_column: "Command".into(), time_column: "TimeGenerated".into(), rules: RuleSet::builtin() }
+        RiskyOptions {
+            cmd_column: "Command".into(),
+            time_column: "TimeGenerated".into(),
+            rules: RuleSet::builtin(),
+        }
     }
 }
 
@@ -236,15 +260,24 @@ impl Text<'_> {
 }
 
 fn text_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<Text<'a>, CmdLineError> {
-    let col = batch.column_by_name(name).ok_or_else(|| CmdLineError::MissingColumn(name.to_string()))?;
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| CmdLineError::MissingColumn(name.to_string()))?;
     match col.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(Text(col)),
-        other => Err(CmdLineError::WrongType { column: name.to_string(), data_type: other.clone(), expected: "a string column" }),
+        other => Err(CmdLineError::WrongType {
+            column: name.to_string(),
+            data_type: other.clone(),
+            expected: "a string column",
+        }),
     }
 }
 
 /// Risky-command hits for every row of `batch`, one output row per hit.
-pub fn risky_commands(batch: &RecordBatch, options: &RiskyOptions<'_>) -> Result<RecordBatch, CmdLineError> {
+pub fn risky_commands(
+    batch: &RecordBatch,
+    options: &RiskyOptions<'_>,
+) -> Result<RecordBatch, CmdLineError> {
     let commands = text_column(batch, &options.cmd_column)?;
     let per_row: Vec<(usize, Vec<Hit>)> = (0..batch.num_rows())
         .into_par_iter()
@@ -255,7 +288,8 @@ pub fn risky_commands(batch: &RecordBatch, options: &RiskyOptions<'_>) -> Result
         })
         .collect();
     let mut rows = Vec::new();
-    let (mut cmd, mut id, mut name, mut sev, mut matched, mut place) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut cmd, mut id, mut name, mut sev, mut matched, mut place) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for (row, hits) in &per_row {
         for h in hits {
             rows.push(*row);
@@ -268,7 +302,9 @@ pub fn risky_commands(batch: &RecordBatch, options: &RiskyOptions<'_>) -> Result
         }
     }
     let mut fields = vec![Field::new("SourceIndex", DataType::UInt64, false)];
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from_iter_values(rows.iter().map(|&r| r as u64)))];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from_iter_values(
+        rows.iter().map(|&r| r as u64),
+    ))];
     if let Some((i, f)) = batch.schema().column_with_name(&options.time_column) {
         if let Some(times) = crate::auditd::take_rows(batch.column(i), &rows) {
             fields.push(Field::new(f.name(), f.data_type().clone(), true));
@@ -276,13 +312,22 @@ pub fn risky_commands(batch: &RecordBatch, options: &RiskyOptions<'_>) -> Result
         }
     }
     let strings = |v: Vec<&str>| -> ArrayRef { Arc::new(StringArray::from(v)) };
-    for (n, v) in [("Command", cmd), ("RuleId", id), ("RuleName", name), ("Severity", sev), ("MatchedText", matched)] {
+    for (n, v) in [
+        ("Command", cmd),
+        ("RuleId", id),
+        ("RuleName", name),
+        ("Severity", sev),
+        ("MatchedText", matched),
+    ] {
         fields.push(Field::new(n, DataType::Utf8, false));
         columns.push(strings(v));
     }
     fields.push(Field::new("MatchedIn", DataType::Utf8, false));
     columns.push(Arc::new(StringArray::from(place)));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// One command for [`cmd_speed`].
@@ -315,7 +360,8 @@ impl SpeedWindow {
 /// than `window_ns` (see the module docs for the exact rule).
 pub fn cmd_speed(commands: &[TimedCommand<'_>], window_ns: i64, events: usize) -> Vec<SpeedWindow> {
     let mut sessions: Vec<(Option<&str>, Vec<&TimedCommand<'_>>)> = Vec::new();
-    let mut index: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
+    let mut index: std::collections::HashMap<Option<&str>, usize> =
+        std::collections::HashMap::new();
     for c in commands {
         let slot = *index.entry(c.session).or_insert_with(|| {
             sessions.push((c.session, Vec::new()));
@@ -369,16 +415,40 @@ impl Default for SpeedOptions {
 
 /// Reads a time column as nanoseconds since the epoch (UTC).
 fn times_ns(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, CmdLineError> {
-    let col = batch.column_by_name(name).ok_or_else(|| CmdLineError::MissingColumn(name.to_string()))?;
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| CmdLineError::MissingColumn(name.to_string()))?;
     let n = col.len();
-    let scaled = |f: &dyn Fn(usize) -> i64| -> Vec<Option<i64>> { (0..n).map(|i| col.is_valid(i).then(|| f(i))).collect() };
+    let scaled = |f: &dyn Fn(usize) -> i64| -> Vec<Option<i64>> {
+        (0..n).map(|i| col.is_valid(i).then(|| f(i))).collect()
+    };
     Ok(match col.data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => scaled(&|i| col.as_primitive::<TimestampSecondType>().value(i).saturating_mul(1_000_000_000)),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => scaled(&|i| col.as_primitive::<TimestampMillisecondType>().value(i).saturating_mul(1_000_000)),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => scaled(&|i| col.as_primitive::<TimestampMicrosecondType>().value(i).saturating_mul(1_000)),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => scaled(&|i| col.as_primitive::<TimestampNanosecondType>().value(i)),
-        DataType::Date64 => scaled(&|i| col.as_primitive::<Date64Type>().value(i).saturating_mul(1_000_000)),
-        DataType::Date32 => scaled(&|i| i64::from(col.as_primitive::<Date32Type>().value(i)) * 86_400 * 1_000_000_000),
+        DataType::Timestamp(TimeUnit::Second, _) => scaled(&|i| {
+            col.as_primitive::<TimestampSecondType>()
+                .value(i)
+                .saturating_mul(1_000_000_000)
+        }),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => scaled(&|i| {
+            col.as_primitive::<TimestampMillisecondType>()
+                .value(i)
+                .saturating_mul(1_000_000)
+        }),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => scaled(&|i| {
+            col.as_primitive::<TimestampMicrosecondType>()
+                .value(i)
+                .saturating_mul(1_000)
+        }),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            scaled(&|i| col.as_primitive::<TimestampNanosecondType>().value(i))
+        }
+        DataType::Date64 => scaled(&|i| {
+            col.as_primitive::<Date64Type>()
+                .value(i)
+                .saturating_mul(1_000_000)
+        }),
+        DataType::Date32 => scaled(&|i| {
+            i64::from(col.as_primitive::<Date32Type>().value(i)) * 86_400 * 1_000_000_000
+        }),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let text = Text(col);
             let mut out = Vec::with_capacity(n);
@@ -409,7 +479,11 @@ fn parse_time(text: &str) -> Option<i64> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
         return dt.timestamp_nanos_opt();
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f%#z"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+    ] {
         if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
             return dt.and_utc().timestamp_nanos_opt();
         }
@@ -419,25 +493,41 @@ fn parse_time(text: &str) -> Option<i64> {
 
 /// Command bursts in a table: one output row per flagged window with `Session,
 /// StartTime, EndTime, DeltaSeconds, SourceIndexes, Commands`.
-pub fn cmd_speed_table(batch: &RecordBatch, options: &SpeedOptions) -> Result<RecordBatch, CmdLineError> {
+pub fn cmd_speed_table(
+    batch: &RecordBatch,
+    options: &SpeedOptions,
+) -> Result<RecordBatch, CmdLineError> {
     if options.events == 0 || options.window_seconds.is_nan() || options.window_seconds <= 0.0 {
-        return Err(CmdLineError::BadSpeedOptions { events: options.events, window_seconds: options.window_seconds });
+        return Err(CmdLineError::BadSpeedOptions {
+            events: options.events,
+            window_seconds: options.window_seconds,
+        });
     }
     let commands = text_column(batch, &options.cmd_column)?;
     let times = times_ns(batch, &options.time_column)?;
-    let sessions = options.session_column.as_deref().map(|c| text_column(batch, c)).transpose()?;
+    let sessions = options
+        .session_column
+        .as_deref()
+        .map(|c| text_column(batch, c))
+        .transpose()?;
     let timed: Vec<TimedCommand<'_>> = (0..batch.num_rows())
         .filter(|&row| commands.get(row).is_some_and(|c| !c.is_empty()))
         .filter_map(|row| {
-            Some(TimedCommand { row, time_ns: times[row]?, session: sessions.as_ref().and_then(|s| s.get(row)) })
+            Some(TimedCommand {
+                row,
+                time_ns: times[row]?,
+                session: sessions.as_ref().and_then(|s| s.get(row)),
+            })
         })
         .collect();
     let window_ns = (options.window_seconds * 1e9).round() as i64;
     let windows = cmd_speed(&timed, window_ns, options.events);
 
     let session: StringArray = windows.iter().map(|w| w.session.as_deref()).collect();
-    let start = TimestampNanosecondArray::from_iter_values(windows.iter().map(|w| w.start_ns)).with_timezone("UTC");
-    let end = TimestampNanosecondArray::from_iter_values(windows.iter().map(|w| w.end_ns)).with_timezone("UTC");
+    let start = TimestampNanosecondArray::from_iter_values(windows.iter().map(|w| w.start_ns))
+        .with_timezone("UTC");
+    let end = TimestampNanosecondArray::from_iter_values(windows.iter().map(|w| w.end_ns))
+        .with_timezone("UTC");
     let delta = Float64Array::from_iter_values(windows.iter().map(SpeedWindow::delta_seconds));
     let mut idx = ListBuilder::new(UInt64Builder::new());
     let mut cmds = ListBuilder::new(StringBuilder::new());
@@ -461,7 +551,14 @@ pub fn cmd_speed_table(batch: &RecordBatch, options: &SpeedOptions) -> Result<Re
     ]);
     Ok(RecordBatch::try_new(
         Arc::new(schema),
-        vec![Arc::new(session), Arc::new(start), Arc::new(end), Arc::new(delta), Arc::new(idx), Arc::new(cmds)],
+        vec![
+            Arc::new(session),
+            Arc::new(start),
+            Arc::new(end),
+            Arc::new(delta),
+            Arc::new(idx),
+            Arc::new(cmds),
+        ],
     )?)
 }
 

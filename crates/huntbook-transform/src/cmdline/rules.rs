@@ -69,13 +69,27 @@ impl Rule {
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
     #[error("rule file {source_name}: {message}")]
-    Format { source_name: String, message: String },
+    Format {
+        source_name: String,
+        message: String,
+    },
     #[error("rule file {source_name}, rule '{rule}': the pattern is not a valid regular expression: {message}")]
-    BadRegex { source_name: String, rule: String, message: String },
+    BadRegex {
+        source_name: String,
+        rule: String,
+        message: String,
+    },
     #[error("rule file {source_name}, rule '{rule}': {message}")]
-    BadRule { source_name: String, rule: String, message: String },
+    BadRule {
+        source_name: String,
+        rule: String,
+        message: String,
+    },
     #[error("cannot read rule file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Deserialize)]
@@ -119,7 +133,10 @@ impl RuleSet {
     /// The shipped rules (`rules/cmdline_rules.json`).
     pub fn builtin() -> &'static RuleSet {
         static SET: OnceLock<RuleSet> = OnceLock::new();
-        SET.get_or_init(|| RuleSet::from_json(BUILTIN_JSON, "rules/cmdline_rules.json").expect("shipped rules are valid"))
+        SET.get_or_init(|| {
+            RuleSet::from_json(BUILTIN_JSON, "rules/cmdline_rules.json")
+                .expect("shipped rules are valid")
+        })
     }
 
     /// Reads a rule file: either our layout (`{"rules": [{"id", "name", "severity",
@@ -128,32 +145,64 @@ impl RuleSet {
     /// patterns read with Python's syntax where it differs, e.g. a literal `{`).
     /// `source_name` names the file in error messages.
     pub fn from_json(text: &str, source_name: &str) -> Result<RuleSet, RuleError> {
-        let format_err = |message: String| RuleError::Format { source_name: source_name.to_string(), message };
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format_err(e.to_string()))?;
-        let obj = value.as_object().ok_or_else(|| format_err("expected a JSON object at the top".into()))?;
+        let format_err = |message: String| RuleError::Format {
+            source_name: source_name.to_string(),
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format_err(e.to_string()))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| format_err("expected a JSON object at the top".into()))?;
         let mut rules = Vec::new();
         if obj.contains_key("rules") {
-            let file: RuleFile = serde_json::from_value(value.clone()).map_err(|e| format_err(e.to_string()))?;
+            let file: RuleFile =
+                serde_json::from_value(value.clone()).map_err(|e| format_err(e.to_string()))?;
             for e in file.rules {
                 let severity = Severity::parse(&e.severity).ok_or_else(|| RuleError::BadRule {
                     source_name: source_name.to_string(),
                     rule: e.id.clone(),
-                    message: format!("unknown severity '{}': use informational, low, medium or high", e.severity),
+                    message: format!(
+                        "unknown severity '{}': use informational, low, medium or high",
+                        e.severity
+                    ),
                 })?;
-                rules.push(compile(source_name, e.id, e.name, severity, e.group, e.pattern, e.description, e.attack, false)?);
+                rules.push(compile(
+                    source_name,
+                    e.id,
+                    e.name,
+                    severity,
+                    e.group,
+                    e.pattern,
+                    e.description,
+                    e.attack,
+                    false,
+                )?);
             }
         } else {
             for (group, patterns) in obj {
                 if group.starts_with('_') {
                     continue;
                 }
-                let list = patterns
-                    .as_array()
-                    .ok_or_else(|| format_err(format!("'{group}' must be a list of regular expressions")))?;
+                let list = patterns.as_array().ok_or_else(|| {
+                    format_err(format!("'{group}' must be a list of regular expressions"))
+                })?;
                 for (i, p) in list.iter().enumerate() {
-                    let p = p.as_str().ok_or_else(|| format_err(format!("'{group}' item {} is not a string", i + 1)))?;
+                    let p = p.as_str().ok_or_else(|| {
+                        format_err(format!("'{group}' item {} is not a string", i + 1))
+                    })?;
                     let id = format!("{group}-{}", i + 1);
-                    rules.push(compile(source_name, id, p.to_string(), Severity::Medium, group.clone(), p.to_string(), None, None, true)?);
+                    rules.push(compile(
+                        source_name,
+                        id,
+                        p.to_string(),
+                        Severity::Medium,
+                        group.clone(),
+                        p.to_string(),
+                        None,
+                        None,
+                        true,
+                    )?);
                 }
             }
         }
@@ -163,7 +212,10 @@ impl RuleSet {
     /// [`RuleSet::from_json`] on a file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<RuleSet, RuleError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         RuleSet::from_json(&text, &path.display().to_string())
     }
 
@@ -177,9 +229,11 @@ impl RuleSet {
                 });
             }
         }
-        let set = RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| RuleError::Format {
-            source_name: source_name.to_string(),
-            message: format!("the rules together are too large to compile: {e}"),
+        let set = RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| {
+            RuleError::Format {
+                source_name: source_name.to_string(),
+                message: format!("the rules together are too large to compile: {e}"),
+            }
         })?;
         Ok(RuleSet { rules, set })
     }
@@ -222,15 +276,32 @@ fn compile(
     python_syntax: bool,
 ) -> Result<Rule, RuleError> {
     if pattern.trim().is_empty() {
-        return Err(RuleError::BadRule { source_name: source_name.to_string(), rule: id, message: "the pattern is empty".into() });
+        return Err(RuleError::BadRule {
+            source_name: source_name.to_string(),
+            rule: id,
+            message: "the pattern is empty".into(),
+        });
     }
     let compiled = match Regex::new(&pattern) {
         Ok(r) => Ok(r),
         Err(first) if python_syntax => Regex::new(&python_to_rust(&pattern)).map_err(|_| first),
         Err(e) => Err(e),
     };
-    let regex = compiled.map_err(|e| RuleError::BadRegex { source_name: source_name.to_string(), rule: id.clone(), message: e.to_string() })?;
-    Ok(Rule { id, name, severity, group, pattern, description, attack, regex })
+    let regex = compiled.map_err(|e| RuleError::BadRegex {
+        source_name: source_name.to_string(),
+        rule: id.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(Rule {
+        id,
+        name,
+        severity,
+        group,
+        pattern,
+        description,
+        attack,
+        regex,
+    })
 }
 
 /// Python reads a `{` that does not start a `{m}`, `{m,}`, `{m,n}` or `{,n}` repetition
@@ -248,11 +319,16 @@ fn python_to_rust(pattern: &str) -> String {
             continue;
         }
         if c == '{' {
-            let close = chars[i + 1..].iter().position(|&x| x == '}').map(|p| i + 1 + p);
+            let close = chars[i + 1..]
+                .iter()
+                .position(|&x| x == '}')
+                .map(|p| i + 1 + p);
             let body: Option<String> = close.map(|e| chars[i + 1..e].iter().collect());
             let is_rep = body.as_deref().is_some_and(|b| {
                 let (m, n) = b.split_once(',').unwrap_or((b, ""));
-                !(m.is_empty() && n.is_empty()) && m.chars().all(|c| c.is_ascii_digit()) && n.chars().all(|c| c.is_ascii_digit())
+                !(m.is_empty() && n.is_empty())
+                    && m.chars().all(|c| c.is_ascii_digit())
+                    && n.chars().all(|c| c.is_ascii_digit())
             });
             if is_rep {
                 let b = body.expect("checked");
@@ -288,7 +364,10 @@ mod tests {
     fn builtin_rules_load() {
         let set = RuleSet::builtin();
         assert!(set.rules().len() >= 25);
-        assert!(set.rules().iter().all(|r| r.group == "linux" || r.group == "windows"));
+        assert!(set
+            .rules()
+            .iter()
+            .all(|r| r.group == "linux" || r.group == "windows"));
         let linux = set.only_groups(&["linux"]);
         assert!(linux.rules().iter().all(|r| r.group == "linux"));
         assert!(!linux.is_empty());
@@ -302,17 +381,35 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("mine.json") && err.contains("'R1'") && err.contains("regular expression"), "{err}");
+        assert!(
+            err.contains("mine.json") && err.contains("'R1'") && err.contains("regular expression"),
+            "{err}"
+        );
     }
 
     #[test]
     fn other_validation_errors() {
         let cases = [
-            (r#"{"rules": [{"id": "R1", "name": "n", "severity": "huge", "pattern": "a"}]}"#, "severity"),
-            (r#"{"rules": [{"id": "R1", "name": "n", "severity": "low", "pattern": " "}]}"#, "empty"),
-            (r#"{"rules": [{"id": "R1", "name": "n", "severity": "low", "pattern": "a"}, {"id": "R1", "name": "m", "severity": "low", "pattern": "b"}]}"#, "unique"),
-            (r#"{"rules": [{"id": "R1", "name": "n", "severity": "low", "pattern": "a", "colour": "red"}]}"#, "colour"),
-            (r#"{"rules": [{"id": "R1", "severity": "low", "pattern": "a"}]}"#, "name"),
+            (
+                r#"{"rules": [{"id": "R1", "name": "n", "severity": "huge", "pattern": "a"}]}"#,
+                "severity",
+            ),
+            (
+                r#"{"rules": [{"id": "R1", "name": "n", "severity": "low", "pattern": " "}]}"#,
+                "empty",
+            ),
+            (
+                r#"{"rules": [{"id": "R1", "name": "n", "severity": "low", "pattern": "a"}, {"id": "R1", "name": "m", "severity": "low", "pattern": "b"}]}"#,
+                "unique",
+            ),
+            (
+                r#"{"rules": [{"id": "R1", "name": "n", "severity": "low", "pattern": "a", "colour": "red"}]}"#,
+                "colour",
+            ),
+            (
+                r#"{"rules": [{"id": "R1", "severity": "low", "pattern": "a"}]}"#,
+                "name",
+            ),
             (r#"[1]"#, "object"),
             (r#"{"Syslog": "x"}"#, "list"),
             (r#"not json"#, "rule file x"),

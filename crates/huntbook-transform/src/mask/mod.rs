@@ -47,10 +47,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type};
+use arrow_array::types::{
+    Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
 use arrow_array::{
-    new_null_array, Array, ArrayRef, GenericListArray, GenericStringArray, OffsetSizeTrait, PrimitiveArray,
-    RecordBatch, StringViewArray,
+    new_null_array, Array, ArrayRef, GenericListArray, GenericStringArray, OffsetSizeTrait,
+    PrimitiveArray, RecordBatch, StringViewArray,
 };
 use arrow_schema::{ArrowError, DataType};
 use rayon::prelude::*;
@@ -126,11 +128,20 @@ pub enum MaskError {
     #[error("empty masking type in the column map: use str, ip, uuid, sid, acct, dict, list, null, keep or a set of delimiter characters")]
     EmptyType,
     #[error("column '{column}' has type {data_type}, which cannot be masked as '{mask_type}'; cast it to a string column or map it to 'keep' or 'null'")]
-    UnsupportedColumn { column: String, data_type: DataType, mask_type: String },
-    #[error("the masking key is empty: give a secret key (the same key gives the same pseudonyms)")]
+    UnsupportedColumn {
+        column: String,
+        data_type: DataType,
+        mask_type: String,
+    },
+    #[error(
+        "the masking key is empty: give a secret key (the same key gives the same pseudonyms)"
+    )]
     EmptyKey,
     #[error("column map {source_name} is not valid: {message}")]
-    BadColumnMap { source_name: String, message: String },
+    BadColumnMap {
+        source_name: String,
+        message: String,
+    },
     #[error("building the masked table failed: {0}")]
     Arrow(#[from] ArrowError),
 }
@@ -149,7 +160,11 @@ pub struct MaskOptions {
 impl MaskOptions {
     /// Default map on, no extra columns.
     pub fn new(key: impl Into<Vec<u8>>) -> Self {
-        MaskOptions { key: key.into(), columns: HashMap::new(), use_default: true }
+        MaskOptions {
+            key: key.into(),
+            columns: HashMap::new(),
+            use_default: true,
+        }
     }
 
     /// Adds or overrides one column's type.
@@ -160,7 +175,11 @@ impl MaskOptions {
 
     /// The effective map: defaults (if enabled) overridden by the caller's columns.
     pub fn effective_map(&self) -> HashMap<String, MaskType> {
-        let mut map = if self.use_default { default_column_map().clone() } else { HashMap::new() };
+        let mut map = if self.use_default {
+            default_column_map().clone()
+        } else {
+            HashMap::new()
+        };
         map.extend(self.columns.iter().map(|(k, v)| (k.clone(), v.clone())));
         map
     }
@@ -172,17 +191,26 @@ const DEFAULT_MAP_JSON: &str = include_str!("../../rules/mask_columns.json");
 pub fn default_column_map() -> &'static HashMap<String, MaskType> {
     static MAP: OnceLock<HashMap<String, MaskType>> = OnceLock::new();
     MAP.get_or_init(|| {
-        parse_column_map(DEFAULT_MAP_JSON, "rules/mask_columns.json").expect("the shipped column map is valid")
+        parse_column_map(DEFAULT_MAP_JSON, "rules/mask_columns.json")
+            .expect("the shipped column map is valid")
     })
 }
 
 /// Reads a column map in the shipped file's layout: `{"<type>": [columns…],
 /// "delimited": {"<delimiters>": [columns…]}}`, or a flat `{"<column>": "<type>"}`
 /// object (MSTICPy's sections flattened). Keys starting with `_` are comments.
-pub fn parse_column_map(json: &str, source_name: &str) -> Result<HashMap<String, MaskType>, MaskError> {
-    let bad = |message: String| MaskError::BadColumnMap { source_name: source_name.to_string(), message };
+pub fn parse_column_map(
+    json: &str,
+    source_name: &str,
+) -> Result<HashMap<String, MaskType>, MaskError> {
+    let bad = |message: String| MaskError::BadColumnMap {
+        source_name: source_name.to_string(),
+        message,
+    };
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
-    let obj = value.as_object().ok_or_else(|| bad("expected a JSON object at the top".into()))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| bad("expected a JSON object at the top".into()))?;
     let mut map = HashMap::new();
     for (key, val) in obj {
         if key.starts_with('_') {
@@ -190,21 +218,30 @@ pub fn parse_column_map(json: &str, source_name: &str) -> Result<HashMap<String,
         }
         match val {
             serde_json::Value::String(t) => {
-                map.insert(key.clone(), MaskType::parse(t).map_err(|e| bad(format!("column '{key}': {e}")))?);
+                map.insert(
+                    key.clone(),
+                    MaskType::parse(t).map_err(|e| bad(format!("column '{key}': {e}")))?,
+                );
             }
             serde_json::Value::Array(cols) if key != "delimited" => {
                 let t = MaskType::parse(key).map_err(|e| bad(e.to_string()))?;
                 for c in cols {
-                    let c = c.as_str().ok_or_else(|| bad(format!("'{key}' must list column names as strings")))?;
+                    let c = c
+                        .as_str()
+                        .ok_or_else(|| bad(format!("'{key}' must list column names as strings")))?;
                     map.insert(c.to_string(), t.clone());
                 }
             }
             serde_json::Value::Object(groups) if key == "delimited" => {
                 for (delims, cols) in groups {
                     let t = MaskType::parse(delims).map_err(|e| bad(e.to_string()))?;
-                    let cols = cols.as_array().ok_or_else(|| bad(format!("delimited '{delims}' must be a list")))?;
+                    let cols = cols
+                        .as_array()
+                        .ok_or_else(|| bad(format!("delimited '{delims}' must be a list")))?;
                     for c in cols {
-                        let c = c.as_str().ok_or_else(|| bad(format!("delimited '{delims}' must list strings")))?;
+                        let c = c.as_str().ok_or_else(|| {
+                            bad(format!("delimited '{delims}' must list strings"))
+                        })?;
                         map.insert(c.to_string(), t.clone());
                     }
                 }
@@ -266,7 +303,11 @@ pub fn mask(batch: &RecordBatch, options: &MaskOptions) -> Result<RecordBatch, M
 }
 
 /// `None` when the column's data type cannot be masked as `mask_type`.
-fn mask_column(array: &ArrayRef, mask_type: &MaskType, masker: &Masker) -> Result<Option<ArrayRef>, MaskError> {
+fn mask_column(
+    array: &ArrayRef,
+    mask_type: &MaskType,
+    masker: &Masker,
+) -> Result<Option<ArrayRef>, MaskError> {
     match mask_type {
         MaskType::Keep => return Ok(Some(array.clone())),
         MaskType::Null => return Ok(Some(new_null_array(array.data_type(), array.len()))),
@@ -278,24 +319,51 @@ fn mask_column(array: &ArrayRef, mask_type: &MaskType, masker: &Masker) -> Resul
         t => t.clone(),
     };
     Ok(match array.data_type() {
-        DataType::Utf8 => Some(Arc::new(mask_strings(array.as_string::<i32>(), mask_type, masker))),
-        DataType::LargeUtf8 => Some(Arc::new(mask_strings(array.as_string::<i64>(), mask_type, masker))),
+        DataType::Utf8 => Some(Arc::new(mask_strings(
+            array.as_string::<i32>(),
+            mask_type,
+            masker,
+        ))),
+        DataType::LargeUtf8 => Some(Arc::new(mask_strings(
+            array.as_string::<i64>(),
+            mask_type,
+            masker,
+        ))),
         DataType::Utf8View => {
             let view = array.as_string_view();
-            let out: Vec<Option<String>> =
-                (0..view.len()).into_par_iter().map(|i| view.is_valid(i).then(|| masker.value(view.value(i), mask_type))).collect();
+            let out: Vec<Option<String>> = (0..view.len())
+                .into_par_iter()
+                .map(|i| {
+                    view.is_valid(i)
+                        .then(|| masker.value(view.value(i), mask_type))
+                })
+                .collect();
             Some(Arc::new(StringViewArray::from_iter(out)))
         }
         DataType::List(_) => mask_list(array.as_list::<i32>(), &elem_type, masker)?,
         DataType::LargeList(_) => mask_list(array.as_list::<i64>(), &elem_type, masker)?,
         DataType::Int8 if mask_type == &MaskType::Str => Some(mask_ints::<Int8Type>(array, masker)),
-        DataType::Int16 if mask_type == &MaskType::Str => Some(mask_ints::<Int16Type>(array, masker)),
-        DataType::Int32 if mask_type == &MaskType::Str => Some(mask_ints::<Int32Type>(array, masker)),
-        DataType::Int64 if mask_type == &MaskType::Str => Some(mask_ints::<Int64Type>(array, masker)),
-        DataType::UInt8 if mask_type == &MaskType::Str => Some(mask_ints::<UInt8Type>(array, masker)),
-        DataType::UInt16 if mask_type == &MaskType::Str => Some(mask_ints::<UInt16Type>(array, masker)),
-        DataType::UInt32 if mask_type == &MaskType::Str => Some(mask_ints::<UInt32Type>(array, masker)),
-        DataType::UInt64 if mask_type == &MaskType::Str => Some(mask_ints::<UInt64Type>(array, masker)),
+        DataType::Int16 if mask_type == &MaskType::Str => {
+            Some(mask_ints::<Int16Type>(array, masker))
+        }
+        DataType::Int32 if mask_type == &MaskType::Str => {
+            Some(mask_ints::<Int32Type>(array, masker))
+        }
+        DataType::Int64 if mask_type == &MaskType::Str => {
+            Some(mask_ints::<Int64Type>(array, masker))
+        }
+        DataType::UInt8 if mask_type == &MaskType::Str => {
+            Some(mask_ints::<UInt8Type>(array, masker))
+        }
+        DataType::UInt16 if mask_type == &MaskType::Str => {
+            Some(mask_ints::<UInt16Type>(array, masker))
+        }
+        DataType::UInt32 if mask_type == &MaskType::Str => {
+            Some(mask_ints::<UInt32Type>(array, masker))
+        }
+        DataType::UInt64 if mask_type == &MaskType::Str => {
+            Some(mask_ints::<UInt64Type>(array, masker))
+        }
         _ => None,
     })
 }
@@ -307,7 +375,11 @@ fn mask_strings<O: OffsetSizeTrait>(
 ) -> GenericStringArray<O> {
     let out: Vec<Option<String>> = (0..array.len())
         .into_par_iter()
-        .map(|i| array.is_valid(i).then(|| masker.value(array.value(i), mask_type)))
+        .map(|i| {
+            array
+                .is_valid(i)
+                .then(|| masker.value(array.value(i), mask_type))
+        })
         .collect();
     GenericStringArray::<O>::from_iter(out)
 }
@@ -323,7 +395,12 @@ fn mask_list<O: OffsetSizeTrait>(
     let Some(values) = mask_column(list.values(), elem_type, masker)? else {
         return Ok(None);
     };
-    let rebuilt = GenericListArray::<O>::try_new(field.clone(), list.offsets().clone(), values, list.nulls().cloned())?;
+    let rebuilt = GenericListArray::<O>::try_new(
+        field.clone(),
+        list.offsets().clone(),
+        values,
+        list.nulls().cloned(),
+    )?;
     Ok(Some(Arc::new(rebuilt)))
 }
 
@@ -383,10 +460,27 @@ mod tests {
         RecordBatch::try_new(
             schema,
             vec![
-                Arc::new(StringArray::from(vec![Some("CONTOSO\\alice"), None, Some("CONTOSO\\alice")])),
-                Arc::new(LargeStringArray::from(vec![Some("10.0.0.5"), Some("8.8.8.8"), None])),
-                Arc::new(StringArray::from(vec![Some("52b1ab41-869e-4138-9e40-2a4457f09bf0"); 3])),
-                Arc::new(StringArray::from(vec![Some("web01.contoso.com"), Some(""), None])),
+                Arc::new(StringArray::from(vec![
+                    Some("CONTOSO\\alice"),
+                    None,
+                    Some("CONTOSO\\alice"),
+                ])),
+                Arc::new(LargeStringArray::from(vec![
+                    Some("10.0.0.5"),
+                    Some("8.8.8.8"),
+                    None,
+                ])),
+                Arc::new(StringArray::from(vec![
+                    Some(
+                        "52b1ab41-869e-4138-9e40-2a4457f09bf0"
+                    );
+                    3
+                ])),
+                Arc::new(StringArray::from(vec![
+                    Some("web01.contoso.com"),
+                    Some(""),
+                    None,
+                ])),
                 Arc::new(Int64Array::from(vec![4688, 4624, 1])),
                 Arc::new(StringArray::from(vec![Some("keep me"); 3])),
             ],
@@ -401,8 +495,14 @@ mod tests {
         assert_eq!(map.get("IpAddress"), Some(&MaskType::Ip));
         assert_eq!(map.get("TenantId"), Some(&MaskType::Uuid));
         assert_eq!(map.get("SubjectUserSid"), Some(&MaskType::Sid));
-        assert_eq!(map.get("Computer"), Some(&MaskType::Delimited("@./:.".into())));
-        assert_eq!(map.get("LogonUserDisplayName"), Some(&MaskType::Delimited(" ".into())));
+        assert_eq!(
+            map.get("Computer"),
+            Some(&MaskType::Delimited("@./:.".into()))
+        );
+        assert_eq!(
+            map.get("LogonUserDisplayName"),
+            Some(&MaskType::Delimited(" ".into()))
+        );
         assert_eq!(map.len(), 72);
     }
 
@@ -448,18 +548,26 @@ mod tests {
         let opts = MaskOptions::new("k1").column("EventID", MaskType::Ip);
         let err = mask(&batch(), &opts).unwrap_err();
         assert!(err.to_string().contains("EventID"), "{err}");
-        assert!(matches!(mask(&batch(), &MaskOptions::new("")), Err(MaskError::EmptyKey)));
+        assert!(matches!(
+            mask(&batch(), &MaskOptions::new("")),
+            Err(MaskError::EmptyKey)
+        ));
     }
 
     #[test]
     fn list_columns_are_masked_elementwise() {
-        let mut b = arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
+        let mut b =
+            arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
         b.values().append_value("10.1.1.1");
         b.values().append_value("8.8.4.4");
         b.append(true);
         b.append(false);
         let arr: ArrayRef = Arc::new(b.finish());
-        let schema = Arc::new(Schema::new(vec![Field::new("Addrs", arr.data_type().clone(), true)]));
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "Addrs",
+            arr.data_type().clone(),
+            true,
+        )]));
         let batch = RecordBatch::try_new(schema, vec![arr]).unwrap();
         let out = mask(&batch, &MaskOptions::new("k").column("Addrs", MaskType::Ip)).unwrap();
         let list = out.column(0).as_list::<i32>();
@@ -474,7 +582,9 @@ mod tests {
     fn column_map_files() {
         let flat = parse_column_map(r#"{"A": "ip", "B": "@."}"#, "x").unwrap();
         assert_eq!(flat["B"], MaskType::Delimited("@.".into()));
-        let err = parse_column_map(r#"{"A": ""}"#, "my.json").unwrap_err().to_string();
+        let err = parse_column_map(r#"{"A": ""}"#, "my.json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("my.json") && err.contains("'A'"), "{err}");
     }
 

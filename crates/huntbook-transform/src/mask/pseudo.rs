@@ -125,7 +125,11 @@ impl Masker {
     /// A number with the same count of decimal digits, no leading zero (unless it has a
     /// single digit) and no larger than `max`.
     fn digits_in_range(&self, tag: &str, input: &[u8], digits: u32, max: u128) -> u128 {
-        let lo = if digits <= 1 { 0 } else { 10u128.pow(digits - 1) };
+        let lo = if digits <= 1 {
+            0
+        } else {
+            10u128.pow(digits - 1)
+        };
         let hi = 10u128.saturating_pow(digits).saturating_sub(1).min(max);
         if hi <= lo {
             return hi;
@@ -141,8 +145,13 @@ impl Masker {
         let negative = value < 0;
         let magnitude = value.unsigned_abs();
         let digits = magnitude.checked_ilog10().map_or(1, |d| d + 1);
-        let limit = if negative { min.unsigned_abs() } else { max.unsigned_abs() };
-        let masked = self.digits_in_range("int", value.to_string().as_bytes(), digits, limit) as i128;
+        let limit = if negative {
+            min.unsigned_abs()
+        } else {
+            max.unsigned_abs()
+        };
+        let masked =
+            self.digits_in_range("int", value.to_string().as_bytes(), digits, limit) as i128;
         if negative {
             -masked
         } else {
@@ -278,13 +287,18 @@ impl Masker {
     /// well-known and kept. Text that is not a SID is masked as a string.
     pub fn sid(&self, input: &str) -> String {
         let trimmed = input.trim();
-        let Some(rest) = trimmed.strip_prefix('S').or_else(|| trimmed.strip_prefix('s')) else {
+        let Some(rest) = trimmed
+            .strip_prefix('S')
+            .or_else(|| trimmed.strip_prefix('s'))
+        else {
             return self.string(input);
         };
         let parts: Vec<&str> = rest.split('-').skip(1).collect();
         let valid = rest.starts_with('-')
             && parts.len() >= 2
-            && parts.iter().all(|p| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()));
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()));
         if !valid {
             return self.string(input);
         }
@@ -317,11 +331,19 @@ impl Masker {
             return String::new();
         }
         if let Some((user, domain)) = input.rsplit_once('@') {
-            return format!("{}@{}", self.account_user(user), self.account_domain(domain));
+            return format!(
+                "{}@{}",
+                self.account_user(user),
+                self.account_domain(domain)
+            );
         }
         for sep in ['\\', '/'] {
             if let Some((domain, user)) = input.split_once(sep) {
-                return format!("{}{sep}{}", self.account_domain(domain), self.account_user(user));
+                return format!(
+                    "{}{sep}{}",
+                    self.account_domain(domain),
+                    self.account_user(user)
+                );
             }
         }
         self.account_user(input)
@@ -369,7 +391,8 @@ impl Masker {
             Value::Object(map) => map.values_mut().for_each(|v| self.json_value(v)),
             Value::Number(n) => {
                 if let Some(i) = n.as_i64() {
-                    *n = (self.integer(i as i128, i64::MIN as i128, i64::MAX as i128) as i64).into();
+                    *n =
+                        (self.integer(i as i128, i64::MIN as i128, i64::MAX as i128) as i64).into();
                 } else if let Some(u) = n.as_u64() {
                     *n = (self.integer(u as i128, 0, u64::MAX as i128) as u64).into();
                 }
@@ -416,7 +439,11 @@ fn feistel8(x: u8, k: &[u8; 32]) -> u8 {
     let (mut l, mut r) = (x >> 4, x & 0x0f);
     for round in 0..4 {
         let idx = round * 8 + (r as usize >> 1);
-        let f = if r & 1 == 0 { k[idx] & 0x0f } else { k[idx] >> 4 };
+        let f = if r & 1 == 0 {
+            k[idx] & 0x0f
+        } else {
+            k[idx] >> 4
+        };
         (l, r) = (r, l ^ f);
     }
     (l << 4) | r
@@ -431,7 +458,9 @@ fn feistel16(x: u16, k: &[u8; 32]) -> u16 {
         let b = k[round * 5 + 1] | 1;
         let c = k[round * 5 + 2];
         let t = (r ^ a).wrapping_mul(b).rotate_left(3) ^ c;
-        let f = t.wrapping_add(k[round * 5 + 3]).rotate_left((k[round * 5 + 4] % 7) as u32 + 1);
+        let f = t
+            .wrapping_add(k[round * 5 + 3])
+            .rotate_left((k[round * 5 + 4] % 7) as u32 + 1);
         (l, r) = (r, l ^ f);
     }
     ((l as u16) << 8) | r as u16
@@ -466,10 +495,22 @@ impl<'a> GuidLayout<'a> {
     }
 
     fn render(&self, bytes: &[u8; 16]) -> String {
-        let mut digits = if self.upper { hex::encode_upper(bytes) } else { hex::encode(bytes) }.into_bytes().into_iter();
+        let mut digits = if self.upper {
+            hex::encode_upper(bytes)
+        } else {
+            hex::encode(bytes)
+        }
+        .into_bytes()
+        .into_iter();
         self.text
             .chars()
-            .map(|c| if c.is_ascii_hexdigit() { digits.next().map_or(c, char::from) } else { c })
+            .map(|c| {
+                if c.is_ascii_hexdigit() {
+                    digits.next().map_or(c, char::from)
+                } else {
+                    c
+                }
+            })
             .collect()
     }
 }
@@ -487,7 +528,17 @@ mod tests {
         let out = m().string("Web-Server01 é");
         assert_eq!(out.chars().count(), 14);
         let classes = |s: &str| -> Vec<u8> {
-            s.chars().map(|c| if c.is_ascii_digit() { 0 } else if c.is_uppercase() { 1 } else { 2 }).collect()
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_digit() {
+                        0
+                    } else if c.is_uppercase() {
+                        1
+                    } else {
+                        2
+                    }
+                })
+                .collect()
         };
         assert_eq!(classes(&out), classes("Web-Server01 é"));
         assert!(out.is_ascii());
@@ -509,17 +560,29 @@ mod tests {
         let a = Masker::new(b"one");
         let b = Masker::new(b"two");
         assert_ne!(a.string("hello world"), b.string("hello world"));
-        assert_ne!(a.guid("6b29fc40-ca47-1067-b31d-00dd010662da"), b.guid("6b29fc40-ca47-1067-b31d-00dd010662da"));
+        assert_ne!(
+            a.guid("6b29fc40-ca47-1067-b31d-00dd010662da"),
+            b.guid("6b29fc40-ca47-1067-b31d-00dd010662da")
+        );
         assert_ne!(a.ip("8.8.8.8"), b.ip("8.8.8.8"));
-        assert_eq!(a.string("hello world"), Masker::new(b"one").string("hello world"));
+        assert_eq!(
+            a.string("hello world"),
+            Masker::new(b"one").string("hello world")
+        );
     }
 
     #[test]
     fn delimiters_stay() {
         let out = m().delimited("alice@mail.contoso.com", "@./:");
-        let shape: String = out.chars().map(|c| if "@./:".contains(c) { c } else { 'x' }).collect();
+        let shape: String = out
+            .chars()
+            .map(|c| if "@./:".contains(c) { c } else { 'x' })
+            .collect();
         assert_eq!(shape, "xxxxx@xxxx.xxxxxxx.xxx");
-        assert_eq!(m().delimited("a..b", "."), format!("{}..{}", m().string("a"), m().string("b")));
+        assert_eq!(
+            m().delimited("a..b", "."),
+            format!("{}..{}", m().string("a"), m().string("b"))
+        );
     }
 
     #[test]
@@ -591,7 +654,8 @@ mod tests {
         let k: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
         let set: std::collections::HashSet<u8> = (0..=255u8).map(|x| feistel8(x, &k)).collect();
         assert_eq!(set.len(), 256);
-        let set: std::collections::HashSet<u16> = (0..=65535u16).map(|x| feistel16(x, &k)).collect();
+        let set: std::collections::HashSet<u16> =
+            (0..=65535u16).map(|x| feistel16(x, &k)).collect();
         assert_eq!(set.len(), 65536);
     }
 
@@ -605,7 +669,9 @@ mod tests {
         assert!(!out.chars().any(|c| c.is_ascii_lowercase()));
         assert_eq!(
             mk.guid("6b29fc40-ca47-1067-b31d-00dd010662da"),
-            mk.guid("{6B29FC40-CA47-1067-B31D-00DD010662DA}").trim_matches(['{', '}']).to_lowercase()
+            mk.guid("{6B29FC40-CA47-1067-B31D-00DD010662DA}")
+                .trim_matches(['{', '}'])
+                .to_lowercase()
         );
         let zero = "00000000-0000-0000-0000-000000000000";
         assert_eq!(mk.guid(zero), zero);
@@ -622,7 +688,10 @@ mod tests {
         assert_ne!(out, sid);
         let parts: Vec<&str> = out.split('-').collect();
         assert_eq!(parts.len(), 8);
-        for (p, orig) in parts[4..7].iter().zip(["3623811015", "3361044348", "30300820"]) {
+        for (p, orig) in parts[4..7]
+            .iter()
+            .zip(["3623811015", "3361044348", "30300820"])
+        {
             assert_eq!(p.len(), orig.len());
             assert!(p.parse::<u32>().is_ok());
         }
@@ -670,7 +739,10 @@ mod tests {
         let mk = m();
         for v in [0i128, 7, 42, 1234, -987, 99_999] {
             let out = mk.integer(v, i64::MIN as i128, i64::MAX as i128);
-            assert_eq!(out.unsigned_abs().to_string().len(), v.unsigned_abs().to_string().len());
+            assert_eq!(
+                out.unsigned_abs().to_string().len(),
+                v.unsigned_abs().to_string().len()
+            );
             assert_eq!(out < 0, v < 0);
         }
         assert!(mk.integer(200, 0, 255) <= 255);
