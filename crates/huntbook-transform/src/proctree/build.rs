@@ -273,8 +273,15 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
     let mut candidates: FastMap<(u32, &'a str, &str), Vec<u32>> = FastMap::default();
     for (pos, ev) in events.iter().enumerate() {
         if let Some(pid) = input.pid.get(ev.input_row as usize) {
-            let name = if match_name { ev.new_process_lc.as_str() } else { "" };
-            candidates.entry((hosts[pos], pid, name)).or_default().push(pos as u32);
+            let name = if match_name {
+                ev.new_process_lc.as_str()
+            } else {
+                ""
+            };
+            candidates
+                .entry((hosts[pos], pid, name))
+                .or_default()
+                .push(pos as u32);
         }
     }
     let found: Vec<Option<Option<u32>>> = events
@@ -282,7 +289,11 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
         .enumerate()
         .map(|(pos, ev)| {
             let ppid = input.ppid.get(ev.input_row as usize)?;
-            let name = if match_name { ev.parent_proc_lc.as_deref().unwrap_or(UNKNOWN) } else { "" };
+            let name = if match_name {
+                ev.parent_proc_lc.as_deref().unwrap_or(UNKNOWN)
+            } else {
+                ""
+            };
             let Some(list) = candidates.get(&(hosts[pos], ppid, name)) else {
                 return Some(None);
             };
@@ -308,18 +319,23 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
                 let logon = input.logon.and_then(|l| l.get(row));
                 let event_id = input.event_id.and_then(|e| e.get(row));
                 let next = inferred.len() as u32;
-                let id = *inferred_ids.entry((hosts[pos], ppid, logon, name, event_id)).or_insert_with(|| {
-                    inferred.push(InferredInfo {
-                        child: pos as u32,
-                        host: host_of(ev.input_row),
-                        pid: ppid,
-                        name,
-                        new_process_lc: ev.parent_proc_lc.clone().unwrap_or_else(|| UNKNOWN.to_string()),
-                        logon,
-                        event_id,
+                let id = *inferred_ids
+                    .entry((hosts[pos], ppid, logon, name, event_id))
+                    .or_insert_with(|| {
+                        inferred.push(InferredInfo {
+                            child: pos as u32,
+                            host: host_of(ev.input_row),
+                            pid: ppid,
+                            name,
+                            new_process_lc: ev
+                                .parent_proc_lc
+                                .clone()
+                                .unwrap_or_else(|| UNKNOWN.to_string()),
+                            logon,
+                            event_id,
+                        });
+                        next
                     });
-                    next
-                });
                 Link::Inferred(id)
             }
         };
@@ -330,7 +346,13 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
 
     // Keys for every node: real events first (time order), then inferred parents.
     let total = n + inferred.len();
-    let node_of = |i: usize| if i < n { Node::Event(i as u32) } else { Node::Inferred((i - n) as u32) };
+    let node_of = |i: usize| {
+        if i < n {
+            Node::Event(i as u32)
+        } else {
+            Node::Inferred((i - n) as u32)
+        }
+    };
     let keys: Vec<String> = (0..total)
         .into_par_iter()
         .map(|i| match node_of(i) {
@@ -363,11 +385,16 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
     // One row per (host, key): later rows with the same key fold into the first.
     let mut first: FastMap<(u32, &str), u32> = FastMap::default();
     let canon: Vec<u32> = (0..total)
-        .map(|i| *first.entry((host_of_node(i), keys[i].as_str())).or_insert(i as u32))
+        .map(|i| {
+            *first
+                .entry((host_of_node(i), keys[i].as_str()))
+                .or_insert(i as u32)
+        })
         .collect();
     drop(first);
-    let parent: Vec<Option<u32>> =
-        (0..total).map(|i| parent_node(i).map(|p| canon[p])).collect();
+    let parent: Vec<Option<u32>> = (0..total)
+        .map(|i| parent_node(i).map(|p| canon[p]))
+        .collect();
     let mut has_child = vec![false; total];
     for p in parent.iter().flatten() {
         has_child[*p as usize] = true;
@@ -394,10 +421,21 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
     }
     drop(fill);
     let source_index = |i: usize| format!("{i:05}");
-    let mut path: Vec<String> = (0..total).map(|i| if kept[i] { source_index(i) } else { String::new() }).collect();
+    let mut path: Vec<String> = (0..total)
+        .map(|i| {
+            if kept[i] {
+                source_index(i)
+            } else {
+                String::new()
+            }
+        })
+        .collect();
     let mut depth = vec![0u32; total];
     let mut reached = vec![false; total];
-    let mut queue: Vec<u32> = (0..total).filter(|&i| kept[i] && parent[i].is_none()).map(|i| i as u32).collect();
+    let mut queue: Vec<u32> = (0..total)
+        .filter(|&i| kept[i] && parent[i].is_none())
+        .map(|i| i as u32)
+        .collect();
     for &r in &queue {
         reached[r as usize] = true;
     }
@@ -451,12 +489,18 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
         })
         .collect();
     let mut rows = rows;
-    let parent_keys: Vec<Option<String>> =
-        rows.iter().map(|r| r.parent.map(|p| rows[p as usize].proc_key.clone())).collect();
+    let parent_keys: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| r.parent.map(|p| rows[p as usize].proc_key.clone()))
+        .collect();
     for (row, key) in rows.iter_mut().zip(parent_keys) {
         row.parent_key = key;
     }
-    BuiltTree { events, inferred, rows }
+    BuiltTree {
+        events,
+        inferred,
+        rows,
+    }
 }
 
 #[cfg(test)]
@@ -481,10 +525,16 @@ mod tests {
             // 2100-01-01
             let micros = t.rem_euclid(1_000_000_000) / 1_000;
             let dt = chrono::DateTime::from_timestamp(t.div_euclid(1_000_000_000), 0).unwrap();
-            assert_eq!(key_time(t), format!("{}.{:06}", dt.format("%Y-%m-%d %H:%M:%S"), micros));
+            assert_eq!(
+                key_time(t),
+                format!("{}.{:06}", dt.format("%Y-%m-%d %H:%M:%S"), micros)
+            );
             t += 86_399_999_990_000 + 7 * 3_600_000_000_000 + 1_230_000;
         }
-        assert_eq!(key_time(-4_611_686_018_427_387_904), "1823-11-12 00:06:21.572610");
+        assert_eq!(
+            key_time(-4_611_686_018_427_387_904),
+            "1823-11-12 00:06:21.572610"
+        );
     }
 
     #[test]

@@ -164,9 +164,15 @@ fn float_text(v: f64) -> Option<String> {
 /// holds these schema columns as Python strings).
 pub fn text_array(col: &TextColumn, rows: impl Iterator<Item = Option<usize>>) -> ArrayRef {
     if col.is_large() {
-        Arc::new(rows.map(|r| r.and_then(|r| col.get(r))).collect::<LargeStringArray>())
+        Arc::new(
+            rows.map(|r| r.and_then(|r| col.get(r)))
+                .collect::<LargeStringArray>(),
+        )
     } else {
-        Arc::new(rows.map(|r| r.and_then(|r| col.get(r))).collect::<StringArray>())
+        Arc::new(
+            rows.map(|r| r.and_then(|r| col.get(r)))
+                .collect::<StringArray>(),
+        )
     }
 }
 
@@ -181,7 +187,9 @@ pub fn time_column(name: &str, array: &ArrayRef) -> Result<Vec<Option<i64>>, Pro
             .collect()
     }
     Ok(match array.data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => scaled::<TimestampSecondType>(array, 1_000_000_000),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            scaled::<TimestampSecondType>(array, 1_000_000_000)
+        }
         DataType::Timestamp(TimeUnit::Millisecond, _) => {
             scaled::<TimestampMillisecondType>(array, 1_000_000)
         }
@@ -250,8 +258,16 @@ pub fn parse_time(text: &str) -> Option<i64> {
             return dt.timestamp_nanos_opt();
         }
     }
-    let naive = t.strip_suffix('Z').or_else(|| t.strip_suffix(" UTC")).unwrap_or(t);
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    let naive = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix(" UTC"))
+        .unwrap_or(t);
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(naive, fmt) {
             return dt.and_utc().timestamp_nanos_opt();
         }
@@ -273,9 +289,15 @@ mod tests {
         let t = TextColumn::from_array("pid", &a).unwrap();
         assert_eq!((t.get(0), t.get(1), t.get(2)), (Some("420"), None, None));
         let a: ArrayRef = Arc::new(Int64Array::from(vec![6732]));
-        assert_eq!(TextColumn::from_array("pid", &a).unwrap().get(0), Some("6732"));
+        assert_eq!(
+            TextColumn::from_array("pid", &a).unwrap().get(0),
+            Some("6732")
+        );
         let a: ArrayRef = Arc::new(StringArray::from(vec!["0x1A4C"]));
-        assert_eq!(TextColumn::from_array("pid", &a).unwrap().get(0), Some("0x1A4C"));
+        assert_eq!(
+            TextColumn::from_array("pid", &a).unwrap().get(0),
+            Some("0x1A4C")
+        );
     }
 
     #[test]
@@ -283,15 +305,28 @@ mod tests {
         let base = parse_time("2024-03-01 10:00:00").unwrap();
         assert_eq!(parse_time("2024-03-01T10:00:00Z"), Some(base));
         assert_eq!(parse_time("2024-03-01T11:00:00+01:00"), Some(base));
-        assert_eq!(parse_time("2024-03-01 10:00:00.5"), Some(base + 500_000_000));
-        assert_eq!(parse_time("2024-03-01 10:00:00.123456789"), Some(base + 123_456_789));
+        assert_eq!(
+            parse_time("2024-03-01 10:00:00.5"),
+            Some(base + 500_000_000)
+        );
+        assert_eq!(
+            parse_time("2024-03-01 10:00:00.123456789"),
+            Some(base + 123_456_789)
+        );
         assert_eq!(parse_time("2024-03-01 10:00:00+00:00"), Some(base));
         assert_eq!(parse_time("2024-03-01"), Some(base - 36_000_000_000_000));
         assert_eq!(parse_time("yesterday"), None);
-        let a: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![1_000]).with_timezone("+02:00"));
+        let a: ArrayRef =
+            Arc::new(TimestampMillisecondArray::from(vec![1_000]).with_timezone("+02:00"));
         assert_eq!(time_column("t", &a).unwrap(), vec![Some(1_000_000_000)]);
-        let a: ArrayRef = Arc::new(StringArray::from(vec![Some("2024-03-01 10:00:00"), Some("soon")]));
+        let a: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("2024-03-01 10:00:00"),
+            Some("soon"),
+        ]));
         let err = time_column("TimeGenerated", &a).unwrap_err().to_string();
-        assert!(err.contains("TimeGenerated") && err.contains("row 1") && err.contains("soon"), "{err}");
+        assert!(
+            err.contains("TimeGenerated") && err.contains("row 1") && err.contains("soon"),
+            "{err}"
+        );
     }
 }

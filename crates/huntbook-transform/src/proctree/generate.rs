@@ -100,12 +100,20 @@ const TOOLS: &[(&str, &[&str])] = &[
     ("notepad.exe", &["notepad.exe C:\\Users\\bob\\notes{n}.txt"]),
 ];
 
-const ROOTS: &[&str] = &["wininit.exe", "services.exe", "explorer.exe", "winlogon.exe"];
+const ROOTS: &[&str] = &[
+    "wininit.exe",
+    "services.exe",
+    "explorer.exe",
+    "winlogon.exe",
+];
 const USERS: &[(&str, &str)] = &[
     ("SYSTEM", "S-1-5-18"),
     ("alice", "S-1-5-21-1004336348-1177238915-682003330-1104"),
     ("bob", "S-1-5-21-1004336348-1177238915-682003330-1105"),
-    ("svc_backup", "S-1-5-21-1004336348-1177238915-682003330-1210"),
+    (
+        "svc_backup",
+        "S-1-5-21-1004336348-1177238915-682003330-1210",
+    ),
 ];
 
 struct Live {
@@ -141,11 +149,24 @@ pub fn generate(options: &GenOptions) -> Vec<GenEvent> {
                     name: format!("{SYS32}{root}").replace("System32\\explorer", "explorer"),
                     pid,
                     depth: 0,
-                    user: if *root == "explorer.exe" { 1 + h % 2 } else { 0 },
-                    logon: if *root == "explorer.exe" { format!("0x{:x}", 0x3_0000 + h * 16 + k) } else { "0x3e7".into() },
+                    user: if *root == "explorer.exe" {
+                        1 + h % 2
+                    } else {
+                        0
+                    },
+                    logon: if *root == "explorer.exe" {
+                        format!("0x{:x}", 0x3_0000 + h * 16 + k)
+                    } else {
+                        "0x3e7".into()
+                    },
                 });
             }
-            HostState { name: format!("host{h:02}.contoso.local"), roots: live.len(), live, free }
+            HostState {
+                name: format!("host{h:02}.contoso.local"),
+                roots: live.len(),
+                live,
+                free,
+            }
         })
         .collect();
 
@@ -172,11 +193,17 @@ pub fn generate(options: &GenOptions) -> Vec<GenEvent> {
             continue;
         };
         let (tool, templates) = rng.pick(TOOLS);
-        let cmdline = rng.pick(templates).replace("{n}", &rng.below(10_000).to_string());
+        let cmdline = rng
+            .pick(templates)
+            .replace("{n}", &rng.below(10_000).to_string());
         let (user, logon, target) = if rng.chance(0.03) {
             // runas / service logon: the new process gets its own logon session.
             let u = rng.below(USERS.len());
-            (u, parent_logon.clone(), format!("0x{:x}", 0x10_0000 + rng.below(0xffff)))
+            (
+                u,
+                parent_logon.clone(),
+                format!("0x{:x}", 0x10_0000 + rng.below(0xffff)),
+            )
         } else {
             (parent_user, parent_logon.clone(), "0x0".to_string())
         };
@@ -201,13 +228,24 @@ pub fn generate(options: &GenOptions) -> Vec<GenEvent> {
         out.push(event);
         created += 1;
         if parent_depth < 12 {
-            let logon = if target == "0x0" { parent_logon } else { target };
-            host.live.push(Live { name, pid, depth: parent_depth + 1, user, logon });
+            let logon = if target == "0x0" {
+                parent_logon
+            } else {
+                target
+            };
+            host.live.push(Live {
+                name,
+                pid,
+                depth: parent_depth + 1,
+                user,
+                logon,
+            });
         } else {
             host.free.insert(0, pid);
         }
         // Keep a few dozen processes alive per host; the rest exit and free their pids.
-        while host.live.len() > host.roots + 40 || (host.live.len() > host.roots && rng.chance(0.3)) {
+        while host.live.len() > host.roots + 40 || (host.live.len() > host.roots && rng.chance(0.3))
+        {
             retire(&mut rng, host, &mut out, time, options.exit_events, false);
             if rng.chance(0.5) {
                 break;
@@ -217,11 +255,25 @@ pub fn generate(options: &GenOptions) -> Vec<GenEvent> {
     out
 }
 
-fn retire(rng: &mut Rng, host: &mut HostState, out: &mut Vec<GenEvent>, time: i64, exits: bool, force: bool) {
+fn retire(
+    rng: &mut Rng,
+    host: &mut HostState,
+    out: &mut Vec<GenEvent>,
+    time: i64,
+    exits: bool,
+    force: bool,
+) {
     if host.live.len() <= host.roots {
         if force {
             // Pool exhausted with nothing to retire: widen it rather than loop.
-            let next = host.free.iter().chain(host.live.iter().map(|l| &l.pid)).max().copied().unwrap_or(0) + 4;
+            let next = host
+                .free
+                .iter()
+                .chain(host.live.iter().map(|l| &l.pid))
+                .max()
+                .copied()
+                .unwrap_or(0)
+                + 4;
             host.free.push(next);
         }
         return;
@@ -260,10 +312,16 @@ fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
 
 /// Windows security events (4688 and 4689) with hex pids, as Sentinel returns them.
 pub fn windows_batch(events: &[GenEvent]) -> RecordBatch {
-    let hex: Vec<(String, Option<String>)> =
-        events.iter().map(|e| (format!("0x{:x}", e.pid), e.ppid.map(|p| format!("0x{p:x}")))).collect();
+    let hex: Vec<(String, Option<String>)> = events
+        .iter()
+        .map(|e| (format!("0x{:x}", e.pid), e.ppid.map(|p| format!("0x{p:x}"))))
+        .collect();
     let fields = vec![
-        Field::new("TimeGenerated", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+        Field::new(
+            "TimeGenerated",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
         Field::new("Computer", DataType::Utf8, true),
         Field::new("EventID", DataType::Int64, true),
         Field::new("NewProcessName", DataType::Utf8, true),
@@ -277,9 +335,20 @@ pub fn windows_batch(events: &[GenEvent]) -> RecordBatch {
         Field::new("CommandLine", DataType::Utf8, true),
     ];
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(events.iter().map(|e| Some(e.time_ns)).collect::<TimestampNanosecondArray>().with_timezone("UTC")),
+        Arc::new(
+            events
+                .iter()
+                .map(|e| Some(e.time_ns))
+                .collect::<TimestampNanosecondArray>()
+                .with_timezone("UTC"),
+        ),
         strings(events.iter().map(|e| Some(e.host.as_str()))),
-        Arc::new(events.iter().map(|e| Some(e.event_id)).collect::<Int64Array>()),
+        Arc::new(
+            events
+                .iter()
+                .map(|e| Some(e.event_id))
+                .collect::<Int64Array>(),
+        ),
         strings(events.iter().map(|e| Some(e.name.as_str()))),
         strings(hex.iter().map(|h| Some(h.0.as_str()))),
         strings(events.iter().map(|e| e.parent_name.as_deref())),
@@ -299,10 +368,23 @@ pub fn linux_batch(events: &[GenEvent]) -> RecordBatch {
     let execs: Vec<&GenEvent> = events.iter().filter(|e| e.event_id == 4688).collect();
     let exe: Vec<String> = execs
         .iter()
-        .map(|e| format!("/usr/bin/{}", e.name.rsplit('\\').next().unwrap_or("").trim_end_matches(".exe")))
+        .map(|e| {
+            format!(
+                "/usr/bin/{}",
+                e.name
+                    .rsplit('\\')
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches(".exe")
+            )
+        })
         .collect();
     let fields = vec![
-        Field::new("TimeGenerated", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+        Field::new(
+            "TimeGenerated",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
         Field::new("Computer", DataType::Utf8, true),
         Field::new("EventType", DataType::Utf8, true),
         Field::new("exe", DataType::Utf8, true),
@@ -313,12 +395,28 @@ pub fn linux_batch(events: &[GenEvent]) -> RecordBatch {
         Field::new("cmdline", DataType::Utf8, true),
     ];
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(execs.iter().map(|e| Some(e.time_ns)).collect::<TimestampNanosecondArray>().with_timezone("UTC")),
+        Arc::new(
+            execs
+                .iter()
+                .map(|e| Some(e.time_ns))
+                .collect::<TimestampNanosecondArray>()
+                .with_timezone("UTC"),
+        ),
         strings(execs.iter().map(|e| Some(e.host.as_str()))),
         strings(execs.iter().map(|_| Some("SYSCALL_EXECVE"))),
         strings(exe.iter().map(|s| Some(s.as_str()))),
-        Arc::new(execs.iter().map(|e| Some(i64::from(e.pid))).collect::<Int64Array>()),
-        Arc::new(execs.iter().map(|e| e.ppid.map(i64::from)).collect::<Int64Array>()),
+        Arc::new(
+            execs
+                .iter()
+                .map(|e| Some(i64::from(e.pid)))
+                .collect::<Int64Array>(),
+        ),
+        Arc::new(
+            execs
+                .iter()
+                .map(|e| e.ppid.map(i64::from))
+                .collect::<Int64Array>(),
+        ),
         strings(execs.iter().map(|e| Some(e.logon.as_str()))),
         strings(execs.iter().map(|e| Some(e.user.as_str()))),
         strings(execs.iter().map(|e| e.cmdline.as_deref())),
@@ -332,15 +430,25 @@ mod tests {
 
     #[test]
     fn same_seed_same_events() {
-        let o = GenOptions { events: 300, ..GenOptions::default() };
+        let o = GenOptions {
+            events: 300,
+            ..GenOptions::default()
+        };
         assert_eq!(generate(&o), generate(&o));
-        let other = generate(&GenOptions { seed: 7, ..o.clone() });
+        let other = generate(&GenOptions {
+            seed: 7,
+            ..o.clone()
+        });
         assert_ne!(generate(&o), other);
     }
 
     #[test]
     fn events_reuse_pids_and_share_them_across_hosts() {
-        let events = generate(&GenOptions { events: 3_000, pid_space: 0x400, ..GenOptions::default() });
+        let events = generate(&GenOptions {
+            events: 3_000,
+            pid_space: 0x400,
+            ..GenOptions::default()
+        });
         let creations: Vec<&GenEvent> = events.iter().filter(|e| e.event_id == 4688).collect();
         assert!(creations.len() >= 3_000);
         let mut per_host = std::collections::HashMap::new();
@@ -348,11 +456,15 @@ mod tests {
             *per_host.entry((e.host.as_str(), e.pid)).or_insert(0) += 1;
         }
         assert!(per_host.values().any(|&n| n > 1), "no pid reuse");
-        let mut hosts_by_pid: std::collections::HashMap<u32, std::collections::HashSet<&str>> = Default::default();
+        let mut hosts_by_pid: std::collections::HashMap<u32, std::collections::HashSet<&str>> =
+            Default::default();
         for e in &creations {
             hosts_by_pid.entry(e.pid).or_default().insert(&e.host);
         }
-        assert!(hosts_by_pid.values().any(|h| h.len() > 1), "no pid shared by hosts");
+        assert!(
+            hosts_by_pid.values().any(|h| h.len() > 1),
+            "no pid shared by hosts"
+        );
         assert!(events.windows(2).all(|w| w[0].time_ns <= w[1].time_ns + 1));
     }
 }

@@ -83,10 +83,20 @@ pub enum ProcTreeError {
     #[error("column '{column}' is missing from the input; the columns are: {available}. Rename it or pass a schema that names the right column")]
     MissingColumn { column: String, available: String },
     #[error("column '{column}' has type {found}; expected {expected}")]
-    ColumnType { column: String, found: String, expected: &'static str },
+    ColumnType {
+        column: String,
+        found: String,
+        expected: &'static str,
+    },
     #[error("column '{column}' row {row}: cannot read '{value}' as a time; use ISO 8601 such as 2024-03-01T10:00:00Z")]
-    BadTime { column: String, row: usize, value: String },
-    #[error("column '{column}' row {row}: the time is missing; drop or fill rows without a time first")]
+    BadTime {
+        column: String,
+        row: usize,
+        value: String,
+    },
+    #[error(
+        "column '{column}' row {row}: the time is missing; drop or fill rows without a time first"
+    )]
     NullTime { column: String, row: usize },
     #[error("no process with key '{key}' in the tree")]
     UnknownProcess { key: String },
@@ -103,10 +113,24 @@ pub struct ProcessTree {
 }
 
 /// Build process trees from process events. `schema` `None` infers it from the columns.
-pub fn build_process_tree(batch: &RecordBatch, schema: Option<&ProcSchema>) -> Result<ProcessTree, ProcTreeError> {
+pub fn build_process_tree(
+    batch: &RecordBatch,
+    schema: Option<&ProcSchema>,
+) -> Result<ProcessTree, ProcTreeError> {
     let t = table::build_table(batch, schema)?;
-    let nav = navigate::Navigation::new(t.parents, t.depths, t.reached, t.is_root, t.is_leaf, t.is_branch);
-    Ok(ProcessTree { batch: t.batch, schema: t.schema, nav })
+    let nav = navigate::Navigation::new(
+        t.parents,
+        t.depths,
+        t.reached,
+        t.is_root,
+        t.is_leaf,
+        t.is_branch,
+    );
+    Ok(ProcessTree {
+        batch: t.batch,
+        schema: t.schema,
+        nav,
+    })
 }
 
 impl std::fmt::Debug for ProcessTree {

@@ -49,7 +49,16 @@ impl Navigation {
                 fill[*p as usize] += 1;
             }
         }
-        Navigation { parent, depth, reached, is_root, is_leaf, is_branch, child_start, child_list }
+        Navigation {
+            parent,
+            depth,
+            reached,
+            is_root,
+            is_leaf,
+            is_branch,
+            child_start,
+            child_list,
+        }
     }
 
     fn kids(&self, row: usize) -> &[u32] {
@@ -80,7 +89,10 @@ pub struct TextOptions {
 
 impl Default for TextOptions {
     fn default() -> Self {
-        TextOptions { wrap: 80, details: true }
+        TextOptions {
+            wrap: 80,
+            details: true,
+        }
     }
 }
 
@@ -89,7 +101,9 @@ impl ProcessTree {
         if row < self.len() {
             Ok(())
         } else {
-            Err(ProcTreeError::UnknownProcess { key: format!("row {row} (the tree has {} rows)", self.len()) })
+            Err(ProcTreeError::UnknownProcess {
+                key: format!("row {row} (the tree has {} rows)", self.len()),
+            })
         }
     }
 
@@ -100,7 +114,12 @@ impl ProcessTree {
 
     /// The parent row of `row`, if any.
     pub fn parent(&self, row: usize) -> Option<usize> {
-        self.nav.parent.get(row).copied().flatten().map(|p| p as usize)
+        self.nav
+            .parent
+            .get(row)
+            .copied()
+            .flatten()
+            .map(|p| p as usize)
     }
 
     /// Child rows of `row` (with `row` first when `include_source`).
@@ -112,7 +131,12 @@ impl ProcessTree {
     }
 
     /// All rows below `row`, at most `max_levels` levels down (`None`: all), in tree order.
-    pub fn descendants(&self, row: usize, include_source: bool, max_levels: Option<usize>) -> Result<Vec<usize>, ProcTreeError> {
+    pub fn descendants(
+        &self,
+        row: usize,
+        include_source: bool,
+        max_levels: Option<usize>,
+    ) -> Result<Vec<usize>, ProcTreeError> {
         self.check(row)?;
         let mut out = Vec::new();
         let mut level = vec![row as u32];
@@ -185,7 +209,16 @@ impl ProcessTree {
 
     /// Number of levels of the deepest tree (MSTICPy's `get_tree_depth`).
     pub fn tree_depth(&self) -> usize {
-        (0..self.len()).map(|i| if self.nav.reached[i] { self.nav.depth[i] as usize + 1 } else { 1 }).max().unwrap_or(0)
+        (0..self.len())
+            .map(|i| {
+                if self.nav.reached[i] {
+                    self.nav.depth[i] as usize + 1
+                } else {
+                    1
+                }
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// MSTICPy's summary numbers.
@@ -212,9 +245,10 @@ impl ProcessTree {
             DataType::Utf8 => col.as_string::<i32>().value(row).to_string(),
             DataType::LargeUtf8 => col.as_string::<i64>().value(row).to_string(),
             DataType::Utf8View => col.as_string_view().value(row).to_string(),
-            DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, _) => {
-                display_time(col.as_primitive::<arrow_array::types::TimestampNanosecondType>().value(row))
-            }
+            DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, _) => display_time(
+                col.as_primitive::<arrow_array::types::TimestampNanosecondType>()
+                    .value(row),
+            ),
             _ => {
                 let one = col.slice(row, 1);
                 let t = super::columns::TextColumn::from_array(column, &one).ok()?;
@@ -236,7 +270,11 @@ impl ProcessTree {
             .filter(|&i| {
                 let key = keys.value(i);
                 let mut kp = key.rsplitn(3, '|');
-                let (ktime, kpid, kname) = (kp.next().unwrap_or(""), kp.next().unwrap_or(""), kp.next().unwrap_or(""));
+                let (ktime, kpid, kname) = (
+                    kp.next().unwrap_or(""),
+                    kp.next().unwrap_or(""),
+                    kp.next().unwrap_or(""),
+                );
                 let base = kname.rsplit(['\\', '/']).next().unwrap_or(kname);
                 let base = if sep.is_empty() { kname } else { base };
                 (kname == qname || base == qname)
@@ -250,7 +288,9 @@ impl ProcessTree {
     pub fn find_one(&self, query: &str) -> Result<Vec<usize>, ProcTreeError> {
         let rows = self.find(query);
         if rows.is_empty() {
-            Err(ProcTreeError::UnknownProcess { key: query.to_string() })
+            Err(ProcTreeError::UnknownProcess {
+                key: query.to_string(),
+            })
         } else {
             Ok(rows)
         }
@@ -263,21 +303,26 @@ impl ProcessTree {
             self.check(bad)?;
         }
         let idx = UInt32Array::from(rows.iter().map(|&r| r as u32).collect::<Vec<_>>());
-        let err = |e: arrow_schema::ArrowError| ProcTreeError::Arrow { detail: e.to_string() };
+        let err = |e: arrow_schema::ArrowError| ProcTreeError::Arrow {
+            detail: e.to_string(),
+        };
         let columns = self
             .batch
             .columns()
             .iter()
             .map(|c| {
                 let data = c.to_data();
-                let mut m = arrow_data::transform::MutableArrayData::new(vec![&data], false, rows.len());
+                let mut m =
+                    arrow_data::transform::MutableArrayData::new(vec![&data], false, rows.len());
                 for &r in idx.values() {
                     m.try_extend(0, r as usize, r as usize + 1).map_err(err)?;
                 }
                 Ok(arrow_array::make_array(m.freeze()))
             })
             .collect::<Result<Vec<_>, ProcTreeError>>()?;
-        RecordBatch::try_new(self.batch.schema(), columns).map_err(|e| ProcTreeError::Arrow { detail: e.to_string() })
+        RecordBatch::try_new(self.batch.schema(), columns).map_err(|e| ProcTreeError::Arrow {
+            detail: e.to_string(),
+        })
     }
 
     /// Text rendering of `rows` (all rows when `None`) in tree order:
@@ -290,20 +335,43 @@ impl ProcessTree {
     ///        Cmdline: cmd /c a
     /// ```
     pub fn to_text(&self, rows: Option<&[usize]>, options: &TextOptions) -> String {
-        let mut rows: Vec<usize> = rows.map_or_else(|| (0..self.len()).collect(), <[usize]>::to_vec);
+        let mut rows: Vec<usize> =
+            rows.map_or_else(|| (0..self.len()).collect(), <[usize]>::to_vec);
         rows.sort_unstable();
         rows.dedup();
         let s = &self.schema;
-        let value = |col: Option<&str>, row: usize| col.and_then(|c| self.text_value(c, row)).unwrap_or_default();
+        let value = |col: Option<&str>, row: usize| {
+            col.and_then(|c| self.text_value(c, row))
+                .unwrap_or_default()
+        };
         let mut out = String::new();
         for row in rows.into_iter().filter(|&r| r < self.len()) {
-            let depth = if self.nav.reached[row] { self.nav.depth[row] as usize } else { 0 };
-            let header = if depth == 0 { "+ ".to_string() } else { format!("{}+-- ", "   ".repeat(depth)) };
+            let depth = if self.nav.reached[row] {
+                self.nav.depth[row] as usize
+            } else {
+                0
+            };
+            let header = if depth == 0 {
+                "+ ".to_string()
+            } else {
+                format!("{}+-- ", "   ".repeat(depth))
+            };
             let indent = " ".repeat(header.len() + 1);
             let name = value(Some(&s.process_name), row);
-            let name = if name.is_empty() { value(Some("new_process_lc"), row) } else { name };
-            let first = format!("Process: {}  PID: {}", name, value(Some(&s.process_id), row));
-            for (k, line) in wrap(&first, options.wrap, "", &indent).into_iter().enumerate() {
+            let name = if name.is_empty() {
+                value(Some("new_process_lc"), row)
+            } else {
+                name
+            };
+            let first = format!(
+                "Process: {}  PID: {}",
+                name,
+                value(Some(&s.process_id), row)
+            );
+            for (k, line) in wrap(&first, options.wrap, "", &indent)
+                .into_iter()
+                .enumerate()
+            {
                 if k == 0 {
                     out.push_str(&header);
                     out.push(' ');
@@ -404,14 +472,21 @@ fn wrap(text: &str, width: usize, first_indent: &str, next_indent: &str) -> Vec<
             i += 1;
         } else if at_start {
             let room = width.saturating_sub(len).max(1);
-            let cut = chunk.char_indices().nth(room).map_or(chunk.len(), |(b, _)| b);
+            let cut = chunk
+                .char_indices()
+                .nth(room)
+                .map_or(chunk.len(), |(b, _)| b);
             line.push_str(&chunk[..cut]);
             chunks[i] = &chunk[cut..];
             if chunks[i].is_empty() {
                 i += 1;
             }
         }
-        lines.push(std::mem::replace(&mut line, next_indent.to_string()).trim_end().to_string());
+        lines.push(
+            std::mem::replace(&mut line, next_indent.to_string())
+                .trim_end()
+                .to_string(),
+        );
         indent_len = next_indent.chars().count();
         len = indent_len;
     }

@@ -331,15 +331,28 @@ mod tests {
     #[test]
     fn inference_needs_four_columns() {
         assert!(infer_schema(["NewProcessName", "NewProcessId", "TimeGenerated"]).is_none());
-        let s = infer_schema(["NewProcessName", "NewProcessId", "TimeGenerated", "ProcessId"]);
+        let s = infer_schema([
+            "NewProcessName",
+            "NewProcessId",
+            "TimeGenerated",
+            "ProcessId",
+        ]);
         assert_eq!(s.unwrap().name, "windows");
     }
 
     #[test]
     fn sysmon_columns_pick_sysmon() {
         let cols = [
-            "UtcTime", "Image", "ProcessId", "ParentImage", "ParentProcessId", "CommandLine",
-            "User", "LogonId", "EventID", "Computer",
+            "UtcTime",
+            "Image",
+            "ProcessId",
+            "ParentImage",
+            "ParentProcessId",
+            "CommandLine",
+            "User",
+            "LogonId",
+            "EventID",
+            "Computer",
         ];
         assert_eq!(infer_schema(cols).unwrap().name, "sysmon");
     }
@@ -365,13 +378,25 @@ mod tests {
     fn json_event_id_may_be_a_number() {
         let v = serde_json::json!({"process_name": "a", "process_id": "b", "parent_id": "c",
             "time_stamp": "d", "event_id_column": "EventID", "event_id_identifier": 4688});
-        assert_eq!(ProcSchema::from_json(&v).unwrap().event_id_identifier.as_deref(), Some("4688"));
+        assert_eq!(
+            ProcSchema::from_json(&v)
+                .unwrap()
+                .event_id_identifier
+                .as_deref(),
+            Some("4688")
+        );
     }
 
     #[test]
     fn names_resolve() {
         assert_eq!(ProcSchema::by_name("Sysmon").unwrap(), ProcSchema::sysmon());
-        assert_eq!(ProcSchema::by_name("WIN_EVENT_SCH").unwrap(), ProcSchema::windows_4688());
-        assert!(ProcSchema::by_name("nope").unwrap_err().to_string().contains("nope"));
+        assert_eq!(
+            ProcSchema::by_name("WIN_EVENT_SCH").unwrap(),
+            ProcSchema::windows_4688()
+        );
+        assert!(ProcSchema::by_name("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("nope"));
     }
 }

@@ -42,7 +42,10 @@ fn column<'b>(batch: &'b RecordBatch, name: &str) -> Option<&'b ArrayRef> {
     batch.schema().index_of(name).ok().map(|i| batch.column(i))
 }
 
-fn optional_text(batch: &RecordBatch, name: Option<&str>) -> Result<Option<TextColumn>, ProcTreeError> {
+fn optional_text(
+    batch: &RecordBatch,
+    name: Option<&str>,
+) -> Result<Option<TextColumn>, ProcTreeError> {
     match name.and_then(|n| column(batch, n).map(|c| (n, c))) {
         None => Ok(None),
         Some((n, c)) => TextColumn::from_array(n, c).map(Some),
@@ -57,7 +60,13 @@ fn required_text(batch: &RecordBatch, name: &str) -> Result<TextColumn, ProcTree
 fn missing(batch: &RecordBatch, name: &str) -> ProcTreeError {
     ProcTreeError::MissingColumn {
         column: name.to_string(),
-        available: batch.schema().fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(", "),
+        available: batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -82,7 +91,10 @@ pub fn distinct_rows(batch: &RecordBatch) -> Vec<u32> {
         if end - start > 1 {
             let group = &order[start..end];
             for (k, &row) in group.iter().enumerate() {
-                if group[..k].iter().any(|&e| !dropped[e as usize] && rows_equal(batch, e as usize, row as usize)) {
+                if group[..k]
+                    .iter()
+                    .any(|&e| !dropped[e as usize] && rows_equal(batch, e as usize, row as usize))
+                {
                     dropped[row as usize] = true;
                 }
             }
@@ -93,7 +105,10 @@ pub fn distinct_rows(batch: &RecordBatch) -> Vec<u32> {
 }
 
 fn rows_equal(batch: &RecordBatch, a: usize, b: usize) -> bool {
-    batch.columns().iter().all(|c| c.slice(a, 1).to_data() == c.slice(b, 1).to_data())
+    batch
+        .columns()
+        .iter()
+        .all(|c| c.slice(a, 1).to_data() == c.slice(b, 1).to_data())
 }
 
 fn mix(h: u64, v: u64) -> u64 {
@@ -117,7 +132,11 @@ fn hash_column(col: &ArrayRef, hashes: &mut [u64]) {
         ($t:ty) => {{
             let a = col.as_primitive::<$t>();
             hashes.par_iter_mut().enumerate().for_each(|(i, h)| {
-                let v = if a.is_valid(i) { a.value(i).to_bits_u64() } else { 0x9e37_79b9 };
+                let v = if a.is_valid(i) {
+                    a.value(i).to_bits_u64()
+                } else {
+                    0x9e37_79b9
+                };
                 *h = mix(*h, v);
             });
         }};
@@ -143,7 +162,10 @@ fn hash_column(col: &ArrayRef, hashes: &mut [u64]) {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let t = TextColumn::from_array("", col).expect("string column");
             hashes.par_iter_mut().enumerate().for_each(|(i, h)| {
-                *h = mix(*h, t.get(i).map_or(0x9e37_79b9, |s| hash_bytes(s.as_bytes())));
+                *h = mix(
+                    *h,
+                    t.get(i).map_or(0x9e37_79b9, |s| hash_bytes(s.as_bytes())),
+                );
             });
         }
         DataType::Int8 => prim!(Int8Type),
@@ -163,7 +185,14 @@ fn hash_column(col: &ArrayRef, hashes: &mut [u64]) {
         DataType::Boolean => {
             let a = col.as_boolean();
             hashes.par_iter_mut().enumerate().for_each(|(i, h)| {
-                *h = mix(*h, if a.is_valid(i) { u64::from(a.value(i)) + 1 } else { 0 });
+                *h = mix(
+                    *h,
+                    if a.is_valid(i) {
+                        u64::from(a.value(i)) + 1
+                    } else {
+                        0
+                    },
+                );
             });
         }
         _ => {}
@@ -173,7 +202,9 @@ fn hash_column(col: &ArrayRef, hashes: &mut [u64]) {
 /// Copy `rows` of `array`, with a null where the row is `None` (inferred parents have
 /// no value in most input columns).
 fn take_or_null(array: &ArrayRef, rows: &[Option<u32>]) -> Result<ArrayRef, ProcTreeError> {
-    let overflow = |e: arrow_schema::ArrowError| ProcTreeError::Arrow { detail: e.to_string() };
+    let overflow = |e: arrow_schema::ArrowError| ProcTreeError::Arrow {
+        detail: e.to_string(),
+    };
     let data = array.to_data();
     let mut out = MutableArrayData::new(vec![&data], true, rows.len());
     let mut i = 0;
@@ -192,7 +223,8 @@ fn take_or_null(array: &ArrayRef, rows: &[Option<u32>]) -> Result<ArrayRef, Proc
                 while j < rows.len() && rows[j] == Some(start + (j - i) as u32) {
                     j += 1;
                 }
-                out.try_extend(0, start as usize, start as usize + (j - i)).map_err(overflow)?;
+                out.try_extend(0, start as usize, start as usize + (j - i))
+                    .map_err(overflow)?;
                 i = j;
             }
         }
@@ -203,7 +235,11 @@ fn take_or_null(array: &ArrayRef, rows: &[Option<u32>]) -> Result<ArrayRef, Proc
 /// Rebuilt text columns stay 64-bit-offset when the input column was.
 fn keep_large(input: &DataType, out: ArrayRef) -> ArrayRef {
     if input == &DataType::LargeUtf8 && out.data_type() == &DataType::Utf8 {
-        Arc::new(out.as_string::<i32>().iter().collect::<arrow_array::LargeStringArray>())
+        Arc::new(
+            out.as_string::<i32>()
+                .iter()
+                .collect::<arrow_array::LargeStringArray>(),
+        )
     } else {
         out
     }
@@ -214,30 +250,47 @@ fn utf8<'s>(values: impl Iterator<Item = Option<&'s str>>) -> ArrayRef {
 }
 
 fn utc_times(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
-    Arc::new(values.collect::<TimestampNanosecondArray>().with_timezone("UTC"))
+    Arc::new(
+        values
+            .collect::<TimestampNanosecondArray>()
+            .with_timezone("UTC"),
+    )
 }
 
 /// Build the tree table. See the module doc of [`super`] for the rules.
-pub fn build_table(batch: &RecordBatch, schema: Option<&ProcSchema>) -> Result<TableResult, ProcTreeError> {
+pub fn build_table(
+    batch: &RecordBatch,
+    schema: Option<&ProcSchema>,
+) -> Result<TableResult, ProcTreeError> {
     let arrow_schema = batch.schema();
     let schema = match schema {
         Some(s) => s.clone(),
-        None => infer_schema(arrow_schema.fields().iter().map(|f| f.name().as_str())).ok_or_else(|| {
-            ProcTreeError::NoSchema {
-                columns: arrow_schema.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(", "),
-            }
-        })?,
+        None => infer_schema(arrow_schema.fields().iter().map(|f| f.name().as_str())).ok_or_else(
+            || ProcTreeError::NoSchema {
+                columns: arrow_schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        )?,
     };
 
     let name = required_text(batch, &schema.process_name)?;
     let pid = required_text(batch, &schema.process_id)?;
     let ppid = required_text(batch, &schema.parent_id)?;
-    let time_array = column(batch, &schema.time_stamp).ok_or_else(|| missing(batch, &schema.time_stamp))?;
+    let time_array =
+        column(batch, &schema.time_stamp).ok_or_else(|| missing(batch, &schema.time_stamp))?;
     let times = time_column(&schema.time_stamp, time_array)?;
     let host = optional_text(batch, schema.host_name_column.as_deref())?;
     let parent_name = optional_text(batch, schema.parent_name.as_deref())?;
     let logon = optional_text(batch, schema.logon_id.as_deref())?;
-    let target_logon = if logon.is_some() { optional_text(batch, schema.target_logon_id.as_deref())? } else { None };
+    let target_logon = if logon.is_some() {
+        optional_text(batch, schema.target_logon_id.as_deref())?
+    } else {
+        None
+    };
     let event_id = optional_text(batch, schema.event_id_column.as_deref())?;
 
     let mut rows = distinct_rows(batch);
@@ -245,7 +298,10 @@ pub fn build_table(batch: &RecordBatch, schema: Option<&ProcSchema>) -> Result<T
         rows.retain(|&r| ev.get(r as usize) == Some(wanted));
     }
     if let Some(&bad) = rows.iter().find(|&&r| times[r as usize].is_none()) {
-        return Err(ProcTreeError::NullTime { column: schema.time_stamp.clone(), row: bad as usize });
+        return Err(ProcTreeError::NullTime {
+            column: schema.time_stamp.clone(),
+            row: bad as usize,
+        });
     }
     let time_ns: Vec<i64> = times.iter().map(|t| t.unwrap_or(0)).collect();
 
@@ -261,7 +317,21 @@ pub fn build_table(batch: &RecordBatch, schema: Option<&ProcSchema>) -> Result<T
         event_id: event_id.as_ref().map(|e| e as &dyn TextSource),
     };
     let tree = build(&input, &rows);
-    let batch_out = assemble(batch, &schema, &tree, &Cols { name: &name, pid: &pid, ppid: &ppid, has_parent_name: parent_name.is_some(), has_logon: logon.is_some(), host: host.as_ref(), logon: logon.as_ref(), event_id: event_id.as_ref() })?;
+    let batch_out = assemble(
+        batch,
+        &schema,
+        &tree,
+        &Cols {
+            name: &name,
+            pid: &pid,
+            ppid: &ppid,
+            has_parent_name: parent_name.is_some(),
+            has_logon: logon.is_some(),
+            host: host.as_ref(),
+            logon: logon.as_ref(),
+            event_id: event_id.as_ref(),
+        },
+    )?;
 
     Ok(TableResult {
         batch: batch_out,
@@ -307,13 +377,25 @@ pub fn added_columns(schema: &ProcSchema, has_parent_name: bool) -> Vec<String> 
         cols.push("ParentName".into());
         cols.push("parent_proc_lc".into());
     }
-    for c in [PARENT_KEY, "IsRoot", "IsLeaf", "IsBranch", "path", "parent_index"] {
+    for c in [
+        PARENT_KEY,
+        "IsRoot",
+        "IsLeaf",
+        "IsBranch",
+        "path",
+        "parent_index",
+    ] {
         cols.push(c.into());
     }
     cols
 }
 
-fn assemble(batch: &RecordBatch, schema: &ProcSchema, tree: &BuiltTree<'_>, c: &Cols<'_>) -> Result<RecordBatch, ProcTreeError> {
+fn assemble(
+    batch: &RecordBatch,
+    schema: &ProcSchema,
+    tree: &BuiltTree<'_>,
+    c: &Cols<'_>,
+) -> Result<RecordBatch, ProcTreeError> {
     let rows = &tree.rows;
     let ev = |p: u32| &tree.events[p as usize];
     let in_row = |p: u32| ev(p).input_row as usize;
@@ -334,69 +416,76 @@ fn assemble(batch: &RecordBatch, schema: &ProcSchema, tree: &BuiltTree<'_>, c: &
     let added_set: HashSet<&str> = added.iter().map(String::as_str).chain([PROC_KEY]).collect();
     let schema_cols: HashSet<&str> = schema.columns().into_iter().collect();
 
-    let mut fields: Vec<Field> = Vec::new();
-    let mut arrays: Vec<ArrayRef> = Vec::new();
-    let mut push = |name: &str, array: ArrayRef| {
-        fields.push(Field::new(name, array.data_type().clone(), true));
-        arrays.push(array);
-    };
-    push(PROC_KEY, utf8(rows.iter().map(|r| Some(r.proc_key.as_str()))));
-
-    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
-        let col = field.name().as_str();
-        if added_set.contains(col) {
-            continue;
-        }
-        let out: ArrayRef = if col == schema.time_stamp {
-            utc_times(rows.iter().map(|r| Some(match r.node {
-                Node::Event(p) => ev(p).time_ns,
-                Node::Inferred(_) => 0,
-            })))
-        } else if col == schema.process_id {
-            utf8(rows.iter().map(|r| match r.node {
-                Node::Event(p) => c.pid.get(in_row(p)),
-                Node::Inferred(k) => Some(tree.inferred[k as usize].pid),
-            }))
-        } else if col == schema.process_name {
-            utf8(rows.iter().map(|r| match r.node {
-                Node::Event(p) => c.name.get(in_row(p)),
-                Node::Inferred(k) => c.has_parent_name.then_some(tree.inferred[k as usize].name),
-            }))
-        } else if Some(col) == schema.parent_name.as_deref() && c.has_parent_name {
-            utf8(rows.iter().map(|r| match r.node {
-                Node::Event(p) => ev(p).parent_name,
-                Node::Inferred(_) => None,
-            }))
-        } else if Some(col) == schema.host_name_column.as_deref() && c.host.is_some() {
-            let h = c.host.expect("checked");
-            utf8(rows.iter().map(|r| match r.node {
-                Node::Event(p) => h.get(in_row(p)),
-                Node::Inferred(k) => tree.inferred[k as usize].host,
-            }))
-        } else if Some(col) == schema.logon_id.as_deref() && c.logon.is_some() {
-            let l = c.logon.expect("checked");
-            utf8(rows.iter().map(|r| match r.node {
-                Node::Event(p) => l.get(in_row(p)),
-                Node::Inferred(k) => tree.inferred[k as usize].logon,
-            }))
-        } else if Some(col) == schema.event_id_column.as_deref() && c.event_id.is_some() {
-            let e = c.event_id.expect("checked");
-            utf8(rows.iter().map(|r| match r.node {
-                Node::Event(p) => e.get(in_row(p)),
-                Node::Inferred(k) => tree.inferred[k as usize].event_id,
-            }))
-        } else if schema_cols.contains(col) && !matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
-            // MSTICPy turns numeric schema columns into text; anything it cannot read as
-            // text is passed through unchanged.
-            match TextColumn::from_array(col, array) {
-                Ok(t) => text_array(&t, source.iter().map(|s| s.map(|r| r as usize))),
-                Err(_) => take_or_null(array, &source)?,
-            }
-        } else {
-            take_or_null(array, &source)?
-        };
-        push(col, keep_large(array.data_type(), out));
-    }
+    let key_column = utf8(rows.iter().map(|r| Some(r.proc_key.as_str())));
+    let input_fields = batch.schema().fields().clone();
+    let input_columns: Vec<(String, ArrayRef)> = input_fields
+        .iter()
+        .zip(batch.columns())
+        .filter(|(f, _)| !added_set.contains(f.name().as_str()))
+        .map(|(f, a)| (f.name().clone(), a.clone()))
+        .collect();
+    // Columns are independent: build them on all cores.
+    let input_out: Vec<ArrayRef> = input_columns
+        .par_iter()
+        .map(|(col, array)| -> Result<ArrayRef, ProcTreeError> {
+            let col = col.as_str();
+            let out: ArrayRef = if col == schema.time_stamp {
+                utc_times(rows.iter().map(|r| {
+                    Some(match r.node {
+                        Node::Event(p) => ev(p).time_ns,
+                        Node::Inferred(_) => 0,
+                    })
+                }))
+            } else if col == schema.process_id {
+                utf8(rows.iter().map(|r| match r.node {
+                    Node::Event(p) => c.pid.get(in_row(p)),
+                    Node::Inferred(k) => Some(tree.inferred[k as usize].pid),
+                }))
+            } else if col == schema.process_name {
+                utf8(rows.iter().map(|r| match r.node {
+                    Node::Event(p) => c.name.get(in_row(p)),
+                    Node::Inferred(k) => {
+                        c.has_parent_name.then_some(tree.inferred[k as usize].name)
+                    }
+                }))
+            } else if Some(col) == schema.parent_name.as_deref() && c.has_parent_name {
+                utf8(rows.iter().map(|r| match r.node {
+                    Node::Event(p) => ev(p).parent_name,
+                    Node::Inferred(_) => None,
+                }))
+            } else if Some(col) == schema.host_name_column.as_deref() && c.host.is_some() {
+                let h = c.host.expect("checked");
+                utf8(rows.iter().map(|r| match r.node {
+                    Node::Event(p) => h.get(in_row(p)),
+                    Node::Inferred(k) => tree.inferred[k as usize].host,
+                }))
+            } else if Some(col) == schema.logon_id.as_deref() && c.logon.is_some() {
+                let l = c.logon.expect("checked");
+                utf8(rows.iter().map(|r| match r.node {
+                    Node::Event(p) => l.get(in_row(p)),
+                    Node::Inferred(k) => tree.inferred[k as usize].logon,
+                }))
+            } else if Some(col) == schema.event_id_column.as_deref() && c.event_id.is_some() {
+                let e = c.event_id.expect("checked");
+                utf8(rows.iter().map(|r| match r.node {
+                    Node::Event(p) => e.get(in_row(p)),
+                    Node::Inferred(k) => tree.inferred[k as usize].event_id,
+                }))
+            } else if schema_cols.contains(col)
+                && !matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8)
+            {
+                // MSTICPy turns numeric schema columns into text; anything it cannot read as
+                // text is passed through unchanged.
+                match TextColumn::from_array(col, array) {
+                    Ok(t) => text_array(&t, source.iter().map(|s| s.map(|r| r as usize))),
+                    Err(_) => take_or_null(array, &source)?,
+                }
+            } else {
+                take_or_null(array, &source)?
+            };
+            Ok(keep_large(array.data_type(), out))
+        })
+        .collect::<Result<_, _>>()?;
 
     let logon_text = |r: &super::build::TreeRow| -> Option<&str> {
         match r.node {
@@ -414,107 +503,166 @@ fn assemble(batch: &RecordBatch, schema: &ProcSchema, tree: &BuiltTree<'_>, c: &
         Node::Inferred(_) => None,
     };
 
-    for col in &added {
-        let array: ArrayRef = match col.as_str() {
-            "EffectiveLogonId" => {
-                if c.has_logon {
-                    utf8(rows.iter().map(logon_text))
-                } else {
-                    Arc::new(Int64Array::from(vec![0i64; rows.len()]))
+    let added_out: Vec<ArrayRef> = added
+        .par_iter()
+        .map(|col| -> ArrayRef {
+            match col.as_str() {
+                "EffectiveLogonId" => {
+                    if c.has_logon {
+                        utf8(rows.iter().map(logon_text))
+                    } else {
+                        Arc::new(Int64Array::from(vec![0i64; rows.len()]))
+                    }
                 }
-            }
-            "EffectiveLogonId_par" => {
-                if c.has_logon {
+                "EffectiveLogonId_par" => {
+                    if c.has_logon {
+                        utf8(rows.iter().map(|r| match link(r) {
+                            Some(Link::Event(q)) => ev(q).effective_logon,
+                            Some(Link::Inferred(_)) => {
+                                c.logon.and_then(|l| l.get(source_of(r, tree)))
+                            }
+                            _ => None,
+                        }))
+                    } else {
+                        Arc::new(
+                            rows.iter()
+                                .map(|r| {
+                                    link(r)
+                                        .map(|l| if l == Link::None { None } else { Some(0i64) })
+                                        .unwrap_or(Some(0))
+                                })
+                                .collect::<Int64Array>(),
+                        )
+                    }
+                }
+                "new_process_lc" => utf8(rows.iter().map(|r| {
+                    Some(match r.node {
+                        Node::Event(p) => ev(p).new_process_lc.as_str(),
+                        Node::Inferred(k) => tree.inferred[k as usize].new_process_lc.as_str(),
+                    })
+                })),
+                "parent_proc_lc" if c.has_parent_name => utf8(rows.iter().map(|r| match r.node {
+                    Node::Event(p) => ev(p).parent_proc_lc.as_deref(),
+                    Node::Inferred(_) => None,
+                })),
+                "parent_proc_lc" => utf8(rows.iter().map(|r| match link(r) {
+                    Some(Link::Event(q)) => Some(ev(q).new_process_lc.as_str()),
+                    Some(Link::Inferred(_)) => Some(UNKNOWN),
+                    _ => None,
+                })),
+                "ParentName" => utf8(rows.iter().map(|r| match link(r) {
+                    Some(Link::Event(q)) => c.name.get(in_row(q)),
+                    Some(Link::Inferred(_)) => Some(UNKNOWN),
+                    Some(Link::None) => None,
+                    None => Some(UNKNOWN),
+                })),
+                "source_index" => {
+                    let text: Vec<String> = rows
+                        .iter()
+                        .map(|r| format!("{:05}", r.source_index))
+                        .collect();
+                    utf8(text.iter().map(|s| Some(s.as_str())))
+                }
+                "new_process_lc_par" => utf8(rows.iter().map(|r| match link(r) {
+                    Some(Link::Event(q)) => Some(ev(q).new_process_lc.as_str()),
+                    Some(Link::Inferred(_)) => Some(match r.node {
+                        Node::Event(p) if c.has_parent_name => {
+                            ev(p).parent_proc_lc.as_deref().unwrap_or(UNKNOWN)
+                        }
+                        _ => UNKNOWN,
+                    }),
+                    _ => None,
+                })),
+                "source_index_par" => Arc::new(
+                    rows.iter()
+                        .map(|r| par_event(r).map(|q| i64::from(ev(q).input_row)))
+                        .collect::<Int64Array>(),
+                ),
+                "timestamp_orig_par" => utc_times(rows.iter().map(|r| match link(r) {
+                    Some(Link::Event(q)) => Some(ev(q).time_ns),
+                    Some(Link::Inferred(_)) => Some(0),
+                    _ => None,
+                })),
+                "NewProcessId_par" if schema.process_id != "NewProcessId" => utf8(
+                    rows.iter()
+                        .map(|r| if unmatched(r) { child_ppid(r) } else { None }),
+                ),
+                PARENT_KEY => utf8(rows.iter().map(|r| r.parent_key.as_deref())),
+                "IsRoot" => Arc::new(
+                    rows.iter()
+                        .map(|r| Some(r.is_root))
+                        .collect::<BooleanArray>(),
+                ),
+                "IsLeaf" => Arc::new(
+                    rows.iter()
+                        .map(|r| Some(r.is_leaf))
+                        .collect::<BooleanArray>(),
+                ),
+                "IsBranch" => Arc::new(
+                    rows.iter()
+                        .map(|r| Some(r.is_branch))
+                        .collect::<BooleanArray>(),
+                ),
+                "path" => utf8(rows.iter().map(|r| Some(r.path.as_str()))),
+                "parent_index" => {
+                    let text: Vec<Option<String>> = rows
+                        .iter()
+                        .map(|r| match (r.reached, r.parent) {
+                            (true, Some(p)) => {
+                                Some(format!("{:05}", rows[p as usize].source_index))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    utf8(text.iter().map(|s| s.as_deref()))
+                }
+                other if other == format!("{}_par", schema.process_id) => {
                     utf8(rows.iter().map(|r| match link(r) {
-                        Some(Link::Event(q)) => ev(q).effective_logon,
-                        Some(Link::Inferred(_)) => c.logon.and_then(|l| l.get(source_of(r, tree))),
+                        Some(Link::Event(q)) => c.pid.get(in_row(q)),
+                        Some(Link::Inferred(_)) if schema.process_id == "NewProcessId" => {
+                            child_ppid(r)
+                        }
                         _ => None,
                     }))
-                } else {
-                    Arc::new(rows.iter().map(|r| link(r).map(|l| if l == Link::None { None } else { Some(0i64) }).unwrap_or(Some(0))).collect::<Int64Array>())
                 }
-            }
-            "new_process_lc" => utf8(rows.iter().map(|r| Some(match r.node {
-                Node::Event(p) => ev(p).new_process_lc.as_str(),
-                Node::Inferred(k) => tree.inferred[k as usize].new_process_lc.as_str(),
-            }))),
-            "parent_proc_lc" if c.has_parent_name => utf8(rows.iter().map(|r| match r.node {
-                Node::Event(p) => ev(p).parent_proc_lc.as_deref(),
-                Node::Inferred(_) => None,
-            })),
-            "parent_proc_lc" => utf8(rows.iter().map(|r| match link(r) {
-                Some(Link::Event(q)) => Some(ev(q).new_process_lc.as_str()),
-                Some(Link::Inferred(_)) => Some(UNKNOWN),
-                _ => None,
-            })),
-            "ParentName" => utf8(rows.iter().map(|r| match link(r) {
-                Some(Link::Event(q)) => c.name.get(in_row(q)),
-                Some(Link::Inferred(_)) => Some(UNKNOWN),
-                Some(Link::None) => None,
-                None => Some(UNKNOWN),
-            })),
-            "source_index" => {
-                let text: Vec<String> = rows.iter().map(|r| format!("{:05}", r.source_index)).collect();
-                utf8(text.iter().map(|s| Some(s.as_str())))
-            }
-            "new_process_lc_par" => utf8(rows.iter().map(|r| match link(r) {
-                Some(Link::Event(q)) => Some(ev(q).new_process_lc.as_str()),
-                Some(Link::Inferred(_)) => Some(match r.node {
-                    Node::Event(p) if c.has_parent_name => ev(p).parent_proc_lc.as_deref().unwrap_or(UNKNOWN),
-                    _ => UNKNOWN,
-                }),
-                _ => None,
-            })),
-            "source_index_par" => Arc::new(rows.iter().map(|r| par_event(r).map(|q| i64::from(ev(q).input_row))).collect::<Int64Array>()),
-            "timestamp_orig_par" => utc_times(rows.iter().map(|r| match link(r) {
-                Some(Link::Event(q)) => Some(ev(q).time_ns),
-                Some(Link::Inferred(_)) => Some(0),
-                _ => None,
-            })),
-            "NewProcessId_par" if schema.process_id != "NewProcessId" => {
-                utf8(rows.iter().map(|r| if unmatched(r) { child_ppid(r) } else { None }))
-            }
-            PARENT_KEY => utf8(rows.iter().map(|r| r.parent_key.as_deref())),
-            "IsRoot" => Arc::new(rows.iter().map(|r| Some(r.is_root)).collect::<BooleanArray>()),
-            "IsLeaf" => Arc::new(rows.iter().map(|r| Some(r.is_leaf)).collect::<BooleanArray>()),
-            "IsBranch" => Arc::new(rows.iter().map(|r| Some(r.is_branch)).collect::<BooleanArray>()),
-            "path" => utf8(rows.iter().map(|r| Some(r.path.as_str()))),
-            "parent_index" => {
-                let text: Vec<Option<String>> = rows
-                    .iter()
-                    .map(|r| match (r.reached, r.parent) {
-                        (true, Some(p)) => Some(format!("{:05}", rows[p as usize].source_index)),
+                other if other == format!("{}_par", schema.parent_id) => utf8(
+                    rows.iter()
+                        .map(|r| par_event(r).and_then(|q| c.ppid.get(in_row(q)))),
+                ),
+                other if other == format!("{}_par", schema.process_name) => {
+                    utf8(rows.iter().map(|r| match link(r) {
+                        Some(Link::Event(q)) => c.name.get(in_row(q)),
+                        Some(Link::Inferred(_)) if !c.has_parent_name => Some(UNKNOWN),
                         _ => None,
-                    })
-                    .collect();
-                utf8(text.iter().map(|s| s.as_deref()))
+                    }))
+                }
+                // Every name `added_columns` yields has a rule above; a null column keeps the
+                // layout intact should a future name slip through.
+                _ => new_null_array(&DataType::Utf8, rows.len()),
             }
-            other if other == format!("{}_par", schema.process_id) => utf8(rows.iter().map(|r| match link(r) {
-                Some(Link::Event(q)) => c.pid.get(in_row(q)),
-                Some(Link::Inferred(_)) if schema.process_id == "NewProcessId" => child_ppid(r),
-                _ => None,
-            })),
-            other if other == format!("{}_par", schema.parent_id) => {
-                utf8(rows.iter().map(|r| par_event(r).and_then(|q| c.ppid.get(in_row(q)))))
-            }
-            other if other == format!("{}_par", schema.process_name) => utf8(rows.iter().map(|r| match link(r) {
-                Some(Link::Event(q)) => c.name.get(in_row(q)),
-                Some(Link::Inferred(_)) if !c.has_parent_name => Some(UNKNOWN),
-                _ => None,
-            })),
-            // Every name `added_columns` yields has a rule above; a null column keeps the
-            // layout intact should a future name slip through.
-            _ => new_null_array(&DataType::Utf8, rows.len()),
-        };
-        push(col, array);
+        })
+        .collect();
+    let mut fields = vec![Field::new(PROC_KEY, DataType::Utf8, true)];
+    let mut arrays = vec![key_column];
+    for ((name, _), array) in input_columns.iter().zip(input_out) {
+        fields.push(Field::new(name, array.data_type().clone(), true));
+        arrays.push(array);
+    }
+    for (name, array) in added.iter().zip(added_out) {
+        fields.push(Field::new(name, array.data_type().clone(), true));
+        arrays.push(array);
     }
     let out_schema = Arc::new(Schema::new(fields));
-    RecordBatch::try_new(out_schema, arrays).map_err(|e| ProcTreeError::Arrow { detail: e.to_string() })
+    RecordBatch::try_new(out_schema, arrays).map_err(|e| ProcTreeError::Arrow {
+        detail: e.to_string(),
+    })
 }
 
 fn source_of(r: &super::build::TreeRow, tree: &BuiltTree<'_>) -> usize {
     match r.node {
         Node::Event(p) => tree.events[p as usize].input_row as usize,
-        Node::Inferred(k) => tree.events[tree.inferred[k as usize].child as usize].input_row as usize,
+        Node::Inferred(k) => {
+            tree.events[tree.inferred[k as usize].child as usize].input_row as usize
+        }
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampNanosecondType};
 use arrow_array::{
-    Array, ArrayRef, DictionaryArray, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
+    Array, ArrayRef, DictionaryArray, Float64Array, Int64Array, LargeStringArray, RecordBatch,
+    StringArray, TimestampMicrosecondArray,
 };
 use arrow_schema::{Field, Schema};
 
@@ -16,8 +16,15 @@ use super::generate::{generate, linux_batch, windows_batch, GenOptions};
 use super::*;
 
 fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
-    let fields: Vec<Field> = cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols.into_iter().map(|(_, a)| a).collect()).unwrap()
+    let fields: Vec<Field> = cols
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        cols.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap()
 }
 
 fn text(values: &[&str]) -> ArrayRef {
@@ -31,7 +38,11 @@ fn opt_text(values: &[Option<&str>]) -> ArrayRef {
 /// Column `name` of the tree as text (nulls as "<null>"), for compact assertions.
 fn col(tree: &ProcessTree, name: &str) -> Vec<String> {
     let b = tree.batch();
-    let c = b.column(b.schema().index_of(name).unwrap_or_else(|_| panic!("no column {name}")));
+    let c = b.column(
+        b.schema()
+            .index_of(name)
+            .unwrap_or_else(|_| panic!("no column {name}")),
+    );
     (0..c.len())
         .map(|i| {
             if c.is_null(i) {
@@ -41,8 +52,13 @@ fn col(tree: &ProcessTree, name: &str) -> Vec<String> {
                 arrow_schema::DataType::Utf8 => c.as_string::<i32>().value(i).to_string(),
                 arrow_schema::DataType::LargeUtf8 => c.as_string::<i64>().value(i).to_string(),
                 arrow_schema::DataType::Boolean => c.as_boolean().value(i).to_string(),
-                arrow_schema::DataType::Int64 => c.as_primitive::<arrow_array::types::Int64Type>().value(i).to_string(),
-                arrow_schema::DataType::Timestamp(_, _) => key_time(c.as_primitive::<TimestampNanosecondType>().value(i)),
+                arrow_schema::DataType::Int64 => c
+                    .as_primitive::<arrow_array::types::Int64Type>()
+                    .value(i)
+                    .to_string(),
+                arrow_schema::DataType::Timestamp(_, _) => {
+                    key_time(c.as_primitive::<TimestampNanosecondType>().value(i))
+                }
                 other => format!("<{other}>"),
             }
         })
@@ -50,7 +66,12 @@ fn col(tree: &ProcessTree, name: &str) -> Vec<String> {
 }
 
 fn names(tree: &ProcessTree) -> Vec<String> {
-    tree.batch().schema().fields().iter().map(|f| f.name().clone()).collect()
+    tree.batch()
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 /// The 4688 example used to learn MSTICPy's output (one host here; see `two_hosts`).
@@ -77,7 +98,10 @@ fn windows_example(hosts: [&str; 5]) -> RecordBatch {
                 "C:\\Windows\\System32\\ping.exe",
             ]),
         ),
-        ("NewProcessId", text(&["0x100", "0x200", "0x100", "0x300", "0x400"])),
+        (
+            "NewProcessId",
+            text(&["0x100", "0x200", "0x100", "0x300", "0x400"]),
+        ),
         (
             "ParentProcessName",
             text(&[
@@ -88,10 +112,19 @@ fn windows_example(hosts: [&str; 5]) -> RecordBatch {
                 "C:\\Windows\\System32\\cmd.exe",
             ]),
         ),
-        ("ProcessId", text(&["0x10", "0x100", "0x10", "0x100", "0x100"])),
+        (
+            "ProcessId",
+            text(&["0x10", "0x100", "0x10", "0x100", "0x100"]),
+        ),
         ("SubjectLogonId", text(&["0x3e7"; 5])),
-        ("TargetLogonId", text(&["0x0", "0x1234", "0x0", "0x0", "0x0"])),
-        ("CommandLine", text(&["cmd /c a", "whoami", "cmd reuse", "net user", "ping"])),
+        (
+            "TargetLogonId",
+            text(&["0x0", "0x1234", "0x0", "0x0", "0x0"]),
+        ),
+        (
+            "CommandLine",
+            text(&["cmd /c a", "whoami", "cmd reuse", "net user", "ping"]),
+        ),
         ("EventID", Arc::new(Int64Array::from(vec![4688; 5]))),
         ("SubjectUserName", text(&["bob"; 5])),
     ])
@@ -106,7 +139,10 @@ fn windows_4688_matches_msticpy_on_one_host() {
         SubjectLogonId TargetLogonId CommandLine EventID SubjectUserName EffectiveLogonId new_process_lc \
         parent_proc_lc source_index NewProcessId_par EffectiveLogonId_par new_process_lc_par source_index_par \
         ProcessId_par NewProcessName_par timestamp_orig_par parent_key IsRoot IsLeaf IsBranch path parent_index";
-    assert_eq!(names(&tree).join(" "), expected.split_whitespace().collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        names(&tree).join(" "),
+        expected.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
     assert_eq!(
         col(&tree, "proc_key"),
         [
@@ -118,17 +154,61 @@ fn windows_4688_matches_msticpy_on_one_host() {
             "c:\\windows\\system32\\net.exe|0x300|2024-01-01 10:00:03.000000",
         ]
     );
-    assert_eq!(col(&tree, "path"), ["00005", "00005/00000", "00005/00000/00001", "00005/00002", "00005/00002/00003", "00005/00002/00004"]);
-    assert_eq!(col(&tree, "parent_index"), ["<null>", "00005", "00000", "00005", "00002", "00002"]);
-    assert_eq!(col(&tree, "source_index"), ["00005", "00000", "00001", "00002", "00003", "00004"]);
-    assert_eq!(col(&tree, "source_index_par"), ["<null>", "<null>", "0", "<null>", "2", "2"]);
-    assert_eq!(col(&tree, "EffectiveLogonId"), ["0x3e7", "0x3e7", "0x1234", "0x3e7", "0x3e7", "0x3e7"]);
-    assert_eq!(col(&tree, "EffectiveLogonId_par"), ["<null>", "0x3e7", "0x3e7", "0x3e7", "0x3e7", "0x3e7"]);
-    assert_eq!(col(&tree, "NewProcessId_par"), ["<null>", "0x10", "0x100", "0x10", "0x100", "0x100"]);
-    assert_eq!(col(&tree, "ProcessId_par"), ["<null>", "<null>", "0x10", "<null>", "0x10", "0x10"]);
-    assert_eq!(col(&tree, "new_process_lc_par")[1], "c:\\windows\\explorer.exe");
-    assert_eq!(col(&tree, "NewProcessName_par")[2], "C:\\Windows\\System32\\cmd.exe");
-    assert_eq!(col(&tree, "timestamp_orig_par")[..3], ["<null>", "1970-01-01 00:00:00.000000", "2024-01-01 10:00:00.000000"]);
+    assert_eq!(
+        col(&tree, "path"),
+        [
+            "00005",
+            "00005/00000",
+            "00005/00000/00001",
+            "00005/00002",
+            "00005/00002/00003",
+            "00005/00002/00004"
+        ]
+    );
+    assert_eq!(
+        col(&tree, "parent_index"),
+        ["<null>", "00005", "00000", "00005", "00002", "00002"]
+    );
+    assert_eq!(
+        col(&tree, "source_index"),
+        ["00005", "00000", "00001", "00002", "00003", "00004"]
+    );
+    assert_eq!(
+        col(&tree, "source_index_par"),
+        ["<null>", "<null>", "0", "<null>", "2", "2"]
+    );
+    assert_eq!(
+        col(&tree, "EffectiveLogonId"),
+        ["0x3e7", "0x3e7", "0x1234", "0x3e7", "0x3e7", "0x3e7"]
+    );
+    assert_eq!(
+        col(&tree, "EffectiveLogonId_par"),
+        ["<null>", "0x3e7", "0x3e7", "0x3e7", "0x3e7", "0x3e7"]
+    );
+    assert_eq!(
+        col(&tree, "NewProcessId_par"),
+        ["<null>", "0x10", "0x100", "0x10", "0x100", "0x100"]
+    );
+    assert_eq!(
+        col(&tree, "ProcessId_par"),
+        ["<null>", "<null>", "0x10", "<null>", "0x10", "0x10"]
+    );
+    assert_eq!(
+        col(&tree, "new_process_lc_par")[1],
+        "c:\\windows\\explorer.exe"
+    );
+    assert_eq!(
+        col(&tree, "NewProcessName_par")[2],
+        "C:\\Windows\\System32\\cmd.exe"
+    );
+    assert_eq!(
+        col(&tree, "timestamp_orig_par")[..3],
+        [
+            "<null>",
+            "1970-01-01 00:00:00.000000",
+            "2024-01-01 10:00:00.000000"
+        ]
+    );
     // The inferred parent carries the child's host, logon, event id and parent name.
     assert_eq!(col(&tree, "NewProcessName")[0], "C:\\Windows\\explorer.exe");
     assert_eq!(col(&tree, "EventID"), ["4688"; 6]);
@@ -136,13 +216,36 @@ fn windows_4688_matches_msticpy_on_one_host() {
     assert_eq!(col(&tree, "SubjectLogonId")[0], "0x3e7");
     assert_eq!(col(&tree, "CommandLine")[0], "<null>");
     assert_eq!(col(&tree, "TimeGenerated")[0], "1970-01-01 00:00:00.000000");
-    assert_eq!(col(&tree, "parent_key")[..3], ["<null>".to_string(), col(&tree, "proc_key")[0].clone(), col(&tree, "proc_key")[1].clone()]);
-    assert_eq!(col(&tree, "IsRoot"), ["true", "false", "false", "false", "false", "false"]);
-    assert_eq!(col(&tree, "IsLeaf"), ["false", "false", "true", "false", "true", "true"]);
-    assert_eq!(col(&tree, "IsBranch"), ["false", "true", "false", "true", "false", "false"]);
+    assert_eq!(
+        col(&tree, "parent_key")[..3],
+        [
+            "<null>".to_string(),
+            col(&tree, "proc_key")[0].clone(),
+            col(&tree, "proc_key")[1].clone()
+        ]
+    );
+    assert_eq!(
+        col(&tree, "IsRoot"),
+        ["true", "false", "false", "false", "false", "false"]
+    );
+    assert_eq!(
+        col(&tree, "IsLeaf"),
+        ["false", "false", "true", "false", "true", "true"]
+    );
+    assert_eq!(
+        col(&tree, "IsBranch"),
+        ["false", "true", "false", "true", "false", "false"]
+    );
     let s = tree.summary();
     assert_eq!(
-        (s.processes, s.root_processes, s.leaf_processes, s.branch_processes, s.isolated_processes, s.largest_tree_depth),
+        (
+            s.processes,
+            s.root_processes,
+            s.leaf_processes,
+            s.branch_processes,
+            s.isolated_processes,
+            s.largest_tree_depth
+        ),
         (6, 1, 3, 2, 0, 3)
     );
     assert_eq!(
@@ -160,11 +263,22 @@ fn two_hosts_never_share_parents() {
     let hosts = col(&tree, "Computer");
     let ping = keys.iter().position(|k| k.contains("ping.exe")).unwrap();
     let parent = tree.parent(ping).unwrap();
-    assert_eq!(keys[parent], "c:\\windows\\system32\\cmd.exe|0x100|1970-01-01 00:00:00.000000");
+    assert_eq!(
+        keys[parent],
+        "c:\\windows\\system32\\cmd.exe|0x100|1970-01-01 00:00:00.000000"
+    );
     assert_eq!(hosts[parent], "h2");
     assert!(col(&tree, "IsRoot")[parent] == "true");
     let s = tree.summary();
-    assert_eq!((s.processes, s.root_processes, s.leaf_processes, s.branch_processes), (7, 2, 3, 2));
+    assert_eq!(
+        (
+            s.processes,
+            s.root_processes,
+            s.leaf_processes,
+            s.branch_processes
+        ),
+        (7, 2, 3, 2)
+    );
 }
 
 #[test]
@@ -172,11 +286,23 @@ fn pid_reuse_on_one_host_picks_the_latest_earlier_parent() {
     let t = |s: u32| format!("2024-05-01T08:00:{s:02}Z");
     let times: Vec<String> = [0, 1, 2, 3, 4].iter().map(|&s| t(s)).collect();
     let b = batch(vec![
-        ("TimeGenerated", text(&times.iter().map(String::as_str).collect::<Vec<_>>())),
+        (
+            "TimeGenerated",
+            text(&times.iter().map(String::as_str).collect::<Vec<_>>()),
+        ),
         ("Computer", text(&["h"; 5])),
-        ("NewProcessName", text(&["a.exe", "x.exe", "a.exe", "y.exe", "z.exe"])),
-        ("NewProcessId", text(&["0x10", "0x20", "0x10", "0x30", "0x40"])),
-        ("ParentProcessName", text(&["boot.exe", "a.exe", "boot.exe", "a.exe", "A.EXE"])),
+        (
+            "NewProcessName",
+            text(&["a.exe", "x.exe", "a.exe", "y.exe", "z.exe"]),
+        ),
+        (
+            "NewProcessId",
+            text(&["0x10", "0x20", "0x10", "0x30", "0x40"]),
+        ),
+        (
+            "ParentProcessName",
+            text(&["boot.exe", "a.exe", "boot.exe", "a.exe", "A.EXE"]),
+        ),
         ("ProcessId", text(&["0x4", "0x10", "0x4", "0x10", "0x10"])),
         ("EventID", text(&["4688"; 5])),
     ]);
@@ -198,11 +324,25 @@ fn pid_reuse_on_one_host_picks_the_latest_earlier_parent() {
 #[test]
 fn same_pid_on_two_hosts() {
     let b = batch(vec![
-        ("TimeGenerated", text(&["2024-05-01 08:00:00", "2024-05-01 08:00:05", "2024-05-01 08:00:09", "2024-05-01 08:00:10"])),
+        (
+            "TimeGenerated",
+            text(&[
+                "2024-05-01 08:00:00",
+                "2024-05-01 08:00:05",
+                "2024-05-01 08:00:09",
+                "2024-05-01 08:00:10",
+            ]),
+        ),
         ("Computer", text(&["a", "b", "a", "b"])),
-        ("NewProcessName", text(&["cmd.exe", "cmd.exe", "calc.exe", "calc.exe"])),
+        (
+            "NewProcessName",
+            text(&["cmd.exe", "cmd.exe", "calc.exe", "calc.exe"]),
+        ),
         ("NewProcessId", text(&["0x10", "0x10", "0x20", "0x20"])),
-        ("ParentProcessName", text(&["explorer.exe", "explorer.exe", "cmd.exe", "cmd.exe"])),
+        (
+            "ParentProcessName",
+            text(&["explorer.exe", "explorer.exe", "cmd.exe", "cmd.exe"]),
+        ),
         ("ProcessId", text(&["0x8", "0x8", "0x10", "0x10"])),
         ("EventID", Arc::new(Int64Array::from(vec![4688; 4]))),
     ]);
@@ -214,10 +354,17 @@ fn same_pid_on_two_hosts() {
             assert_eq!(hosts[p], hosts[i], "{k} linked across hosts");
         }
     }
-    let calc_a = (0..keys.len()).find(|&i| keys[i].starts_with("calc") && hosts[i] == "a").unwrap();
-    assert_eq!(keys[tree.parent(calc_a).unwrap()], "cmd.exe|0x10|2024-05-01 08:00:00.000000");
+    let calc_a = (0..keys.len())
+        .find(|&i| keys[i].starts_with("calc") && hosts[i] == "a")
+        .unwrap();
+    assert_eq!(
+        keys[tree.parent(calc_a).unwrap()],
+        "cmd.exe|0x10|2024-05-01 08:00:00.000000"
+    );
     // One inferred explorer.exe per host, with the same key.
-    let explorers: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].starts_with("explorer.exe")).collect();
+    let explorers: Vec<usize> = (0..keys.len())
+        .filter(|&i| keys[i].starts_with("explorer.exe"))
+        .collect();
     assert_eq!(explorers.len(), 2);
     assert_ne!(hosts[explorers[0]], hosts[explorers[1]]);
     assert_eq!(tree.summary().root_processes, 2);
@@ -227,13 +374,32 @@ fn same_pid_on_two_hosts() {
 fn linux_auditd_matches_msticpy() {
     let b = batch(vec![
         ("Computer", text(&["h1"; 4])),
-        ("TimeGenerated", text(&["2024-01-01 10:00:00", "2024-01-01 10:00:01", "2024-01-01 10:00:01", "2024-01-01 10:00:02"])),
-        ("exe", text(&["/bin/bash", "/usr/bin/ls", "/usr/bin/ls", "/usr/bin/id"])),
+        (
+            "TimeGenerated",
+            text(&[
+                "2024-01-01 10:00:00",
+                "2024-01-01 10:00:01",
+                "2024-01-01 10:00:01",
+                "2024-01-01 10:00:02",
+            ]),
+        ),
+        (
+            "exe",
+            text(&["/bin/bash", "/usr/bin/ls", "/usr/bin/ls", "/usr/bin/id"]),
+        ),
         ("pid", Arc::new(Int64Array::from(vec![100, 200, 200, 201]))),
         ("ppid", Arc::new(Int64Array::from(vec![1, 100, 100, 100]))),
         ("ses", text(&["3", "3", "3", "4"])),
         ("uid", Arc::new(Int64Array::from(vec![1000; 4]))),
-        ("EventType", text(&["SYSCALL_EXECVE", "SYSCALL_EXECVE", "SYSCALL_EXECVE", "SYSCALL"])),
+        (
+            "EventType",
+            text(&[
+                "SYSCALL_EXECVE",
+                "SYSCALL_EXECVE",
+                "SYSCALL_EXECVE",
+                "SYSCALL",
+            ]),
+        ),
         ("cmdline", text(&["bash", "ls", "ls", "id"])),
     ]);
     let tree = build_process_tree(&b, None).unwrap();
@@ -242,7 +408,10 @@ fn linux_auditd_matches_msticpy() {
         new_process_lc source_index pid_par EffectiveLogonId_par new_process_lc_par source_index_par ppid_par \
         exe_par timestamp_orig_par NewProcessId_par ParentName parent_proc_lc parent_key IsRoot IsLeaf IsBranch \
         path parent_index";
-    assert_eq!(names(&tree).join(" "), expected.split_whitespace().collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        names(&tree).join(" "),
+        expected.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
     assert_eq!(
         col(&tree, "proc_key"),
         [
@@ -260,19 +429,34 @@ fn linux_auditd_matches_msticpy() {
     assert_eq!(col(&tree, "source_index"), ["00002", "00000", "00001"]);
     assert_eq!(col(&tree, "pid_par"), ["<null>", "<null>", "100"]);
     assert_eq!(col(&tree, "EffectiveLogonId_par"), ["<null>", "3", "3"]);
-    assert_eq!(col(&tree, "new_process_lc_par"), ["<null>", "unknown", "/bin/bash"]);
+    assert_eq!(
+        col(&tree, "new_process_lc_par"),
+        ["<null>", "unknown", "/bin/bash"]
+    );
     assert_eq!(col(&tree, "exe_par"), ["<null>", "unknown", "/bin/bash"]);
     assert_eq!(col(&tree, "NewProcessId_par"), ["<null>", "1", "<null>"]);
-    assert_eq!(col(&tree, "ParentName"), ["unknown", "unknown", "/bin/bash"]);
-    assert_eq!(col(&tree, "parent_proc_lc"), ["<null>", "unknown", "/bin/bash"]);
-    assert_eq!(col(&tree, "path"), ["00002", "00002/00000", "00002/00000/00001"]);
+    assert_eq!(
+        col(&tree, "ParentName"),
+        ["unknown", "unknown", "/bin/bash"]
+    );
+    assert_eq!(
+        col(&tree, "parent_proc_lc"),
+        ["<null>", "unknown", "/bin/bash"]
+    );
+    assert_eq!(
+        col(&tree, "path"),
+        ["00002", "00002/00000", "00002/00000/00001"]
+    );
 }
 
 #[test]
 fn linux_without_session_ids_uses_zero() {
     let b = batch(vec![
         ("Computer", text(&["h1"; 2])),
-        ("TimeGenerated", text(&["2024-01-01 10:00:00", "2024-01-01 10:00:01"])),
+        (
+            "TimeGenerated",
+            text(&["2024-01-01 10:00:00", "2024-01-01 10:00:01"]),
+        ),
         ("exe", text(&["/bin/bash", "/usr/bin/ls"])),
         ("pid", Arc::new(Float64Array::from(vec![100.0, 200.0]))),
         ("ppid", Arc::new(Float64Array::from(vec![1.0, 100.0]))),
@@ -290,13 +474,48 @@ fn sysmon_filters_other_events_and_reads_typed_columns() {
     let micros = |s: i64| 1_714_550_400_000_000 + s * 1_000_000;
     let hosts = DictionaryArray::<Int32Type>::from_iter(["ws1", "ws1", "ws1", "ws1"]);
     let b = batch(vec![
-        ("UtcTime", Arc::new(TimestampMicrosecondArray::from(vec![micros(0), micros(1), micros(2), micros(2)]))),
+        (
+            "UtcTime",
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                micros(0),
+                micros(1),
+                micros(2),
+                micros(2),
+            ])),
+        ),
         ("Computer", Arc::new(hosts)),
         ("EventID", Arc::new(Int64Array::from(vec![1, 1, 3, 1]))),
-        ("Image", Arc::new(LargeStringArray::from(vec!["C:\\w\\cmd.exe", "C:\\w\\net.exe", "C:\\w\\cmd.exe", "C:\\w\\net1.exe"]))),
-        ("ProcessId", Arc::new(Int64Array::from(vec![500, 600, 500, 700]))),
-        ("ParentImage", opt_text(&[Some("C:\\w\\explorer.exe"), Some("C:\\w\\cmd.exe"), None, Some("")])),
-        ("ParentProcessId", Arc::new(Int64Array::from(vec![Some(400), Some(500), None, Some(600)]))),
+        (
+            "Image",
+            Arc::new(LargeStringArray::from(vec![
+                "C:\\w\\cmd.exe",
+                "C:\\w\\net.exe",
+                "C:\\w\\cmd.exe",
+                "C:\\w\\net1.exe",
+            ])),
+        ),
+        (
+            "ProcessId",
+            Arc::new(Int64Array::from(vec![500, 600, 500, 700])),
+        ),
+        (
+            "ParentImage",
+            opt_text(&[
+                Some("C:\\w\\explorer.exe"),
+                Some("C:\\w\\cmd.exe"),
+                None,
+                Some(""),
+            ]),
+        ),
+        (
+            "ParentProcessId",
+            Arc::new(Int64Array::from(vec![
+                Some(400),
+                Some(500),
+                None,
+                Some(600),
+            ])),
+        ),
         ("CommandLine", text(&["cmd", "net user", "", "net1 user"])),
         ("User", text(&["CORP\\bob"; 4])),
         ("LogonId", text(&["0x1"; 4])),
@@ -306,35 +525,68 @@ fn sysmon_filters_other_events_and_reads_typed_columns() {
     let keys = col(&tree, "proc_key");
     assert_eq!(keys.len(), 5, "{keys:?}"); // 3 events + explorer + the empty-named parent
     assert_eq!(col(&tree, "Image")[1], "C:\\w\\cmd.exe");
-    assert_eq!(tree.batch().column_by_name("Image").unwrap().data_type(), &arrow_schema::DataType::LargeUtf8);
-    assert_eq!(tree.batch().column_by_name("UtcTime").unwrap().data_type(), &arrow_schema::DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, Some("UTC".into())));
+    assert_eq!(
+        tree.batch().column_by_name("Image").unwrap().data_type(),
+        &arrow_schema::DataType::LargeUtf8
+    );
+    assert_eq!(
+        tree.batch().column_by_name("UtcTime").unwrap().data_type(),
+        &arrow_schema::DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, Some("UTC".into()))
+    );
     // An empty parent name becomes "unknown", and so does the inferred parent's name.
-    assert!(keys.contains(&"unknown|600|1970-01-01 00:00:00.000000".to_string()), "{keys:?}");
-    assert_eq!(col(&tree, "ParentImage").iter().filter(|v| *v == "unknown").count(), 1);
+    assert!(
+        keys.contains(&"unknown|600|1970-01-01 00:00:00.000000".to_string()),
+        "{keys:?}"
+    );
+    assert_eq!(
+        col(&tree, "ParentImage")
+            .iter()
+            .filter(|v| *v == "unknown")
+            .count(),
+        1
+    );
     assert_eq!(col(&tree, "ProcessId"), ["400", "500", "600", "600", "700"]);
 }
 
 #[test]
 fn defender_osquery_hx_and_custom_schemas() {
     let mde = batch(vec![
-        ("Timestamp", text(&["2024-01-01T00:00:00Z", "2024-01-01T00:00:01Z"])),
+        (
+            "Timestamp",
+            text(&["2024-01-01T00:00:00Z", "2024-01-01T00:00:01Z"]),
+        ),
         ("DeviceName", text(&["pc1", "pc1"])),
         ("ActionType", text(&["ProcessCreated", "ProcessCreated"])),
         ("FileName", text(&["powershell.exe", "whoami.exe"])),
         ("ProcessId", Arc::new(Int64Array::from(vec![10, 11]))),
-        ("InitiatingProcessFileName", text(&["cmd.exe", "PowerShell.exe"])),
-        ("InitiatingProcessId", Arc::new(Int64Array::from(vec![9, 10]))),
-        ("ProcessCommandLine", text(&["powershell -c whoami", "whoami"])),
+        (
+            "InitiatingProcessFileName",
+            text(&["cmd.exe", "PowerShell.exe"]),
+        ),
+        (
+            "InitiatingProcessId",
+            Arc::new(Int64Array::from(vec![9, 10])),
+        ),
+        (
+            "ProcessCommandLine",
+            text(&["powershell -c whoami", "whoami"]),
+        ),
         ("AccountName", text(&["bob", "bob"])),
         ("LogonId", Arc::new(Int64Array::from(vec![999, 999]))),
     ]);
     let tree = build_process_tree(&mde, None).unwrap();
     assert_eq!(tree.schema().name, "mde");
-    assert_eq!(col(&tree, "proc_key")[0], "cmd.exe|9|1970-01-01 00:00:00.000000");
+    assert_eq!(
+        col(&tree, "proc_key")[0],
+        "cmd.exe|9|1970-01-01 00:00:00.000000"
+    );
     assert_eq!(tree.summary().largest_tree_depth, 3);
 
     let osq = batch(vec![
-        ("calendarTime", text(&["2024-01-01 00:00:00", "2024-01-01 00:00:01"])),
+        (
+            "calendarTime",
+            text(&["2024-01-01 00:00:00", "2024-01-01 00:00:01"]),
+        ),
         ("name", text(&["bash", "ls"])),
         ("pid", Arc::new(Int64Array::from(vec![10, 11]))),
         ("parent", Arc::new(Int64Array::from(vec![1, 10]))),
@@ -348,7 +600,10 @@ fn defender_osquery_hx_and_custom_schemas() {
     assert_eq!(tree.summary().largest_tree_depth, 3);
 
     let hx = batch(vec![
-        ("starttime", text(&["2024-01-01 00:00:00", "2024-01-01 00:00:01"])),
+        (
+            "starttime",
+            text(&["2024-01-01 00:00:00", "2024-01-01 00:00:01"]),
+        ),
         ("hostname", text(&["x", "x"])),
         ("eventtype", text(&["start", "end"])),
         ("process", text(&["a.exe", "a.exe"])),
@@ -361,12 +616,25 @@ fn defender_osquery_hx_and_custom_schemas() {
     assert_eq!(tree.len(), 2);
 
     let mut map = std::collections::BTreeMap::new();
-    for (k, v) in [("process_name", "proc"), ("process_id", "id"), ("parent_id", "pid"), ("time_stamp", "when"), ("host_name_column", "box")] {
+    for (k, v) in [
+        ("process_name", "proc"),
+        ("process_id", "id"),
+        ("parent_id", "pid"),
+        ("time_stamp", "when"),
+        ("host_name_column", "box"),
+    ] {
         map.insert(k.to_string(), v.to_string());
     }
     let schema = ProcSchema::from_map(&map).unwrap();
     let custom = batch(vec![
-        ("when", text(&["2024-01-01 00:00:00", "2024-01-01 00:00:01", "2024-01-01 00:00:02"])),
+        (
+            "when",
+            text(&[
+                "2024-01-01 00:00:00",
+                "2024-01-01 00:00:01",
+                "2024-01-01 00:00:02",
+            ]),
+        ),
         ("box", text(&["m", "m", "n"])),
         ("proc", text(&["p", "q", "r"])),
         ("id", text(&["1", "2", "3"])),
@@ -382,15 +650,49 @@ fn errors_name_the_problem() {
     let b = batch(vec![("a", text(&["x"])), ("b", text(&["y"]))]);
     let e = build_process_tree(&b, None).unwrap_err().to_string();
     assert!(e.contains("no process schema") && e.contains("a, b"), "{e}");
-    let e = build_process_tree(&b, Some(&ProcSchema::sysmon())).unwrap_err().to_string();
-    assert!(e.contains("'Image' is missing") && e.contains("a, b"), "{e}");
+    let e = build_process_tree(&b, Some(&ProcSchema::sysmon()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'Image' is missing") && e.contains("a, b"),
+        "{e}"
+    );
     let mut table = windows_example(["h"; 5]);
     let mut cols = table.columns().to_vec();
-    cols[1] = opt_text(&[Some("2024-01-01 00:00:00"), None, Some("2024-01-01 00:00:00"), Some("x"), Some("2024-01-01 00:00:00")]);
-    table = RecordBatch::try_new(Arc::new(Schema::new(table.schema().fields().iter().map(|f| f.as_ref().clone().with_data_type(cols[table.schema().index_of(f.name()).unwrap()].data_type().clone())).collect::<Vec<_>>())), cols.clone()).unwrap();
+    cols[1] = opt_text(&[
+        Some("2024-01-01 00:00:00"),
+        None,
+        Some("2024-01-01 00:00:00"),
+        Some("x"),
+        Some("2024-01-01 00:00:00"),
+    ]);
+    table = RecordBatch::try_new(
+        Arc::new(Schema::new(
+            table
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| {
+                    f.as_ref().clone().with_data_type(
+                        cols[table.schema().index_of(f.name()).unwrap()]
+                            .data_type()
+                            .clone(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )),
+        cols.clone(),
+    )
+    .unwrap();
     let e = build_process_tree(&table, None).unwrap_err().to_string();
     assert!(e.contains("row 3") && e.contains("'x'"), "{e}");
-    cols[1] = opt_text(&[Some("2024-01-01 00:00:00"), None, Some("2024-01-01 00:00:00"), Some("2024-01-01 00:00:00"), Some("2024-01-01 00:00:00")]);
+    cols[1] = opt_text(&[
+        Some("2024-01-01 00:00:00"),
+        None,
+        Some("2024-01-01 00:00:00"),
+        Some("2024-01-01 00:00:00"),
+        Some("2024-01-01 00:00:00"),
+    ]);
     let table = RecordBatch::try_new(table.schema(), cols).unwrap();
     let e = build_process_tree(&table, None).unwrap_err().to_string();
     assert!(e.contains("row 1") && e.contains("missing"), "{e}");
@@ -399,37 +701,72 @@ fn errors_name_the_problem() {
 #[test]
 fn null_parent_pid_is_a_root_without_inferred_parent() {
     let b = batch(vec![
-        ("TimeGenerated", text(&["2024-01-01 00:00:00", "2024-01-01 00:00:01"])),
+        (
+            "TimeGenerated",
+            text(&["2024-01-01 00:00:00", "2024-01-01 00:00:01"]),
+        ),
         ("NewProcessName", text(&["System", "smss.exe"])),
         ("NewProcessId", text(&["0x4", "0x100"])),
         ("ProcessId", opt_text(&[None, Some("0x4")])),
         ("ParentProcessName", opt_text(&[None, Some("System")])),
     ]);
     let tree = build_process_tree(&b, Some(&ProcSchema::windows_4688())).unwrap();
-    assert_eq!(col(&tree, "proc_key"), ["system|0x4|2024-01-01 00:00:00.000000", "smss.exe|0x100|2024-01-01 00:00:01.000000"]);
-    assert_eq!(col(&tree, "parent_key"), ["<null>", "system|0x4|2024-01-01 00:00:00.000000"]);
+    assert_eq!(
+        col(&tree, "proc_key"),
+        [
+            "system|0x4|2024-01-01 00:00:00.000000",
+            "smss.exe|0x100|2024-01-01 00:00:01.000000"
+        ]
+    );
+    assert_eq!(
+        col(&tree, "parent_key"),
+        ["<null>", "system|0x4|2024-01-01 00:00:00.000000"]
+    );
     assert_eq!(col(&tree, "EffectiveLogonId"), ["0", "0"]);
 }
 
 #[test]
 fn deep_chain() {
     let n = 3_000usize;
-    let times: Vec<String> = (0..n).map(|i| format!("2024-01-01 00:00:{:02}.{:06}", i / 1000, i % 1000 * 1000)).collect();
+    let times: Vec<String> = (0..n)
+        .map(|i| format!("2024-01-01 00:00:{:02}.{:06}", i / 1000, i % 1000 * 1000))
+        .collect();
     let pids: Vec<String> = (0..n).map(|i| format!("{}", i + 10)).collect();
     let ppids: Vec<String> = (0..n).map(|i| format!("{}", i + 9)).collect();
     let b = batch(vec![
-        ("TimeGenerated", text(&times.iter().map(String::as_str).collect::<Vec<_>>())),
+        (
+            "TimeGenerated",
+            text(&times.iter().map(String::as_str).collect::<Vec<_>>()),
+        ),
         ("NewProcessName", text(&vec!["sh"; n])),
-        ("NewProcessId", text(&pids.iter().map(String::as_str).collect::<Vec<_>>())),
-        ("ProcessId", text(&ppids.iter().map(String::as_str).collect::<Vec<_>>())),
+        (
+            "NewProcessId",
+            text(&pids.iter().map(String::as_str).collect::<Vec<_>>()),
+        ),
+        (
+            "ProcessId",
+            text(&ppids.iter().map(String::as_str).collect::<Vec<_>>()),
+        ),
         ("ParentProcessName", text(&vec!["sh"; n])),
     ]);
     let tree = build_process_tree(&b, Some(&ProcSchema::windows_4688())).unwrap();
     let s = tree.summary();
-    assert_eq!((s.processes, s.root_processes, s.leaf_processes, s.branch_processes, s.largest_tree_depth), (n + 1, 1, 1, n - 1, n + 1));
+    assert_eq!(
+        (
+            s.processes,
+            s.root_processes,
+            s.leaf_processes,
+            s.branch_processes,
+            s.largest_tree_depth
+        ),
+        (n + 1, 1, 1, n - 1, n + 1)
+    );
     let last = tree.len() - 1;
     assert_eq!(tree.depth(last), n);
-    assert_eq!(tree.ancestors(last, true).unwrap(), (0..=last).collect::<Vec<_>>());
+    assert_eq!(
+        tree.ancestors(last, true).unwrap(),
+        (0..=last).collect::<Vec<_>>()
+    );
     assert_eq!(tree.descendants(0, false, None).unwrap().len(), n);
     assert_eq!(tree.descendants(0, false, Some(2)).unwrap(), vec![1, 2]);
     assert_eq!(tree.root_of(last).unwrap(), 0);
@@ -443,7 +780,10 @@ fn navigation_and_find() {
     assert_eq!(tree.roots(), vec![0]);
     assert_eq!(tree.children(0, false).unwrap(), vec![1, 3]);
     assert_eq!(tree.children(3, true).unwrap(), vec![3, 4, 5]);
-    assert_eq!(tree.descendants(0, true, None).unwrap(), vec![0, 1, 2, 3, 4, 5]);
+    assert_eq!(
+        tree.descendants(0, true, None).unwrap(),
+        vec![0, 1, 2, 3, 4, 5]
+    );
     assert_eq!(tree.descendants(3, false, None).unwrap(), vec![4, 5]);
     assert_eq!(tree.ancestors(5, true).unwrap(), vec![0, 3, 5]);
     assert_eq!(tree.ancestors(5, false).unwrap(), vec![0, 3]);
@@ -456,9 +796,15 @@ fn navigation_and_find() {
     assert_eq!(tree.find("cmd.exe|0x100"), vec![1, 3]);
     assert_eq!(tree.find("CMD.EXE|0x100|2024-01-01 10:00:02"), vec![3]);
     assert_eq!(tree.find("c:\\windows\\system32\\whoami.exe"), vec![2]);
-    assert!(tree.find_one("calc.exe").unwrap_err().to_string().contains("calc.exe"));
+    assert!(tree
+        .find_one("calc.exe")
+        .unwrap_err()
+        .to_string()
+        .contains("calc.exe"));
     assert!(tree.children(99, false).is_err());
-    let sub = tree.take_rows(&tree.descendants(3, true, None).unwrap()).unwrap();
+    let sub = tree
+        .take_rows(&tree.descendants(3, true, None).unwrap())
+        .unwrap();
     assert_eq!(sub.num_rows(), 3);
     assert_eq!(sub.schema(), tree.batch().schema());
 }
@@ -485,33 +831,80 @@ fn text_rendering() {
     ]
     .join("\n");
     assert_eq!(text, expected);
-    let brief = tree.to_text(None, &TextOptions { wrap: 40, details: false });
-    assert!(brief.starts_with("+  Process: C:\\Windows\\explorer.exe  PID:\n   0x10\n   Cmdline:\n"), "{brief}");
+    let brief = tree.to_text(
+        None,
+        &TextOptions {
+            wrap: 40,
+            details: false,
+        },
+    );
+    assert!(
+        brief.starts_with("+  Process: C:\\Windows\\explorer.exe  PID:\n   0x10\n   Cmdline:\n"),
+        "{brief}"
+    );
 }
 
 #[test]
 fn exact_duplicates_are_dropped_first() {
-    let events = generate(&GenOptions { events: 400, hosts: 2, duplicate_rate: 0.2, ..GenOptions::default() });
+    let events = generate(&GenOptions {
+        events: 400,
+        hosts: 2,
+        duplicate_rate: 0.2,
+        ..GenOptions::default()
+    });
     let b = windows_batch(&events);
     let tree = build_process_tree(&b, None).unwrap();
-    let distinct: std::collections::HashSet<(i64, &str, u32)> =
-        events.iter().filter(|e| e.event_id == 4688).map(|e| (e.time_ns, e.host.as_str(), e.pid)).collect();
-    let real = col(&tree, "TimeGenerated").iter().filter(|t| !t.starts_with("1970")).count();
+    let distinct: std::collections::HashSet<(i64, &str, u32)> = events
+        .iter()
+        .filter(|e| e.event_id == 4688)
+        .map(|e| (e.time_ns, e.host.as_str(), e.pid))
+        .collect();
+    let real = col(&tree, "TimeGenerated")
+        .iter()
+        .filter(|t| !t.starts_with("1970"))
+        .count();
     assert_eq!(real, distinct.len());
 }
 
 /// Reference parent search: for every kept event, scan all events.
 fn reference_parents(b: &RecordBatch) -> HashMap<usize, Option<usize>> {
     let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
-    let (host, name, pid, pname, ppid) = (s("Computer"), s("NewProcessName"), s("NewProcessId"), s("ParentProcessName"), s("ProcessId"));
-    let time = b.column_by_name("TimeGenerated").unwrap().as_primitive::<TimestampNanosecondType>().clone();
-    let eid = b.column_by_name("EventID").unwrap().as_primitive::<arrow_array::types::Int64Type>().clone();
-    let keep: Vec<usize> = (0..b.num_rows()).filter(|&i| eid.value(i) == 4688).collect();
+    let (host, name, pid, pname, ppid) = (
+        s("Computer"),
+        s("NewProcessName"),
+        s("NewProcessId"),
+        s("ParentProcessName"),
+        s("ProcessId"),
+    );
+    let time = b
+        .column_by_name("TimeGenerated")
+        .unwrap()
+        .as_primitive::<TimestampNanosecondType>()
+        .clone();
+    let eid = b
+        .column_by_name("EventID")
+        .unwrap()
+        .as_primitive::<arrow_array::types::Int64Type>()
+        .clone();
+    let keep: Vec<usize> = (0..b.num_rows())
+        .filter(|&i| eid.value(i) == 4688)
+        .collect();
     // Drop exact duplicates (first kept); the generator repeats whole rows.
     let mut seen = std::collections::HashSet::new();
     let keep: Vec<usize> = keep
         .into_iter()
-        .filter(|&i| seen.insert((time.value(i), host.value(i), pid.value(i), name.value(i), b.column_by_name("CommandLine").unwrap().as_string::<i32>().value(i))))
+        .filter(|&i| {
+            seen.insert((
+                time.value(i),
+                host.value(i),
+                pid.value(i),
+                name.value(i),
+                b.column_by_name("CommandLine")
+                    .unwrap()
+                    .as_string::<i32>()
+                    .value(i),
+            ))
+        })
         .collect();
     keep.iter()
         .map(|&c| {
@@ -533,22 +926,50 @@ fn reference_parents(b: &RecordBatch) -> HashMap<usize, Option<usize>> {
 #[test]
 fn parents_agree_with_a_quadratic_search_on_generated_data() {
     for seed in [1u64, 2, 3] {
-        let events = generate(&GenOptions { events: 1_500, hosts: 3, seed, pid_space: 0x300, ..GenOptions::default() });
+        let events = generate(&GenOptions {
+            events: 1_500,
+            hosts: 3,
+            seed,
+            pid_space: 0x300,
+            ..GenOptions::default()
+        });
         let b = windows_batch(&events);
         let tree = build_process_tree(&b, None).unwrap();
         let want = reference_parents(&b);
-        let srcpar = tree.batch().column_by_name("source_index_par").unwrap().as_primitive::<arrow_array::types::Int64Type>().clone();
+        let srcpar = tree
+            .batch()
+            .column_by_name("source_index_par")
+            .unwrap()
+            .as_primitive::<arrow_array::types::Int64Type>()
+            .clone();
         let si = col(&tree, "source_index");
         // Map the output rows back to input rows via the parent's input row.
         let mut got: HashMap<usize, Option<usize>> = HashMap::new();
-        let times = tree.batch().column_by_name("TimeGenerated").unwrap().as_primitive::<TimestampNanosecondType>().clone();
+        let times = tree
+            .batch()
+            .column_by_name("TimeGenerated")
+            .unwrap()
+            .as_primitive::<TimestampNanosecondType>()
+            .clone();
         let hosts = col(&tree, "Computer");
         let pids = col(&tree, "NewProcessId");
         let input_row = |i: usize| {
             (0..b.num_rows()).find(|&r| {
-                b.column_by_name("TimeGenerated").unwrap().as_primitive::<TimestampNanosecondType>().value(r) == times.value(i)
-                    && b.column_by_name("Computer").unwrap().as_string::<i32>().value(r) == hosts[i]
-                    && b.column_by_name("NewProcessId").unwrap().as_string::<i32>().value(r) == pids[i]
+                b.column_by_name("TimeGenerated")
+                    .unwrap()
+                    .as_primitive::<TimestampNanosecondType>()
+                    .value(r)
+                    == times.value(i)
+                    && b.column_by_name("Computer")
+                        .unwrap()
+                        .as_string::<i32>()
+                        .value(r)
+                        == hosts[i]
+                    && b.column_by_name("NewProcessId")
+                        .unwrap()
+                        .as_string::<i32>()
+                        .value(r)
+                        == pids[i]
             })
         };
         for i in 0..tree.len() {
@@ -556,11 +977,18 @@ fn parents_agree_with_a_quadratic_search_on_generated_data() {
                 continue;
             }
             let child = input_row(i).expect("real row comes from the input");
-            got.insert(child, (!srcpar.is_null(i)).then(|| srcpar.value(i) as usize));
+            got.insert(
+                child,
+                (!srcpar.is_null(i)).then(|| srcpar.value(i) as usize),
+            );
         }
         assert_eq!(got.len(), want.len(), "seed {seed}");
         for (child, parent) in &want {
-            assert_eq!(got.get(child), Some(parent), "seed {seed} child row {child}");
+            assert_eq!(
+                got.get(child),
+                Some(parent),
+                "seed {seed} child row {child}"
+            );
         }
         // Every path ends with the row's own source index and extends its parent's.
         let paths = col(&tree, "path");
@@ -572,13 +1000,21 @@ fn parents_agree_with_a_quadratic_search_on_generated_data() {
             }
         }
         let s = tree.summary();
-        assert_eq!(s.root_processes + s.branch_processes + (s.leaf_processes - s.isolated_processes), s.processes);
+        assert_eq!(
+            s.root_processes + s.branch_processes + (s.leaf_processes - s.isolated_processes),
+            s.processes
+        );
     }
 }
 
 #[test]
 fn linux_generated_tree_is_consistent() {
-    let events = generate(&GenOptions { events: 2_000, hosts: 5, seed: 9, ..GenOptions::default() });
+    let events = generate(&GenOptions {
+        events: 2_000,
+        hosts: 5,
+        seed: 9,
+        ..GenOptions::default()
+    });
     let tree = build_process_tree(&linux_batch(&events), None).unwrap();
     assert_eq!(tree.schema().name, "linux");
     let hosts = col(&tree, "Computer");
@@ -605,8 +1041,15 @@ fn csv_field(v: &str) -> String {
 #[test]
 #[ignore]
 fn dump_for_msticpy() {
-    let Ok(dir) = std::env::var("HB_PROCTREE_DUMP") else { return };
-    let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let Ok(dir) = std::env::var("HB_PROCTREE_DUMP") else {
+        return;
+    };
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
     let options = GenOptions {
         events: env("HB_PROCTREE_EVENTS", 3_000) as usize,
         hosts: env("HB_PROCTREE_HOSTS", 1) as usize,
@@ -617,7 +1060,14 @@ fn dump_for_msticpy() {
     let b = windows_batch(&generate(&options));
     let mut csv = String::new();
     let schema = b.schema();
-    csv.push_str(&schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(","));
+    csv.push_str(
+        &schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     csv.push('\n');
     for r in 0..b.num_rows() {
         let row: Vec<String> = b
@@ -629,11 +1079,19 @@ fn dump_for_msticpy() {
                 }
                 match c.data_type() {
                     arrow_schema::DataType::Utf8 => csv_field(c.as_string::<i32>().value(r)),
-                    arrow_schema::DataType::Int64 => c.as_primitive::<arrow_array::types::Int64Type>().value(r).to_string(),
+                    arrow_schema::DataType::Int64 => c
+                        .as_primitive::<arrow_array::types::Int64Type>()
+                        .value(r)
+                        .to_string(),
                     _ => {
                         let ns = c.as_primitive::<TimestampNanosecondType>().value(r);
-                        let dt = chrono::DateTime::from_timestamp(ns.div_euclid(1_000_000_000), 0).unwrap();
-                        format!("{}.{:09}", dt.format("%Y-%m-%d %H:%M:%S"), ns.rem_euclid(1_000_000_000))
+                        let dt = chrono::DateTime::from_timestamp(ns.div_euclid(1_000_000_000), 0)
+                            .unwrap();
+                        format!(
+                            "{}.{:09}",
+                            dt.format("%Y-%m-%d %H:%M:%S"),
+                            ns.rem_euclid(1_000_000_000)
+                        )
                     }
                 }
             })
@@ -643,10 +1101,20 @@ fn dump_for_msticpy() {
     }
     std::fs::write(format!("{dir}/events.csv"), csv).unwrap();
     let tree = build_process_tree(&b, None).unwrap();
-    let (keys, parents, paths) = (col(&tree, "proc_key"), col(&tree, "parent_key"), col(&tree, "path"));
-    let links: String = (0..keys.len()).map(|i| format!("{}\t{}\t{}\n", keys[i], parents[i], paths[i])).collect();
+    let (keys, parents, paths) = (
+        col(&tree, "proc_key"),
+        col(&tree, "parent_key"),
+        col(&tree, "path"),
+    );
+    let links: String = (0..keys.len())
+        .map(|i| format!("{}\t{}\t{}\n", keys[i], parents[i], paths[i]))
+        .collect();
     std::fs::write(format!("{dir}/rust_links.tsv"), links).unwrap();
-    std::fs::write(format!("{dir}/rust_summary.json"), serde_json::to_string(&tree.summary()).unwrap()).unwrap();
+    std::fs::write(
+        format!("{dir}/rust_summary.json"),
+        serde_json::to_string(&tree.summary()).unwrap(),
+    )
+    .unwrap();
 }
 
 /// Process CPU time (user + system) from /proc, so timings on a busy machine can be
@@ -654,10 +1122,15 @@ fn dump_for_msticpy() {
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let f: Vec<f64> = after.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
     // After the command name, field 3 (state) comes first; utime and stime are fields
     // 14 and 15, in clock ticks (100 a second).
-    f.get(11).zip(f.get(12)).map_or(0.0, |(u, s)| (u + s) / 100.0)
+    f.get(11)
+        .zip(f.get(12))
+        .map_or(0.0, |(u, s)| (u + s) / 100.0)
 }
 
 /// Build time on generated Windows events; sizes from `HB_PROCTREE_SIZES` (default
@@ -667,14 +1140,27 @@ fn cpu_seconds() -> f64 {
 #[ignore]
 fn proctree_timing() {
     let sizes = std::env::var("HB_PROCTREE_SIZES").unwrap_or_else(|_| "100000,1000000".into());
-    for n in sizes.split(',').filter_map(|s| s.trim().parse::<usize>().ok()) {
-        let events = generate(&GenOptions { events: n, hosts: 20, seed: 5, ..GenOptions::default() });
+    for n in sizes
+        .split(',')
+        .filter_map(|s| s.trim().parse::<usize>().ok())
+    {
+        let events = generate(&GenOptions {
+            events: n,
+            hosts: 20,
+            seed: 5,
+            ..GenOptions::default()
+        });
         let b = windows_batch(&events);
         drop(events);
         let (start, cpu) = (std::time::Instant::now(), cpu_seconds());
         let tree = build_process_tree(&b, None).unwrap();
         let (took, cpu) = (start.elapsed(), cpu_seconds() - cpu);
-        println!("{n} events ({} rows in): {:.3} s wall, {cpu:.3} s cpu, {:?}", b.num_rows(), took.as_secs_f64(), tree.summary());
+        println!(
+            "{n} events ({} rows in): {:.3} s wall, {cpu:.3} s cpu, {:?}",
+            b.num_rows(),
+            took.as_secs_f64(),
+            tree.summary()
+        );
     }
 }
 
