@@ -4,9 +4,11 @@
 //! `python/huntbook`) wraps them in a Pythonic API with type hints and docstrings.
 use pyo3::prelude::*;
 
+mod arrow;
 mod execute;
 mod notebooks;
 mod params;
+mod transforms;
 
 #[pymodule]
 fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -14,5 +16,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     params::register(m)?;
     notebooks::register(m)?;
     execute::register(m)?;
+    transforms::register(m)?;
     Ok(())
 }

@@ -14,6 +14,13 @@ Recording and reading findings (scrapbook-compatible)::
     huntbook.glue("hits", 12)                       # in a notebook cell
     nb = huntbook.read_notebook("out.ipynb")        # later, anywhere
     nb.scraps["hits"].data                          # 12
+
+Security transforms on DataFrames (MSTICPy's columns)::
+
+    iocs = huntbook.extract_iocs(events, columns=["CommandLine"])
+    decoded = huntbook.unpack_base64(events, column="CommandLine")
+    tree = huntbook.build_process_tree(procs)
+    tree.hb_tree.summary()
 """
 
 from huntbook._huntbook import __version__
@@ -26,7 +33,18 @@ from huntbook.errors import (
 )
 from huntbook.execute import execute_notebook, inspect_notebook
 from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
+from huntbook.proctree import ProcessTreeAccessor, build_process_tree
 from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
+from huntbook.transforms import (
+    AuditdWarning,
+    extract_iocs,
+    file_hash_type,
+    ioc_type,
+    mask,
+    parse_auditd,
+    unpack_base64,
+    validate_ioc,
+)
 
 __all__ = [
     "__version__",
@@ -46,4 +64,14 @@ __all__ = [
     "glue",
     "read_notebook",
     "read_notebooks",
+    "AuditdWarning",
+    "ProcessTreeAccessor",
+    "build_process_tree",
+    "extract_iocs",
+    "file_hash_type",
+    "ioc_type",
+    "mask",
+    "parse_auditd",
+    "unpack_base64",
+    "validate_ioc",
 ]
