@@ -235,7 +235,7 @@ def test_process_tree_from_parquet_round_trip(tmp_path, events):
 # --- auditd -----------------------------------------------------------------------------
 
 AUDIT_LOG = """\
-type=SYSCALL msg=audit(1558439254.480:21713): arch=c000003e syscall=59 success=yes exit=0 ppid=1234 pid=1240 auid=1000 uid=0 gid=0 euid=0 tty=pts0 ses=5 comm="ls" exe="/usr/bin/ls" key="exec"
+type=SYSCALL msg=audit(1558439254.480:21713): arch=c000003e syscall=59 success=yes exit=0 a0=5581f0e1a6d0 a1=5581f0e1a730 a2=5581f0e19e70 a3=0 items=2 ppid=1234 pid=1240 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=5 comm="ls" exe="/usr/bin/ls" key="exec"
 type=EXECVE msg=audit(1558439254.480:21713): argc=3 a0="ls" a1="-la" a2=2F686F6D652F6120622F63
 type=CWD msg=audit(1558439254.480:21713): cwd="/root"
 type=PROCTITLE msg=audit(1558439254.480:21713): proctitle=6C73002D6C61
