@@ -107,7 +107,8 @@ fn _execute_notebook(
 /// The parameters a notebook declares: a list of `(name, inferred_type_name, default, help)`.
 #[pyfunction]
 fn _inspect_notebook(path: PathBuf) -> PyResult<Vec<(String, String, String, String)>> {
-    let nb = huntbook_notebook::io::read_path(&path).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let nb = huntbook_notebook::io::read_path(&path)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let declared = inspect::inspect(&nb).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(declared
         .into_iter()
@@ -123,7 +124,9 @@ fn to_py_err(py: Python<'_>, failure: Failure, notebook_json: Option<String>) ->
         let err = match &failure {
             Failure::BadInput(_) => return Ok(PyValueError::new_err(message.clone())),
             Failure::Stopped { .. } => return Ok(PyKeyboardInterrupt::new_err(message.clone())),
-            Failure::KernelStart(_) => errors.getattr("KernelStartError")?.call1((message.clone(),))?,
+            Failure::KernelStart(_) => errors
+                .getattr("KernelStartError")?
+                .call1((message.clone(),))?,
             Failure::CellError(e) => errors.getattr("ExecutionError")?.call1((
                 e.cell_index,
                 e.exec_count,
@@ -133,12 +136,12 @@ fn to_py_err(py: Python<'_>, failure: Failure, notebook_json: Option<String>) ->
                 e.traceback.clone(),
                 message.clone(),
             ))?,
-            Failure::Timeout { cell_index, .. } => {
-                errors.getattr("ExecutionTimeout")?.call1((*cell_index, message.clone()))?
-            }
-            Failure::KernelDied { cell_index, .. } => {
-                errors.getattr("DeadKernelError")?.call1((*cell_index, message.clone()))?
-            }
+            Failure::Timeout { cell_index, .. } => errors
+                .getattr("ExecutionTimeout")?
+                .call1((*cell_index, message.clone()))?,
+            Failure::KernelDied { cell_index, .. } => errors
+                .getattr("DeadKernelError")?
+                .call1((*cell_index, message.clone()))?,
         };
         if let Some(text) = &notebook_json {
             err.setattr("notebook_json", text)?;

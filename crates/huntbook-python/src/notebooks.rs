@@ -44,8 +44,16 @@ fn read_notebook<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyD
     let contents = py.detach(|| {
         let nb = read_path(&path)?;
         let scraps = read_scraps(&nb);
-        let warnings = scraps.warnings().iter().map(|w| format!("{}: {w}", path.display())).collect();
-        Ok::<_, ReadError>(Contents { scraps: scraps.into_vec(), warnings, nb })
+        let warnings = scraps
+            .warnings()
+            .iter()
+            .map(|w| format!("{}: {w}", path.display()))
+            .collect();
+        Ok::<_, ReadError>(Contents {
+            scraps: scraps.into_vec(),
+            warnings,
+            nb,
+        })
     });
     let contents = contents.map_err(|e| match &e {
         ReadError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -55,7 +63,10 @@ fn read_notebook<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyD
     })?;
 
     let out = PyDict::new(py);
-    out.set_item("metadata", to_py(py, &Value::Object(contents.nb.metadata.clone()))?)?;
+    out.set_item(
+        "metadata",
+        to_py(py, &Value::Object(contents.nb.metadata.clone()))?,
+    )?;
     let scraps = contents
         .scraps
         .iter()
@@ -68,13 +79,29 @@ fn read_notebook<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyD
                 Some(display) => to_py(py, &Value::Object(display.clone()))?,
                 None => py.None().into_bound(py),
             };
-            PyTuple::new(py, [s.name.clone().into_pyobject(py)?.into_any(), data, s.encoder.clone().into_pyobject(py)?.into_any(), display])
+            PyTuple::new(
+                py,
+                [
+                    s.name.clone().into_pyobject(py)?.into_any(),
+                    data,
+                    s.encoder.clone().into_pyobject(py)?.into_any(),
+                    display,
+                ],
+            )
         })
         .collect::<PyResult<Vec<_>>>()?;
     out.set_item("scraps", PyList::new(py, scraps)?)?;
     out.set_item("warnings", PyList::new(py, &contents.warnings)?)?;
-    out.set_item("execution_counts", PyList::new(py, contents.nb.cells.iter().map(|c| c.execution_count))?)?;
-    let timing = contents.nb.cells.iter().map(cell_timing).collect::<Vec<_>>();
+    out.set_item(
+        "execution_counts",
+        PyList::new(py, contents.nb.cells.iter().map(|c| c.execution_count))?,
+    )?;
+    let timing = contents
+        .nb
+        .cells
+        .iter()
+        .map(cell_timing)
+        .collect::<Vec<_>>();
     out.set_item("cell_timing", to_py(py, &Value::Array(timing))?)?;
     Ok(out)
 }
@@ -86,7 +113,10 @@ fn cell_timing(cell: &huntbook_notebook::Cell) -> Value {
         return Value::Null;
     }
     match cell.metadata.get("papermill").and_then(Value::as_object) {
-        Some(papermill) => papermill.get("duration").cloned().unwrap_or(Value::from(0.0)),
+        Some(papermill) => papermill
+            .get("duration")
+            .cloned()
+            .unwrap_or(Value::from(0.0)),
         None => Value::from(0.0),
     }
 }
@@ -107,7 +137,10 @@ fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
         }
         Value::String(s) => s.into_pyobject(py)?.into_any(),
         Value::Array(items) => {
-            let items = items.iter().map(|v| to_py(py, v)).collect::<PyResult<Vec<_>>>()?;
+            let items = items
+                .iter()
+                .map(|v| to_py(py, v))
+                .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any()
         }
         Value::Object(map) => {

@@ -44,7 +44,10 @@ fn convert(obj: &Bound<PyAny>, depth: usize) -> PyResult<ParamValue> {
         return Ok(ParamValue::Str(text_of(obj)?));
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        let items = obj.try_iter()?.map(|item| convert(&item?, depth + 1)).collect::<PyResult<Vec<_>>>()?;
+        let items = obj
+            .try_iter()?
+            .map(|item| convert(&item?, depth + 1))
+            .collect::<PyResult<Vec<_>>>()?;
         return Ok(ParamValue::List(items));
     }
     if let Ok(dict) = obj.cast::<PyDict>() {
@@ -95,9 +98,14 @@ pub fn param_to_py<'py>(py: Python<'py>, value: &ParamValue) -> PyResult<Bound<'
         },
         ParamValue::Float(f) => PyFloat::new(py, *f).into_any(),
         ParamValue::Str(s) => PyString::new(py, s).into_any(),
-        ParamValue::List(items) => {
-            PyList::new(py, items.iter().map(|v| param_to_py(py, v)).collect::<PyResult<Vec<_>>>()?)?.into_any()
-        }
+        ParamValue::List(items) => PyList::new(
+            py,
+            items
+                .iter()
+                .map(|v| param_to_py(py, v))
+                .collect::<PyResult<Vec<_>>>()?,
+        )?
+        .into_any(),
         ParamValue::Dict(entries) => {
             let dict = PyDict::new(py);
             for (k, v) in entries {
@@ -128,7 +136,11 @@ fn translate_parameters(
 /// A YAML (or JSON) document of parameters read with papermill's YAML 1.1 rules.
 #[pyfunction]
 #[pyo3(signature = (text, origin = "<string>"))]
-fn parse_parameters_yaml<'py>(py: Python<'py>, text: &str, origin: &str) -> PyResult<Bound<'py, PyDict>> {
+fn parse_parameters_yaml<'py>(
+    py: Python<'py>,
+    text: &str,
+    origin: &str,
+) -> PyResult<Bound<'py, PyDict>> {
     let params = parse_yaml(text, origin).map_err(to_py_err)?;
     let dict = PyDict::new(py);
     for (name, value) in params.iter() {
@@ -140,7 +152,10 @@ fn parse_parameters_yaml<'py>(py: Python<'py>, text: &str, origin: &str) -> PyRe
 /// The parameters declared in the source of a Python `parameters` cell, as
 /// `[{name, inferred_type_name, default, help}]` (papermill's `Parameter` fields).
 #[pyfunction]
-fn inspect_parameters_source<'py>(py: Python<'py>, source: &str) -> PyResult<Vec<Bound<'py, PyDict>>> {
+fn inspect_parameters_source<'py>(
+    py: Python<'py>,
+    source: &str,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
     huntbook_notebook::params::inspect::inspect_source(source)
         .into_iter()
         .map(|p| {
