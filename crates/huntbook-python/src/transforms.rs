@@ -1,11 +1,12 @@
 //! The security transforms (`huntbook_transform`) over Arrow batches: IoC extraction,
-//! base64 unpacking, process trees, auditd parsing and masking. Tables come in and go
+//! base64 unpacking, process trees, auditd parsing, command-line rules and masking. Tables come in and go
 //! out as Arrow batches (see `arrow.rs`); the `huntbook` package converts them from and
 //! to pandas. The work runs with the GIL released.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use huntbook_transform::auditd::{self, AuditdOptions, ParseWarning};
+use huntbook_transform::cmdline;
 use huntbook_transform::ioc::{self, CustomIocType, ExtractOptions};
 use huntbook_transform::mask::{self, MaskOptions, MaskType};
 use huntbook_transform::proctree::{self, generate, ProcSchema, TextOptions};
@@ -301,6 +302,54 @@ fn mask_table(
         .map_err(value_error)
 }
 
+#[pyfunction]
+#[pyo3(signature = (batch, cmd_column, time_column, rules_path=None))]
+fn risky_commands(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    cmd_column: String,
+    time_column: String,
+    rules_path: Option<PathBuf>,
+) -> PyResult<PyBatch> {
+    let batch = batch_from_py(batch)?;
+    let loaded = rules_path
+        .map(cmdline::RuleSet::from_file)
+        .transpose()
+        .map_err(value_error)?;
+    let opts = cmdline::RiskyOptions {
+        cmd_column,
+        time_column,
+        rules: loaded.as_ref().unwrap_or(cmdline::RuleSet::builtin()),
+    };
+    py.detach(|| cmdline::risky_commands(&batch, &opts))
+        .map(PyBatch::from)
+        .map_err(value_error)
+}
+
+#[pyfunction]
+#[pyo3(signature = (batch, cmd_column, time_column, session_column, window_seconds, events))]
+fn cmd_speed(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    cmd_column: String,
+    time_column: String,
+    session_column: Option<String>,
+    window_seconds: f64,
+    events: usize,
+) -> PyResult<PyBatch> {
+    let batch = batch_from_py(batch)?;
+    let opts = cmdline::SpeedOptions {
+        cmd_column,
+        time_column,
+        session_column,
+        window_seconds,
+        events,
+    };
+    py.detach(|| cmdline::cmd_speed_table(&batch, &opts))
+        .map(PyBatch::from)
+        .map_err(value_error)
+}
+
 /// Seeded process events (Windows 4688 or Linux auditd columns), the same for the same
 /// arguments on every machine: for tests and benchmarks.
 #[pyfunction]
@@ -344,6 +393,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_auditd_file, m)?)?;
     m.add_function(wrap_pyfunction!(parse_auditd_table, m)?)?;
     m.add_function(wrap_pyfunction!(mask_table, m)?)?;
+    m.add_function(wrap_pyfunction!(risky_commands, m)?)?;
+    m.add_function(wrap_pyfunction!(cmd_speed, m)?)?;
     m.add_function(wrap_pyfunction!(generate_process_events, m)?)?;
     Ok(())
 }

@@ -37,11 +37,13 @@ from huntbook.proctree import ProcessTreeAccessor, build_process_tree
 from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
 from huntbook.transforms import (
     AuditdWarning,
+    cmd_speed,
     extract_iocs,
     file_hash_type,
     ioc_type,
     mask,
     parse_auditd,
+    risky_commands,
     unpack_base64,
     validate_ioc,
 )
@@ -72,6 +74,8 @@ __all__ = [
     "ioc_type",
     "mask",
     "parse_auditd",
+    "risky_commands",
+    "cmd_speed",
     "unpack_base64",
     "validate_ioc",
 ]

