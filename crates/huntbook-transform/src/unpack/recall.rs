@@ -1,7 +1,6 @@
 //! Recall on the synthetic corpus: of the indicators hidden in encoded payloads, how
-//! many appear in the decoded text, per payload category (issue 3 asks for at least
-//! 95% in each). "Appear" is a plain substring check on the full decoded string;
-//! extraction proper is the IoC module's job.
+//! many are recovered by decoding the text and then extracting indicators from the
+//! full decoded string, per payload category (at least 95% in each is the goal).
 //!
 //! Also holds the throughput measurement, ignored by default because it only means
 //! something in a release build: `cargo test --release -p huntbook-transform
@@ -11,22 +10,26 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::corpus::{Category, Generator, IndicatorKind};
+use crate::ioc::{ExtractOptions, IocExtractor};
 use super::{unpack, UnpackOptions};
 
-/// (found, total) per category, looking only at the full decoded string.
+/// (found, total) per category: an indicator is found when extraction from the full
+/// decoded string reports it.
 fn recall(
     opts: &UnpackOptions,
     samples_per_category: usize,
     seed: u64,
 ) -> HashMap<Category, (usize, usize)> {
+    let extractor = IocExtractor::new(&ExtractOptions::default()).expect("built-in types");
     let mut generator = Generator::new(seed);
     let mut counts: HashMap<Category, (usize, usize)> = HashMap::new();
     for sample in generator.samples(samples_per_category * Category::ALL.len()) {
         let decoded = unpack(&sample.text, opts).decoded;
+        let found = extractor.extract(&decoded);
         let entry = counts.entry(sample.category).or_default();
         for indicator in &sample.indicators {
             entry.1 += 1;
-            if decoded.contains(&indicator.value) {
+            if found.iter().any(|(_, value)| *value == indicator.value) {
                 entry.0 += 1;
             }
         }
@@ -48,6 +51,7 @@ fn report(counts: &HashMap<Category, (usize, usize)>) -> String {
 #[test]
 fn at_least_95_percent_of_hidden_indicators_per_category() {
     let counts = recall(&UnpackOptions::default(), 120, 2024);
+    println!("recall (found/hidden): {}", report(&counts));
     for category in Category::ALL {
         let (found, total) = counts[&category];
         assert!(
