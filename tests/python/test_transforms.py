@@ -230,6 +230,12 @@ def test_process_tree_from_parquet_round_trip(tmp_path, events):
     events.to_parquet(path)
     tree = huntbook.build_process_tree(pd.read_parquet(path), show_summary=False)
     assert tree.hb_tree.summary() == huntbook.build_process_tree(events).hb_tree.summary()
+    import pyarrow.parquet as pq
+
+    from_arrow = huntbook.build_process_tree(pq.read_table(path))
+    pd.testing.assert_frame_equal(from_arrow, tree)
+    empty = pq.read_table(path).slice(0, 0)
+    assert len(huntbook.build_process_tree(empty, schema="windows")) == 0
 
 
 # --- auditd -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ are shared, not copied. Only the columns a transform reads are sent.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 import pandas as pd
 import pyarrow as pa
@@ -14,8 +14,21 @@ import pyarrow as pa
 __all__ = ["to_batch", "to_frame", "text_batch"]
 
 
-def to_batch(data: pd.DataFrame, columns: Optional[Iterable[str]] = None) -> pa.RecordBatch:
-    """``data`` (or just ``columns`` of it) as one record batch, index dropped."""
+Table = Union[pd.DataFrame, pa.Table, pa.RecordBatch]
+
+
+def to_batch(data: Table, columns: Optional[Iterable[str]] = None) -> pa.RecordBatch:
+    """``data`` (or just ``columns`` of it) as one record batch, index dropped.
+
+    A pyarrow Table or RecordBatch (say, straight from ``pyarrow.parquet.read_table``)
+    goes across as it is, without a detour through pandas."""
+    if isinstance(data, (pa.Table, pa.RecordBatch)):
+        if columns is not None:
+            data = data.select(list(columns))
+        if isinstance(data, pa.Table):
+            batches = data.combine_chunks().to_batches()
+            return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=data.schema)
+        return data
     frame = data if columns is None else data[list(columns)]
     try:
         return pa.RecordBatch.from_pandas(frame, preserve_index=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Union
 
 import pandas as pd
+import pyarrow as pa
 
 from huntbook import _huntbook
 from huntbook._tables import to_batch, to_frame
@@ -31,7 +32,7 @@ Source = Union[str, pd.Series, int]
 
 
 def build_process_tree(
-    data: pd.DataFrame,
+    data: Union[pd.DataFrame, pa.Table, pa.RecordBatch],
     schema: Union[str, Dict[str, str], None] = None,
     *,
     show_summary: bool = False,
@@ -44,7 +45,9 @@ def build_process_tree(
 
     Args:
         data: process-creation events (Windows 4688, Sysmon event 1, Defender
-            ``DeviceProcessEvents``, Linux auditd ``SYSCALL_EXECVE``, OSQuery, ...).
+            ``DeviceProcessEvents``, Linux auditd ``SYSCALL_EXECVE``, OSQuery, ...), as
+            a DataFrame or a pyarrow Table (``pyarrow.parquet.read_table(path)`` is
+            read without a detour through pandas).
         schema: a built-in schema name (``"windows"``, ``"sysmon"``, ``"linux"``,
             ``"mde"``, ``"mde_internal"``, ``"osquery"``, ``"hx"``) or a dict mapping
             ``process_name``, ``process_id``, ``parent_id``, ``time_stamp`` (and
