@@ -34,7 +34,7 @@ use std::io::{BufRead, BufReader, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::{make_array, Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -278,7 +278,7 @@ fn write_to(tmp: &Path, format: Format, table: &Table) -> Result<(), TableError>
                 .with_header(true)
                 .build(file);
             for batch in &table.batches {
-                let flat = nested_as_json(batch).map_err(|e| data_error(tmp, e))?;
+                let flat = for_text(batch, true).map_err(|e| data_error(tmp, e))?;
                 writer.write(&flat).map_err(|e| data_error(tmp, e))?;
             }
             writer.into_inner().sync_all().map_err(|e| io_error(tmp, e))
@@ -286,7 +286,8 @@ fn write_to(tmp: &Path, format: Format, table: &Table) -> Result<(), TableError>
         Format::JsonLines => {
             let mut writer = arrow_json::LineDelimitedWriter::new(file);
             for batch in &table.batches {
-                writer.write(batch).map_err(|e| data_error(tmp, e))?;
+                let text = for_text(batch, false).map_err(|e| data_error(tmp, e))?;
+                writer.write(&text).map_err(|e| data_error(tmp, e))?;
             }
             writer.finish().map_err(|e| data_error(tmp, e))?;
             writer.into_inner().sync_all().map_err(|e| io_error(tmp, e))
@@ -306,39 +307,59 @@ fn write_to(tmp: &Path, format: Format, table: &Table) -> Result<(), TableError>
     }
 }
 
-/// The batch with each list, struct and map column replaced by a text column of its
-/// values' JSON (what a JSON lines file would hold), which the CSV writer can write.
-fn nested_as_json(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+/// `batch` made writable as text. Arrow's formatter shows times with a fixed offset but
+/// needs a time-zone database for zone names; Arrow keeps instants in UTC, so a column
+/// with a named zone (`UTC`, `Europe/Paris`) is written with `+00:00`, the same instant
+/// shown in UTC. With `nested_as_json` (CSV, which has no nested values), each list,
+/// struct and map column becomes a text column of its values' JSON, what a JSON lines
+/// file holds.
+fn for_text(batch: &RecordBatch, nested_as_json: bool) -> Result<RecordBatch, ArrowError> {
+    let named_zone =
+        |t: &DataType| matches!(t, DataType::Timestamp(_, Some(tz)) if !tz.starts_with(['+', '-']));
+    let changes = |t: &DataType| named_zone(t) || (nested_as_json && t.is_nested());
     let schema = batch.schema();
-    if !schema.fields().iter().any(|f| f.data_type().is_nested()) {
+    if !schema.fields().iter().any(|f| changes(f.data_type())) {
         return Ok(batch.clone());
     }
     let options = arrow_json::writer::EncoderOptions::default();
     let mut fields = Vec::with_capacity(schema.fields().len());
     let mut columns = Vec::with_capacity(schema.fields().len());
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        if !field.data_type().is_nested() {
+        let data_type = field.data_type();
+        if let (true, DataType::Timestamp(unit, _)) = (named_zone(data_type), data_type) {
+            let in_utc = DataType::Timestamp(*unit, Some("+00:00".into()));
+            let data = column
+                .to_data()
+                .into_builder()
+                .data_type(in_utc.clone())
+                .build()?;
+            fields.push(field.as_ref().clone().with_data_type(in_utc));
+            columns.push(make_array(data));
+        } else if changes(data_type) {
+            let mut encoder = arrow_json::writer::make_encoder(field, column.as_ref(), &options)?;
+            let mut buf = Vec::new();
+            let text: StringArray = (0..column.len())
+                .map(|row| {
+                    if encoder.is_null(row) {
+                        return None;
+                    }
+                    buf.clear();
+                    encoder.encode(row, &mut buf);
+                    // The encoder writes JSON, which is always UTF-8.
+                    Some(String::from_utf8_lossy(&buf).into_owned())
+                })
+                .collect();
+            fields.push(Field::new(field.name(), DataType::Utf8, true));
+            columns.push(Arc::new(text) as ArrayRef);
+        } else {
             fields.push(field.as_ref().clone());
             columns.push(column.clone());
-            continue;
         }
-        let mut encoder = arrow_json::writer::make_encoder(field, column.as_ref(), &options)?;
-        let mut buf = Vec::new();
-        let text: StringArray = (0..column.len())
-            .map(|row| {
-                if encoder.is_null(row) {
-                    return None;
-                }
-                buf.clear();
-                encoder.encode(row, &mut buf);
-                // The encoder writes JSON, which is always UTF-8.
-                Some(String::from_utf8_lossy(&buf).into_owned())
-            })
-            .collect();
-        fields.push(Field::new(field.name(), DataType::Utf8, true));
-        columns.push(Arc::new(text) as ArrayRef);
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+    RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
+        columns,
+    )
 }
 
 /// One batch holding every row.
@@ -570,6 +591,26 @@ mod tests {
             .downcast_ref::<StringArray>()
             .unwrap();
         assert_eq!((pid.value(0), pid.value(1)), ("0x1a4c", "4242"));
+    }
+
+    #[test]
+    fn text_formats_write_zoned_times_in_utc() {
+        let dir = tempfile::tempdir().unwrap();
+        let time =
+            TimestampMicrosecondArray::from(vec![1_719_839_102_500_000]).with_timezone("UTC");
+        let batch =
+            RecordBatch::try_from_iter([("TimeGenerated", Arc::new(time) as ArrayRef)]).unwrap();
+        for name in ["t.csv", "t.jsonl"] {
+            let path = dir.path().join(name);
+            write_table(
+                &path,
+                &Table::from_batches(batch.schema(), vec![batch.clone()]),
+            )
+            .unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let utc = ["2024-07-01T13:05:02.500Z", "2024-07-01T13:05:02.500+00:00"];
+            assert!(utc.iter().any(|t| text.contains(t)), "{name}: {text}");
+        }
     }
 
     #[test]
