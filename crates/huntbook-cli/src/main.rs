@@ -23,6 +23,15 @@ Examples:
   huntbook params triage.ipynb                                # which parameters does it take?
   huntbook scraps out.ipynb                                   # what did the run record?
   huntbook export out.ipynb --no-input -o report.html         # a self-contained HTML report
+  huntbook ioc extract events.csv --column CommandLine -o iocs.csv  # indicators in a column
+  huntbook ioc type 'hxxps://evil-site[.]com/a'                     # prints: url
+  huntbook b64 unpack events.parquet --column CommandLine -o decoded.parquet
+  huntbook proctree build procs.csv -o tree.parquet --summary       # process trees
+  huntbook proctree show procs.csv --root 'cmd.exe|0x1a4c'          # one tree as text
+  huntbook auditd parse audit.log -o events.parquet                 # audit log to events
+  huntbook mask events.csv -o masked.csv                            # key: $HUNTBOOK_MASK_KEY
+
+Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
 `huntbook COMMAND --help` shows each command's options and examples."
 )]
@@ -33,19 +42,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Run(cmd::run::Args),
+    // Boxed: its many options would make every variant as large.
+    Run(Box<cmd::run::Args>),
     Params(cmd::params::Args),
     Scraps(cmd::scraps::Args),
     Export(cmd::export::Args),
+    Ioc(cmd::ioc::Args),
+    B64(cmd::b64::Args),
+    Proctree(cmd::proctree::Args),
+    Auditd(cmd::auditd::Args),
+    Mask(cmd::mask::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run(args) => cmd::run::run(args),
+        Command::Run(args) => cmd::run::run(*args),
         Command::Params(args) => cmd::params::run(args),
         Command::Scraps(args) => cmd::scraps::run(args),
         Command::Export(args) => cmd::export::run(args),
+        Command::Ioc(args) => cmd::ioc::run(args),
+        Command::B64(args) => cmd::b64::run(args),
+        Command::Proctree(args) => cmd::proctree::run(args),
+        Command::Auditd(args) => cmd::auditd::run(args),
+        Command::Mask(args) => cmd::mask::run(args),
     };
     ExitCode::from(code)
 }

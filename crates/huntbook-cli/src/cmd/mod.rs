@@ -1,9 +1,15 @@
 //! One module per subcommand.
 
+pub mod auditd;
+pub mod b64;
 pub mod export;
+pub mod ioc;
+pub mod mask;
 pub mod params;
+pub mod proctree;
 pub mod run;
 pub mod scraps;
+pub mod table_io;
 
 /// Prints an error for the user and returns the usage exit code.
 pub fn fail(message: impl std::fmt::Display) -> u8 {
