@@ -181,7 +181,8 @@ fn print_type(args: &TypeArgs) -> u8 {
     0
 }
 
-/// Why a run of hex digits is not a hash: its length.
+/// Why a run of hex digits is not a hash: its length. Shorter runs (a pid, a port in
+/// hex) are not taken for truncated hashes.
 fn hash_hint(value: &str) -> String {
     if value.len() >= 16
         && value.bytes().all(|b| b.is_ascii_hexdigit())
