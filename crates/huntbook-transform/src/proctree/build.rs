@@ -1,10 +1,12 @@
 //! The tree builder on plain columns: parent matching, inferred parents, keys, tree
-//! properties and paths. No Arrow here; `table.rs` feeds it and turns its result into
-//! MSTICPy's columns.
+//! properties and paths. `table.rs` feeds it and turns its result into MSTICPy's columns.
 //!
-//! Cost is O(n log n): events are sorted once by time, parents are found with one hash
-//! look-up of (host, pid, name) and a binary search over that key's start times, and paths
-//! come from one breadth-first walk.
+//! Cost is O(n log n) with no heap allocation per event. Events are sorted once by time;
+//! names are lower-cased once per distinct spelling and then handled as numbers; each
+//! host's parents are found in one sweep through time that keeps the latest event per
+//! (pid, name); keys and paths are written straight into shared text buffers; and the
+//! output order comes from one depth-first walk over children sorted once. Hosts never
+//! share parents or keys, so the sweep and the duplicate-key check run a host per task.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -12,6 +14,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rayon::prelude::*;
 
 use super::columns::TextSource;
+use super::text::TextBuf;
 
 /// Name MSTICPy gives a parent it cannot see (and an empty parent name).
 pub const UNKNOWN: &str = "unknown";
@@ -44,13 +47,18 @@ pub enum Link {
 }
 
 /// A real event, in time order.
+#[derive(Clone, Copy)]
 pub struct EventInfo<'a> {
     pub input_row: u32,
     pub time_ns: i64,
-    pub new_process_lc: String,
+    /// 0 for a null host (or no host column), else numbered from 1 in order of appearance.
+    pub host: u32,
+    /// Lower-cased process name, see [`BuiltTree::name_lc`].
+    pub name_lc: u32,
     /// Parent name as shown (empty or missing becomes `unknown`), when the schema has one.
     pub parent_name: Option<&'a str>,
-    pub parent_proc_lc: Option<String>,
+    /// Lower-cased parent name, when the schema has one.
+    pub parent_lc: Option<u32>,
     pub effective_logon: Option<&'a str>,
     pub link: Link,
 }
@@ -64,7 +72,8 @@ pub struct InferredInfo<'a> {
     pub pid: &'a str,
     /// The parent's name: the child's parent name, or `unknown` without one.
     pub name: &'a str,
-    pub new_process_lc: String,
+    /// Lower-cased name, see [`BuiltTree::name_lc`].
+    pub name_lc: u32,
     /// The child's own (subject) logon id, as MSTICPy copies it.
     pub logon: Option<&'a str>,
     pub event_id: Option<&'a str>,
@@ -79,33 +88,52 @@ pub enum Node {
     Inferred(u32),
 }
 
-/// A row of the built tree, in output order.
-#[derive(Clone, Debug)]
-pub struct TreeRow {
-    pub node: Node,
-    /// Row number before duplicate keys were dropped: time order, inferred rows last.
-    pub source_index: u32,
-    pub proc_key: String,
-    pub parent_key: Option<String>,
+/// The rows of the built tree in output order (sorted by path, duplicates of a key
+/// dropped), one entry per row in each field.
+pub struct TreeRows {
+    /// Node number: time order for real events, then inferred parents. It is MSTICPy's
+    /// `source_index`, the row number before duplicate keys were dropped.
+    pub source_index: Vec<u32>,
     /// Output row of the parent, when it has one.
-    pub parent: Option<u32>,
+    pub parent: Vec<Option<u32>>,
     /// Whether the row was reached walking down from a root (unreached rows are the
     /// members of parent cycles, possible only between simultaneous events).
-    pub reached: bool,
-    pub path: String,
+    pub reached: Vec<bool>,
     /// Levels below the root (a root is 0).
-    pub depth: u32,
-    pub is_root: bool,
-    pub is_leaf: bool,
-    pub is_branch: bool,
+    pub depth: Vec<u32>,
+    pub is_root: Vec<bool>,
+    pub is_leaf: Vec<bool>,
+    pub is_branch: Vec<bool>,
+    pub path: TextBuf,
 }
 
 /// Everything the builder works out.
 pub struct BuiltTree<'a> {
     pub events: Vec<EventInfo<'a>>,
     pub inferred: Vec<InferredInfo<'a>>,
-    /// The tree rows sorted by path (then time, as MSTICPy), duplicates of a key dropped.
-    pub rows: Vec<TreeRow>,
+    /// The process key of every node, by source index (dropped duplicates included).
+    pub keys: TextBuf,
+    pub rows: TreeRows,
+    names: Vec<String>,
+}
+
+impl BuiltTree<'_> {
+    /// The node with this source index.
+    pub fn node(&self, source_index: u32) -> Node {
+        node_of(self.events.len(), source_index)
+    }
+
+    /// A lower-cased name by its number.
+    pub fn name_lc(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+fn node_of(events: usize, source_index: u32) -> Node {
+    match source_index.checked_sub(events as u32) {
+        None => Node::Event(source_index),
+        Some(k) => Node::Inferred(k),
+    }
 }
 
 /// A small multiplicative hasher: the keys are short strings and ids, and SipHash would
@@ -162,6 +190,12 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 /// MSTICPy's key time: rounded to 10 µs (half to even, as pandas rounds) and written
 /// `%Y-%m-%d %H:%M:%S.%f`.
 pub fn key_time(ns: i64) -> String {
+    let mut out = Vec::with_capacity(26);
+    write_key_time(&mut out, ns);
+    String::from_utf8(out).expect("digits and separators")
+}
+
+fn write_key_time(out: &mut Vec<u8>, ns: i64) {
     const STEP: i64 = 10_000;
     let (mut q, r) = (ns.div_euclid(STEP), ns.rem_euclid(STEP));
     if r > STEP / 2 || (r == STEP / 2 && q % 2 != 0) {
@@ -172,10 +206,12 @@ pub fn key_time(ns: i64) -> String {
     let micros = rounded.rem_euclid(1_000_000_000) / 1_000;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     if !(0..=9999).contains(&y) {
-        return match chrono::DateTime::from_timestamp(secs, 0) {
+        let text = match chrono::DateTime::from_timestamp(secs, 0) {
             Some(dt) => format!("{}.{:06}", dt.format("%Y-%m-%d %H:%M:%S"), micros),
             None => format!("{rounded}"),
         };
+        out.extend_from_slice(text.as_bytes());
+        return;
     }
     // Written digit by digit: this runs once or twice per event and a formatter
     // costs more than the rest of the key.
@@ -194,7 +230,7 @@ pub fn key_time(ns: i64) -> String {
     put(14, 2, sod / 60 % 60);
     put(17, 2, sod % 60);
     put(20, 6, micros);
-    String::from_utf8(b.to_vec()).expect("ascii digits")
+    out.extend_from_slice(&b);
 }
 
 /// Proleptic Gregorian (year, month, day) of a day count from 1970-01-01
@@ -213,40 +249,100 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 /// `name_lc|pid|time`, MSTICPy's process key.
 pub fn process_key(name_lc: &str, pid: &str, time_ns: i64) -> String {
-    let mut key = String::with_capacity(name_lc.len() + pid.len() + 28);
-    key.push_str(name_lc);
-    key.push('|');
-    key.push_str(pid);
-    key.push('|');
-    key.push_str(&key_time(time_ns));
-    key
+    let mut key = Vec::with_capacity(name_lc.len() + pid.len() + 28);
+    write_key(&mut key, name_lc, pid, time_ns);
+    String::from_utf8(key).expect("built from text")
+}
+
+fn write_key(out: &mut Vec<u8>, name_lc: &str, pid: &str, time_ns: i64) {
+    out.extend_from_slice(name_lc.as_bytes());
+    out.push(b'|');
+    out.extend_from_slice(pid.as_bytes());
+    out.push(b'|');
+    write_key_time(out, time_ns);
 }
 
 /// Build the tree from the input rows listed in `rows` (already de-duplicated and
 /// filtered on the event id).
 pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
-    // Time order; ties keep input order so the result does not depend on the sort.
-    let mut order: Vec<u32> = rows.to_vec();
-    order.par_sort_unstable_by_key(|&r| (input.time_ns[r as usize], r));
-    let n = order.len();
+    let order = time_order(input.time_ns, rows);
+    let mut names = Names::default();
+    let (mut events, hosts) = read_events(input, &order, &mut names);
+    drop(order);
+    let by_host = Groups::new(
+        hosts,
+        events.iter().enumerate().map(|(p, e)| (e.host, p as u32)),
+    );
+    let found = find_parents(input, &events, &by_host);
+    let inferred = link_parents(input, &mut events, &found, &mut names);
+    drop(found);
+    let names = names.lc;
+    let keys = node_keys(input, &events, &inferred, &names);
+    let first = first_of_each_key(&events, &inferred, &keys, &by_host);
+    drop(by_host);
+    let rows = walk(&events, &first);
+    BuiltTree {
+        events,
+        inferred,
+        keys,
+        rows,
+        names,
+    }
+}
 
-    let host_of = |row: u32| input.host.and_then(|h| h.get(row as usize));
+/// Input rows by start time; ties keep input order so the result does not depend on
+/// the sort.
+fn time_order(time_ns: &[i64], rows: &[u32]) -> Vec<u32> {
+    let mut keyed: Vec<(i64, u32)> = rows.iter().map(|&r| (time_ns[r as usize], r)).collect();
+    keyed.par_sort_unstable();
+    keyed.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Lower-cased names, each stored once and known by its number. A spelling is
+/// lower-cased the first time it is seen; spellings that lower-case alike share a number.
+#[derive(Default)]
+struct Names<'a> {
+    by_spelling: FastMap<&'a str, u32>,
+    by_lc: FastMap<String, u32>,
+    lc: Vec<String>,
+}
+
+impl<'a> Names<'a> {
+    fn id(&mut self, spelling: &'a str) -> u32 {
+        if let Some(&id) = self.by_spelling.get(spelling) {
+            return id;
+        }
+        let next = self.lc.len() as u32;
+        let id = *self
+            .by_lc
+            .entry(spelling.to_lowercase())
+            .or_insert_with_key(|lc| {
+                self.lc.push(lc.clone());
+                next
+            });
+        self.by_spelling.insert(spelling, id);
+        id
+    }
+}
+
+/// The events in time order, and the number of host numbers used.
+fn read_events<'a>(
+    input: &ProcInput<'a>,
+    order: &[u32],
+    names: &mut Names<'a>,
+) -> (Vec<EventInfo<'a>>, usize) {
     let mut host_ids: FastMap<&'a str, u32> = FastMap::default();
-    let hosts: Vec<u32> = order
+    let events = order
         .iter()
-        .map(|&r| match host_of(r) {
-            None => 0,
-            Some(h) => {
-                let next = host_ids.len() as u32 + 1;
-                *host_ids.entry(h).or_insert(next)
-            }
-        })
-        .collect();
-
-    let mut events: Vec<EventInfo<'a>> = order
-        .par_iter()
         .map(|&r| {
             let row = r as usize;
+            let host = match input.host.and_then(|h| h.get(row)) {
+                None => 0,
+                Some(h) => {
+                    let next = host_ids.len() as u32 + 1;
+                    *host_ids.entry(h).or_insert(next)
+                }
+            };
             let parent_name = input.parent_name.map(|p| match p.get(row) {
                 None | Some("") => UNKNOWN,
                 Some(v) => v,
@@ -259,247 +355,325 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
             EventInfo {
                 input_row: r,
                 time_ns: input.time_ns[row],
-                new_process_lc: input.name.get(row).unwrap_or_default().to_lowercase(),
+                host,
+                name_lc: names.id(input.name.get(row).unwrap_or_default()),
                 parent_name,
-                parent_proc_lc: parent_name.map(str::to_lowercase),
+                parent_lc: parent_name.map(|p| names.id(p)),
                 effective_logon,
                 link: Link::None,
             }
         })
         .collect();
+    (events, host_ids.len() + 1)
+}
 
-    // Candidate parents by (host, pid, name); positions pushed in time order.
-    let match_name = input.parent_name.is_some();
-    let mut candidates: FastMap<(u32, &'a str, &str), Vec<u32>> = FastMap::default();
-    for (pos, ev) in events.iter().enumerate() {
-        if let Some(pid) = input.pid.get(ev.input_row as usize) {
-            let name = if match_name {
-                ev.new_process_lc.as_str()
-            } else {
-                ""
-            };
-            candidates
-                .entry((hosts[pos], pid, name))
-                .or_default()
-                .push(pos as u32);
+/// Items sorted into numbered groups, keeping their order within each group.
+struct Groups {
+    start: Vec<usize>,
+    items: Vec<u32>,
+}
+
+impl Groups {
+    /// Groups `0..groups` of the `(group, item)` pairs.
+    fn new(groups: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> Groups {
+        let mut start = vec![0usize; groups + 1];
+        for (g, _) in pairs.clone() {
+            start[g as usize + 1] += 1;
+        }
+        for g in 0..groups {
+            start[g + 1] += start[g];
+        }
+        let mut fill = start.clone();
+        let mut items = vec![0u32; start[groups]];
+        for (g, item) in pairs {
+            items[fill[g as usize]] = item;
+            fill[g as usize] += 1;
+        }
+        Groups { start, items }
+    }
+
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    fn members(&self, group: usize) -> &[u32] {
+        &self.items[self.start[group]..self.start[group + 1]]
+    }
+}
+
+/// What the parent search found for one event.
+#[derive(Clone, Copy)]
+enum Found {
+    /// The parent event's position.
+    Parent(u32),
+    Missing,
+    NoParentPid,
+}
+
+/// The parent of every event (by position), searched host by host in parallel.
+fn find_parents(input: &ProcInput<'_>, events: &[EventInfo<'_>], by_host: &Groups) -> Vec<Found> {
+    let per_host: Vec<Vec<Found>> = (0..by_host.len())
+        .into_par_iter()
+        .map(|h| sweep(input, events, by_host.members(h)))
+        .collect();
+    let mut found = vec![Found::NoParentPid; events.len()];
+    for (h, host_found) in per_host.into_iter().enumerate() {
+        for (&p, f) in by_host.members(h).iter().zip(host_found) {
+            found[p as usize] = f;
         }
     }
-    let found: Vec<Option<Option<u32>>> = events
-        .par_iter()
-        .enumerate()
-        .map(|(pos, ev)| {
-            let ppid = input.ppid.get(ev.input_row as usize)?;
-            let name = if match_name {
-                ev.parent_proc_lc.as_deref().unwrap_or(UNKNOWN)
-            } else {
-                ""
-            };
-            let Some(list) = candidates.get(&(hosts[pos], ppid, name)) else {
-                return Some(None);
-            };
-            let k = list.partition_point(|&p| events[p as usize].time_ns <= ev.time_ns);
-            Some(k.checked_sub(1).map(|k| list[k]))
-        })
-        .collect();
-    drop(candidates);
+    found
+}
 
-    // Inferred parents for the unmatched, one per distinct parent description.
+/// Parents of one host's events (positions in time order): a sweep forward in time that
+/// keeps the latest event for each (pid, name). Events starting at the same instant are
+/// all added before any of them looks up its parent, as a parent may start with its child.
+fn sweep<'a>(input: &ProcInput<'a>, events: &[EventInfo<'a>], positions: &[u32]) -> Vec<Found> {
+    let match_name = input.parent_name.is_some();
+    let mut latest: FastMap<(&'a str, Option<u32>), u32> = FastMap::default();
+    let mut found = Vec::with_capacity(positions.len());
+    let time = |p: &u32| events[*p as usize].time_ns;
+    for same_time in positions.chunk_by(|a, b| time(a) == time(b)) {
+        for &p in same_time {
+            let ev = &events[p as usize];
+            if let Some(pid) = input.pid.get(ev.input_row as usize) {
+                latest.insert((pid, match_name.then_some(ev.name_lc)), p);
+            }
+        }
+        found.extend(same_time.iter().map(|&p| {
+            let ev = &events[p as usize];
+            match input.ppid.get(ev.input_row as usize) {
+                None => Found::NoParentPid,
+                Some(ppid) => latest
+                    .get(&(ppid, ev.parent_lc))
+                    .map_or(Found::Missing, |&q| Found::Parent(q)),
+            }
+        }));
+    }
+    found
+}
+
+/// Set every event's link, making up one inferred parent per distinct parent description
+/// (host, pid, logon, name, event id) among events whose parent is missing, numbered in
+/// the time order of their first child as MSTICPy numbers them.
+fn link_parents<'a>(
+    input: &ProcInput<'a>,
+    events: &mut [EventInfo<'a>],
+    found: &[Found],
+    names: &mut Names<'a>,
+) -> Vec<InferredInfo<'a>> {
+    type Description<'a> = (u32, &'a str, Option<&'a str>, &'a str, Option<&'a str>);
     let mut inferred: Vec<InferredInfo<'a>> = Vec::new();
-    let mut inferred_ids: FastMap<(u32, &'a str, Option<&'a str>, &'a str, Option<&'a str>), u32> =
-        FastMap::default();
-    for (pos, f) in found.iter().enumerate() {
-        let ev = &events[pos];
-        let link = match f {
-            None => Link::None,
-            Some(Some(parent)) => Link::Event(*parent),
-            Some(None) => {
+    let mut ids: FastMap<Description<'a>, u32> = FastMap::default();
+    for (pos, (ev, f)) in events.iter_mut().zip(found).enumerate() {
+        ev.link = match *f {
+            Found::NoParentPid => Link::None,
+            Found::Parent(q) => Link::Event(q),
+            Found::Missing => {
                 let row = ev.input_row as usize;
-                let ppid = input.ppid.get(row).expect("matched rows have a parent pid");
+                let pid = input
+                    .ppid
+                    .get(row)
+                    .expect("events without a parent pid are roots");
                 let name = ev.parent_name.unwrap_or(UNKNOWN);
                 let logon = input.logon.and_then(|l| l.get(row));
                 let event_id = input.event_id.and_then(|e| e.get(row));
                 let next = inferred.len() as u32;
-                let id = *inferred_ids
-                    .entry((hosts[pos], ppid, logon, name, event_id))
-                    .or_insert_with(|| {
-                        inferred.push(InferredInfo {
-                            child: pos as u32,
-                            host: host_of(ev.input_row),
-                            pid: ppid,
-                            name,
-                            new_process_lc: ev
-                                .parent_proc_lc
-                                .clone()
-                                .unwrap_or_else(|| UNKNOWN.to_string()),
-                            logon,
-                            event_id,
-                        });
-                        next
+                let id = *ids
+                    .entry((ev.host, pid, logon, name, event_id))
+                    .or_insert(next);
+                if id == next {
+                    inferred.push(InferredInfo {
+                        child: pos as u32,
+                        host: input.host.and_then(|h| h.get(row)),
+                        pid,
+                        name,
+                        name_lc: ev.parent_lc.unwrap_or_else(|| names.id(UNKNOWN)),
+                        logon,
+                        event_id,
                     });
+                }
                 Link::Inferred(id)
             }
         };
-        events[pos].link = link;
     }
-    drop(found);
-    drop(inferred_ids);
+    inferred
+}
 
-    // Keys for every node: real events first (time order), then inferred parents.
-    let total = n + inferred.len();
-    let node_of = |i: usize| {
-        if i < n {
-            Node::Event(i as u32)
-        } else {
-            Node::Inferred((i - n) as u32)
-        }
-    };
-    let keys: Vec<String> = (0..total)
-        .into_par_iter()
-        .map(|i| match node_of(i) {
+/// Keys of all nodes: real events first (time order), then inferred parents.
+fn node_keys(
+    input: &ProcInput<'_>,
+    events: &[EventInfo<'_>],
+    inferred: &[InferredInfo<'_>],
+    names: &[String],
+) -> TextBuf {
+    let n = events.len();
+    TextBuf::build(n + inferred.len(), |i, buf| {
+        buf.push_with(|out| match node_of(n, i as u32) {
             Node::Event(p) => {
                 let ev = &events[p as usize];
                 let pid = input.pid.get(ev.input_row as usize).unwrap_or_default();
-                process_key(&ev.new_process_lc, pid, ev.time_ns)
+                write_key(out, &names[ev.name_lc as usize], pid, ev.time_ns);
             }
             Node::Inferred(k) => {
                 let inf = &inferred[k as usize];
-                process_key(&inf.new_process_lc, inf.pid, 0)
+                write_key(out, &names[inf.name_lc as usize], inf.pid, 0);
             }
         })
+    })
+}
+
+/// For every node, the first node (by source index) on its host with the same key:
+/// there is one row per (host, key), and later nodes with the key fold into it.
+fn first_of_each_key(
+    events: &[EventInfo<'_>],
+    inferred: &[InferredInfo<'_>],
+    keys: &TextBuf,
+    by_host: &Groups,
+) -> Vec<u32> {
+    let n = events.len();
+    let inferred_by_host = Groups::new(
+        by_host.len(),
+        inferred
+            .iter()
+            .enumerate()
+            .map(|(k, inf)| (events[inf.child as usize].host, (n + k) as u32)),
+    );
+    let folded: Vec<Vec<(u32, u32)>> = (0..by_host.len())
+        .into_par_iter()
+        .map(|h| {
+            let mut first: FastMap<&[u8], u32> = FastMap::default();
+            by_host
+                .members(h)
+                .iter()
+                .chain(inferred_by_host.members(h))
+                .filter_map(|&i| {
+                    let f = *first.entry(keys.get(i as usize)).or_insert(i);
+                    (f != i).then_some((i, f))
+                })
+                .collect()
+        })
         .collect();
-    let host_of_node = |i: usize| match node_of(i) {
-        Node::Event(p) => hosts[p as usize],
-        Node::Inferred(k) => hosts[inferred[k as usize].child as usize],
-    };
-    let parent_node = |i: usize| -> Option<usize> {
-        match node_of(i) {
+    let mut first: Vec<u32> = (0..keys.len() as u32).collect();
+    for (i, f) in folded.into_iter().flatten() {
+        first[i as usize] = f;
+    }
+    first
+}
+
+/// A sort key ordering source indexes as their text (`{:05}`) sorts: paths are compared
+/// as text, so `100000` comes before `10001`. Each digit becomes 1..=10 in base 11, and
+/// the missing digits of a shorter number 0, which sorts a prefix first.
+fn text_order(index: u32) -> u64 {
+    let mut digits = [0u8; 10];
+    let (mut v, mut len) = (index, 0);
+    while v > 0 || len < 5 {
+        digits[len] = (v % 10) as u8;
+        v /= 10;
+        len += 1;
+    }
+    let mut key = 0u64;
+    for k in 0..10 {
+        let d = if k < len { digits[len - 1 - k] + 1 } else { 0 };
+        key = key * 11 + u64::from(d);
+    }
+    key
+}
+
+/// Parents (folded onto the first node of each key), tree properties, output order and
+/// paths. The output is sorted by path, which is a depth-first walk taking roots and
+/// siblings in [`text_order`]; rows in parent cycles are never reached from a root and
+/// sort by their own index, like roots.
+fn walk(events: &[EventInfo<'_>], first: &[u32]) -> TreeRows {
+    let n = events.len();
+    let total = first.len();
+    let parent: Vec<Option<u32>> = (0..total as u32)
+        .map(|i| match node_of(n, i) {
             Node::Event(p) => match events[p as usize].link {
-                Link::Event(q) => Some(q as usize),
-                Link::Inferred(k) => Some(n + k as usize),
+                Link::Event(q) => Some(first[q as usize]),
+                Link::Inferred(k) => Some(first[n + k as usize]),
                 Link::None => None,
             },
             Node::Inferred(_) => None,
-        }
-    };
-
-    // One row per (host, key): later rows with the same key fold into the first.
-    let mut first: FastMap<(u32, &str), u32> = FastMap::default();
-    let canon: Vec<u32> = (0..total)
-        .map(|i| {
-            *first
-                .entry((host_of_node(i), keys[i].as_str()))
-                .or_insert(i as u32)
         })
         .collect();
-    drop(first);
-    let parent: Vec<Option<u32>> = (0..total)
-        .map(|i| parent_node(i).map(|p| canon[p]))
-        .collect();
+    // Dropped duplicates count as children too.
     let mut has_child = vec![false; total];
     for p in parent.iter().flatten() {
         has_child[*p as usize] = true;
     }
 
-    // Children lists (kept rows only), then paths walking down from the roots.
-    let kept: Vec<bool> = (0..total).map(|i| canon[i] as usize == i).collect();
-    let mut child_start = vec![0u32; total + 1];
-    for i in 0..total {
-        if let (true, Some(p)) = (kept[i], parent[i]) {
-            child_start[p as usize + 1] += 1;
-        }
-    }
-    for i in 0..total {
-        child_start[i + 1] += child_start[i];
-    }
-    let mut fill = child_start.clone();
-    let mut child_list = vec![0u32; child_start[total] as usize];
-    for i in 0..total {
-        if let (true, Some(p)) = (kept[i], parent[i]) {
-            child_list[fill[p as usize] as usize] = i as u32;
-            fill[p as usize] += 1;
-        }
-    }
-    drop(fill);
-    let source_index = |i: usize| format!("{i:05}");
-    let mut path: Vec<String> = (0..total)
-        .map(|i| {
-            if kept[i] {
-                source_index(i)
-            } else {
-                String::new()
-            }
-        })
+    let mut by_text: Vec<(u64, u32)> = (0..total as u32)
+        .filter(|&i| first[i as usize] == i)
+        .map(|i| (text_order(i), i))
         .collect();
-    let mut depth = vec![0u32; total];
+    by_text.par_sort_unstable();
+    let children = Groups::new(
+        total,
+        by_text
+            .iter()
+            .filter_map(|&(_, i)| parent[i as usize].map(|p| (p, i))),
+    );
     let mut reached = vec![false; total];
-    let mut queue: Vec<u32> = (0..total)
-        .filter(|&i| kept[i] && parent[i].is_none())
-        .map(|i| i as u32)
+    let mut stack: Vec<u32> = by_text
+        .iter()
+        .filter(|&&(_, i)| parent[i as usize].is_none())
+        .map(|&(_, i)| i)
         .collect();
-    for &r in &queue {
-        reached[r as usize] = true;
+    while let Some(i) = stack.pop() {
+        reached[i as usize] = true;
+        stack.extend_from_slice(children.members(i as usize));
     }
-    let mut head = 0;
-    while head < queue.len() {
-        let p = queue[head] as usize;
-        head += 1;
-        for &c in &child_list[child_start[p] as usize..child_start[p + 1] as usize] {
-            let c = c as usize;
-            if reached[c] {
-                continue;
+
+    let kept = by_text.len();
+    let mut order: Vec<u32> = Vec::with_capacity(kept);
+    let mut depth: Vec<u32> = Vec::with_capacity(kept);
+    let mut path = TextBuf::with_capacity(kept);
+    let mut out_row = vec![u32::MAX; total];
+    for &(_, top) in &by_text {
+        if parent[top as usize].is_some() && reached[top as usize] {
+            continue;
+        }
+        stack.push(top);
+        while let Some(i) = stack.pop() {
+            let i_us = i as usize;
+            out_row[i_us] = order.len() as u32;
+            order.push(i);
+            match parent[i_us] {
+                Some(p) if reached[i_us] => {
+                    let parent_row = out_row[p as usize] as usize;
+                    path.push_child_path(parent_row, i);
+                    depth.push(depth[parent_row] + 1);
+                }
+                _ => {
+                    path.push_index(i);
+                    depth.push(0);
+                }
             }
-            reached[c] = true;
-            depth[c] = depth[p] + 1;
-            let mut s = String::with_capacity(path[p].len() + 1 + path[c].len());
-            s.push_str(&path[p]);
-            s.push('/');
-            s.push_str(&path[c]);
-            path[c] = s;
-            queue.push(c as u32);
+            if reached[i_us] {
+                // Reversed, so that the stack hands them out in order.
+                stack.extend(children.members(i_us).iter().rev());
+            }
         }
     }
-    drop(queue);
-
-    // Output order: by path (paths are unique, so time never decides).
-    let mut out: Vec<u32> = (0..total).filter(|&i| kept[i]).map(|i| i as u32).collect();
-    out.par_sort_unstable_by(|&a, &b| path[a as usize].cmp(&path[b as usize]));
-    let mut out_pos = vec![u32::MAX; total];
-    for (k, &i) in out.iter().enumerate() {
-        out_pos[i as usize] = k as u32;
-    }
-    let mut keys = keys;
-    let rows: Vec<TreeRow> = out
-        .iter()
-        .map(|&i| {
-            let i = i as usize;
-            let is_root = parent[i].is_none();
-            TreeRow {
-                node: node_of(i),
-                source_index: i as u32,
-                proc_key: std::mem::take(&mut keys[i]),
-                parent_key: None,
-                parent: parent[i].map(|p| out_pos[p as usize]),
-                reached: reached[i],
-                path: std::mem::take(&mut path[i]),
-                depth: depth[i],
-                is_root,
-                is_leaf: !has_child[i],
-                is_branch: !is_root && has_child[i],
-            }
-        })
-        .collect();
-    let mut rows = rows;
-    let parent_keys: Vec<Option<String>> = rows
-        .iter()
-        .map(|r| r.parent.map(|p| rows[p as usize].proc_key.clone()))
-        .collect();
-    for (row, key) in rows.iter_mut().zip(parent_keys) {
-        row.parent_key = key;
-    }
-    BuiltTree {
-        events,
-        inferred,
-        rows,
+    TreeRows {
+        parent: order
+            .iter()
+            .map(|&i| parent[i as usize].map(|p| out_row[p as usize]))
+            .collect(),
+        reached: order.iter().map(|&i| reached[i as usize]).collect(),
+        is_root: order
+            .iter()
+            .map(|&i| parent[i as usize].is_none())
+            .collect(),
+        is_leaf: order.iter().map(|&i| !has_child[i as usize]).collect(),
+        is_branch: order
+            .iter()
+            .map(|&i| parent[i as usize].is_some() && has_child[i as usize])
+            .collect(),
+        source_index: order,
+        depth,
+        path,
     }
 }
 
@@ -535,6 +709,17 @@ mod tests {
             key_time(-4_611_686_018_427_387_904),
             "1823-11-12 00:06:21.572610"
         );
+    }
+
+    #[test]
+    fn text_order_sorts_like_the_index_text() {
+        let mut values: Vec<u32> = (0..1_200).chain(9_990..10_010).collect();
+        values.extend((99_990..100_020).chain(999_990..1_000_020));
+        values.extend([u32::MAX, 4_000_000_000, 123_456_789]);
+        let mut by_key = values.clone();
+        by_key.sort_by_key(|&v| text_order(v));
+        values.sort_by_key(|&v| format!("{v:05}"));
+        assert_eq!(by_key, values);
     }
 
     #[test]

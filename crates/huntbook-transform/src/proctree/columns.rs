@@ -5,7 +5,7 @@
 //! [`TextColumn`] does the same so that keys and matches come out identical. String
 //! arrays are read in place; only numeric and dictionary columns are formatted.
 
-use std::sync::Arc;
+use std::io::Write;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
@@ -14,6 +14,7 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use rayon::prelude::*;
 
+use super::text::TextBuf;
 use super::ProcTreeError;
 
 /// Row-addressed text values, borrowed or formatted.
@@ -34,21 +35,12 @@ impl TextSource for [Option<&str>] {
     }
 }
 
-impl TextSource for Vec<Option<String>> {
-    fn len(&self) -> usize {
-        Vec::len(self)
-    }
-    fn get(&self, row: usize) -> Option<&str> {
-        self[row].as_deref()
-    }
-}
-
-/// A text view of one input column.
+/// A text view of one input column. Numeric and dictionary columns are formatted
+/// once into a new string array.
 pub enum TextColumn {
     Utf8(StringArray),
     Large(LargeStringArray),
     View(StringViewArray),
-    Formatted(Vec<Option<String>>),
 }
 
 impl TextSource for TextColumn {
@@ -57,7 +49,6 @@ impl TextSource for TextColumn {
             TextColumn::Utf8(a) => a.len(),
             TextColumn::Large(a) => a.len(),
             TextColumn::View(a) => a.len(),
-            TextColumn::Formatted(v) => v.len(),
         }
     }
     fn get(&self, row: usize) -> Option<&str> {
@@ -65,78 +56,60 @@ impl TextSource for TextColumn {
             TextColumn::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
             TextColumn::Large(a) => a.is_valid(row).then(|| a.value(row)),
             TextColumn::View(a) => a.is_valid(row).then(|| a.value(row)),
-            TextColumn::Formatted(v) => v[row].as_deref(),
         }
     }
 }
 
 impl TextColumn {
-    /// Whether the source column is a 64-bit-offset string column (kept so on output).
-    pub fn is_large(&self) -> bool {
-        matches!(self, TextColumn::Large(_))
-    }
-
     /// Read `array` (column `name`) as text.
     pub fn from_array(name: &str, array: &ArrayRef) -> Result<TextColumn, ProcTreeError> {
-        macro_rules! ints {
-            ($t:ty) => {
-                TextColumn::Formatted(
-                    array
-                        .as_primitive::<$t>()
-                        .iter()
-                        .map(|v| v.map(|v| v.to_string()))
-                        .collect(),
-                )
-            };
-        }
-        macro_rules! floats {
-            ($t:ty) => {
-                TextColumn::Formatted(
-                    array
-                        .as_primitive::<$t>()
-                        .iter()
-                        .map(|v| v.and_then(|v| float_text(f64::from(v))))
-                        .collect(),
-                )
-            };
+        macro_rules! numbers {
+            ($t:ty, $push:expr) => {{
+                let a = array.as_primitive::<$t>();
+                formatted(a.len(), |i, buf| {
+                    if a.is_valid(i) {
+                        $push(a.value(i), buf)
+                    } else {
+                        buf.push_null()
+                    }
+                })?
+            }};
         }
         Ok(match array.data_type() {
             DataType::Utf8 => TextColumn::Utf8(array.as_string::<i32>().clone()),
             DataType::LargeUtf8 => TextColumn::Large(array.as_string::<i64>().clone()),
             DataType::Utf8View => TextColumn::View(array.as_string_view().clone()),
-            DataType::Null => TextColumn::Formatted(vec![None; array.len()]),
-            DataType::Int8 => ints!(Int8Type),
-            DataType::Int16 => ints!(Int16Type),
-            DataType::Int32 => ints!(Int32Type),
-            DataType::Int64 => ints!(Int64Type),
-            DataType::UInt8 => ints!(UInt8Type),
-            DataType::UInt16 => ints!(UInt16Type),
-            DataType::UInt32 => ints!(UInt32Type),
-            DataType::UInt64 => ints!(UInt64Type),
-            DataType::Float32 => floats!(Float32Type),
-            DataType::Float64 => floats!(Float64Type),
-            DataType::Boolean => TextColumn::Formatted(
-                array
-                    .as_boolean()
-                    .iter()
-                    .map(|v| v.map(|b| if b { "True" } else { "False" }.to_string()))
-                    .collect(),
-            ),
+            DataType::Null => formatted(array.len(), |_, buf| buf.push_null())?,
+            DataType::Int8 => numbers!(Int8Type, push_display),
+            DataType::Int16 => numbers!(Int16Type, push_display),
+            DataType::Int32 => numbers!(Int32Type, push_display),
+            DataType::Int64 => numbers!(Int64Type, push_display),
+            DataType::UInt8 => numbers!(UInt8Type, push_display),
+            DataType::UInt16 => numbers!(UInt16Type, push_display),
+            DataType::UInt32 => numbers!(UInt32Type, push_display),
+            DataType::UInt64 => numbers!(UInt64Type, push_display),
+            DataType::Float32 => numbers!(Float32Type, |v, buf| push_float(f64::from(v), buf)),
+            DataType::Float64 => numbers!(Float64Type, push_float),
+            DataType::Boolean => {
+                let a = array.as_boolean();
+                formatted(a.len(), |i, buf| {
+                    buf.push(
+                        a.is_valid(i)
+                            .then(|| if a.value(i) { "True" } else { "False" }),
+                    )
+                })?
+            }
             DataType::Dictionary(_, _) => {
                 let dict = array.as_any_dictionary();
                 let values = TextColumn::from_array(name, dict.values())?;
                 let keys = dict.normalized_keys();
-                TextColumn::Formatted(
-                    (0..array.len())
-                        .map(|i| {
-                            if array.is_valid(i) {
-                                values.get(keys[i]).map(str::to_string)
-                            } else {
-                                None
-                            }
-                        })
-                        .collect(),
-                )
+                formatted(array.len(), |i, buf| {
+                    buf.push(if array.is_valid(i) {
+                        values.get(keys[i])
+                    } else {
+                        None
+                    })
+                })?
             }
             other => {
                 return Err(ProcTreeError::ColumnType {
@@ -149,30 +122,27 @@ impl TextColumn {
     }
 }
 
-/// MSTICPy casts float id columns to int before making them text (`420.0` → `"420"`).
-fn float_text(v: f64) -> Option<String> {
-    if v.is_nan() {
-        None
-    } else if v.fract() == 0.0 && v.abs() < 9.2e18 {
-        Some((v as i64).to_string())
-    } else {
-        Some(v.to_string())
-    }
+/// A column of `n` values written by `write(i, buf)`, as text.
+fn formatted(
+    n: usize,
+    write: impl Fn(usize, &mut TextBuf) + Sync,
+) -> Result<TextColumn, ProcTreeError> {
+    let array = TextBuf::build(n, write).into_array()?;
+    Ok(TextColumn::Utf8(array.as_string::<i32>().clone()))
 }
 
-/// The text form of a column is needed as an Arrow array for output (MSTICPy's frame
-/// holds these schema columns as Python strings).
-pub fn text_array(col: &TextColumn, rows: impl Iterator<Item = Option<usize>>) -> ArrayRef {
-    if col.is_large() {
-        Arc::new(
-            rows.map(|r| r.and_then(|r| col.get(r)))
-                .collect::<LargeStringArray>(),
-        )
+fn push_display(v: impl std::fmt::Display, buf: &mut TextBuf) {
+    buf.push_with(|out| write!(out, "{v}").expect("writing to memory"));
+}
+
+/// MSTICPy casts float id columns to int before making them text (`420.0` → `"420"`).
+fn push_float(v: f64, buf: &mut TextBuf) {
+    if v.is_nan() {
+        buf.push_null();
+    } else if v.fract() == 0.0 && v.abs() < 9.2e18 {
+        push_display(v as i64, buf);
     } else {
-        Arc::new(
-            rows.map(|r| r.and_then(|r| col.get(r)))
-                .collect::<StringArray>(),
-        )
+        push_display(v, buf);
     }
 }
 
@@ -282,6 +252,7 @@ pub fn parse_time(text: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use arrow_array::{Float64Array, Int64Array, TimestampMillisecondArray};
+    use std::sync::Arc;
 
     #[test]
     fn numbers_become_text_like_msticpy() {

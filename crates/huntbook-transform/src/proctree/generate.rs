@@ -134,7 +134,7 @@ struct HostState {
 
 /// Generate events in time order.
 pub fn generate(options: &GenOptions) -> Vec<GenEvent> {
-    let mut rng = Rng(options.seed ^ 0x5eed_0f_7a11_u64);
+    let mut rng = Rng(options.seed ^ 0x005e_ed0f_7a11_u64);
     let mut hosts: Vec<HostState> = (0..options.hosts.max(1))
         .map(|h| {
             let mut free: Vec<u32> = (1..options.pid_space.max(64) / 4).map(|p| p * 4).collect();

@@ -13,8 +13,9 @@
 //!    text (ISO 8601, `%Y-%m-%d %H:%M:%S%.f`).
 //! 3. Each event's parent is the latest event on the same host, started at or before it,
 //!    whose pid is the event's parent pid (and whose lower-cased name is the event's
-//!    parent name, when the schema has one): a hash look-up and a binary search, so pid
-//!    reuse is handled and the work is O(n log n).
+//!    parent name, when the schema has one): one sweep through each host's events in
+//!    time order, remembering the latest event per pid and name, so pid reuse is
+//!    handled and the work is O(n log n).
 //! 4. Events with no such parent get an inferred parent row (time 1970-01-01, name from
 //!    the parent name or `unknown`), one per distinct parent description, as MSTICPy.
 //! 5. Keys are `name_lc|pid|time` with the time rounded to 10 µs and written
@@ -63,6 +64,7 @@ pub mod generate;
 mod navigate;
 mod schema;
 mod table;
+mod text;
 
 use arrow_array::RecordBatch;
 

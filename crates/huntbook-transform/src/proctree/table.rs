@@ -10,15 +10,16 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{
     make_array, new_null_array, Array, ArrayRef, BooleanArray, Int64Array, RecordBatch,
-    StringArray, TimestampNanosecondArray,
+    TimestampNanosecondArray,
 };
 use arrow_data::transform::MutableArrayData;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use rayon::prelude::*;
 
-use super::build::{build, BuiltTree, FastHasher, Link, Node, ProcInput, UNKNOWN};
-use super::columns::{text_array, time_column, TextColumn, TextSource};
+use super::build::{build, BuiltTree, EventInfo, FastHasher, Link, Node, ProcInput, UNKNOWN};
+use super::columns::{time_column, TextColumn, TextSource};
 use super::schema::{infer_schema, ProcSchema};
+use super::text::{text_column, TextBuf};
 use super::ProcTreeError;
 
 /// Column names MSTICPy adds, used to tell them from the input's own columns.
@@ -70,38 +71,30 @@ fn missing(batch: &RecordBatch, name: &str) -> ProcTreeError {
     }
 }
 
-/// Rows to keep after dropping exact duplicates (first occurrence kept), as
-/// `DataFrame.drop_duplicates()` does before anything else.
-pub fn distinct_rows(batch: &RecordBatch) -> Vec<u32> {
-    let n = batch.num_rows();
-    let mut hashes = vec![0u64; n];
+/// `rows` without exact duplicates of an earlier row, as `DataFrame.drop_duplicates()`
+/// keeps them. Duplicates share every column, so dropping them from rows already
+/// filtered on the event id gives what MSTICPy's drop-then-filter gives.
+pub fn distinct_rows(batch: &RecordBatch, rows: Vec<u32>) -> Vec<u32> {
+    let mut hashes = vec![0u64; rows.len()];
     for col in batch.columns() {
-        hash_column(col, &mut hashes);
+        hash_column(col, &rows, &mut hashes);
     }
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.par_sort_unstable_by_key(|&r| (hashes[r as usize], r));
-    let mut dropped = vec![false; n];
-    let mut start = 0;
-    while start < n {
-        let h = hashes[order[start] as usize];
-        let mut end = start + 1;
-        while end < n && hashes[order[end] as usize] == h {
-            end += 1;
-        }
-        if end - start > 1 {
-            let group = &order[start..end];
-            for (k, &row) in group.iter().enumerate() {
-                if group[..k]
-                    .iter()
-                    .any(|&e| !dropped[e as usize] && rows_equal(batch, e as usize, row as usize))
-                {
-                    dropped[row as usize] = true;
-                }
+    let mut by_hash: Vec<(u64, u32)> = hashes.into_iter().zip(rows.iter().copied()).collect();
+    by_hash.par_sort_unstable();
+    let mut dropped = vec![false; batch.num_rows()];
+    for group in by_hash.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+        for (k, &(_, row)) in group.iter().enumerate() {
+            if group[..k]
+                .iter()
+                .any(|&(_, e)| !dropped[e as usize] && rows_equal(batch, e as usize, row as usize))
+            {
+                dropped[row as usize] = true;
             }
         }
-        start = end;
     }
-    (0..n as u32).filter(|&r| !dropped[r as usize]).collect()
+    let mut rows = rows;
+    rows.retain(|&r| !dropped[r as usize]);
+    rows
 }
 
 fn rows_equal(batch: &RecordBatch, a: usize, b: usize) -> bool {
@@ -125,13 +118,15 @@ fn hash_bytes(b: &[u8]) -> u64 {
     s.finish()
 }
 
-/// Fold one column into the row hashes. Types without a hash here still take part in
-/// the exact comparison of hash-equal rows, so they only cost speed, never correctness.
-fn hash_column(col: &ArrayRef, hashes: &mut [u64]) {
+/// Fold one column of `rows` into their hashes. Types without a hash here still take
+/// part in the exact comparison of hash-equal rows, so they only cost speed, never
+/// correctness.
+fn hash_column(col: &ArrayRef, rows: &[u32], hashes: &mut [u64]) {
     macro_rules! prim {
         ($t:ty) => {{
             let a = col.as_primitive::<$t>();
-            hashes.par_iter_mut().enumerate().for_each(|(i, h)| {
+            hashes.par_iter_mut().zip(rows).for_each(|(h, &r)| {
+                let i = r as usize;
                 let v = if a.is_valid(i) {
                     a.value(i).to_bits_u64()
                 } else {
@@ -161,10 +156,11 @@ fn hash_column(col: &ArrayRef, hashes: &mut [u64]) {
     match col.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let t = TextColumn::from_array("", col).expect("string column");
-            hashes.par_iter_mut().enumerate().for_each(|(i, h)| {
+            hashes.par_iter_mut().zip(rows).for_each(|(h, &r)| {
                 *h = mix(
                     *h,
-                    t.get(i).map_or(0x9e37_79b9, |s| hash_bytes(s.as_bytes())),
+                    t.get(r as usize)
+                        .map_or(0x9e37_79b9, |s| hash_bytes(s.as_bytes())),
                 );
             });
         }
@@ -184,7 +180,8 @@ fn hash_column(col: &ArrayRef, hashes: &mut [u64]) {
         DataType::Timestamp(TimeUnit::Nanosecond, _) => prim!(TimestampNanosecondType),
         DataType::Boolean => {
             let a = col.as_boolean();
-            hashes.par_iter_mut().enumerate().for_each(|(i, h)| {
+            hashes.par_iter_mut().zip(rows).for_each(|(h, &r)| {
+                let i = r as usize;
                 *h = mix(
                     *h,
                     if a.is_valid(i) {
@@ -245,10 +242,6 @@ fn keep_large(input: &DataType, out: ArrayRef) -> ArrayRef {
     }
 }
 
-fn utf8<'s>(values: impl Iterator<Item = Option<&'s str>>) -> ArrayRef {
-    Arc::new(values.collect::<StringArray>())
-}
-
 fn utc_times(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(
         values
@@ -293,10 +286,14 @@ pub fn build_table(
     };
     let event_id = optional_text(batch, schema.event_id_column.as_deref())?;
 
-    let mut rows = distinct_rows(batch);
-    if let (Some(ev), Some(wanted)) = (&event_id, schema.event_id_identifier.as_deref()) {
-        rows.retain(|&r| ev.get(r as usize) == Some(wanted));
-    }
+    let all_rows = 0..batch.num_rows() as u32;
+    let rows = match (&event_id, schema.event_id_identifier.as_deref()) {
+        (Some(ev), Some(wanted)) => all_rows
+            .filter(|&r| ev.get(r as usize) == Some(wanted))
+            .collect(),
+        _ => all_rows.collect(),
+    };
+    let rows = distinct_rows(batch, rows);
     if let Some(&bad) = rows.iter().find(|&&r| times[r as usize].is_none()) {
         return Err(ProcTreeError::NullTime {
             column: schema.time_stamp.clone(),
@@ -316,7 +313,9 @@ pub fn build_table(
         target_logon: target_logon.as_ref().map(|t| t as &dyn TextSource),
         event_id: event_id.as_ref().map(|e| e as &dyn TextSource),
     };
-    let tree = build(&input, &rows);
+    let mut tree = build(&input, &rows);
+    drop(rows);
+    let path = std::mem::take(&mut tree.rows.path).into_array()?;
     let batch_out = assemble(
         batch,
         &schema,
@@ -331,16 +330,18 @@ pub fn build_table(
             logon: logon.as_ref(),
             event_id: event_id.as_ref(),
         },
+        path,
     )?;
 
+    let rows = tree.rows;
     Ok(TableResult {
         batch: batch_out,
-        parents: tree.rows.iter().map(|r| r.parent).collect(),
-        depths: tree.rows.iter().map(|r| r.depth).collect(),
-        reached: tree.rows.iter().map(|r| r.reached).collect(),
-        is_root: tree.rows.iter().map(|r| r.is_root).collect(),
-        is_leaf: tree.rows.iter().map(|r| r.is_leaf).collect(),
-        is_branch: tree.rows.iter().map(|r| r.is_branch).collect(),
+        parents: rows.parent,
+        depths: rows.depth,
+        reached: rows.reached,
+        is_root: rows.is_root,
+        is_leaf: rows.is_leaf,
+        is_branch: rows.is_branch,
         schema,
     })
 }
@@ -390,33 +391,50 @@ pub fn added_columns(schema: &ProcSchema, has_parent_name: bool) -> Vec<String> 
     cols
 }
 
+/// What an output row is: a copy of its event (so that columns read the events in
+/// output order, in sequence), or an inferred parent's index.
+enum RowNode<'a> {
+    Event(EventInfo<'a>),
+    Inferred(u32),
+}
+
 fn assemble(
     batch: &RecordBatch,
     schema: &ProcSchema,
     tree: &BuiltTree<'_>,
     c: &Cols<'_>,
+    path: ArrayRef,
 ) -> Result<RecordBatch, ProcTreeError> {
     let rows = &tree.rows;
+    let n = rows.source_index.len();
     let ev = |p: u32| &tree.events[p as usize];
-    let in_row = |p: u32| ev(p).input_row as usize;
-    // Input row behind each output row (None for inferred parents).
-    let source: Vec<Option<u32>> = rows
+    let inferred = |i: u32| &tree.inferred[i as usize];
+    let row_nodes: Vec<RowNode<'_>> = rows
+        .source_index
         .iter()
-        .map(|r| match r.node {
-            Node::Event(p) => Some(ev(p).input_row),
-            Node::Inferred(_) => None,
+        .map(|&i| match tree.node(i) {
+            Node::Event(p) => RowNode::Event(*ev(p)),
+            Node::Inferred(k) => RowNode::Inferred(k),
         })
         .collect();
-    let link = |r: &super::build::TreeRow| match r.node {
-        Node::Event(p) => Some(ev(p).link),
-        Node::Inferred(_) => None,
+    let row = |k: usize| &row_nodes[k];
+    // Input row behind each output row (None for inferred parents).
+    let source: Vec<Option<u32>> = row_nodes
+        .iter()
+        .map(|r| match r {
+            RowNode::Event(e) => Some(e.input_row),
+            RowNode::Inferred(_) => None,
+        })
+        .collect();
+    let link = |k: usize| match row(k) {
+        RowNode::Event(e) => Some(e.link),
+        RowNode::Inferred(_) => None,
     };
 
     let added = added_columns(schema, c.has_parent_name);
     let added_set: HashSet<&str> = added.iter().map(String::as_str).chain([PROC_KEY]).collect();
     let schema_cols: HashSet<&str> = schema.columns().into_iter().collect();
 
-    let key_column = utf8(rows.iter().map(|r| Some(r.proc_key.as_str())));
     let input_fields = batch.schema().fields().clone();
     let input_columns: Vec<(String, ArrayRef)> = input_fields
         .iter()
@@ -429,55 +447,51 @@ fn assemble(
         .par_iter()
         .map(|(col, array)| -> Result<ArrayRef, ProcTreeError> {
             let col = col.as_str();
+            let is = |schema_col: &Option<String>| schema_col.as_deref() == Some(col);
             let out: ArrayRef = if col == schema.time_stamp {
-                utc_times(rows.iter().map(|r| {
-                    Some(match r.node {
-                        Node::Event(p) => ev(p).time_ns,
-                        Node::Inferred(_) => 0,
+                utc_times((0..n).map(|k| {
+                    Some(match row(k) {
+                        RowNode::Event(e) => e.time_ns,
+                        RowNode::Inferred(_) => 0,
                     })
                 }))
             } else if col == schema.process_id {
-                utf8(rows.iter().map(|r| match r.node {
-                    Node::Event(p) => c.pid.get(in_row(p)),
-                    Node::Inferred(k) => Some(tree.inferred[k as usize].pid),
-                }))
+                text_column(n, |k| match row(k) {
+                    RowNode::Event(e) => c.pid.get(e.input_row as usize),
+                    RowNode::Inferred(i) => Some(inferred(*i).pid),
+                })?
             } else if col == schema.process_name {
-                utf8(rows.iter().map(|r| match r.node {
-                    Node::Event(p) => c.name.get(in_row(p)),
-                    Node::Inferred(k) => {
-                        c.has_parent_name.then_some(tree.inferred[k as usize].name)
-                    }
-                }))
+                text_column(n, |k| match row(k) {
+                    RowNode::Event(e) => c.name.get(e.input_row as usize),
+                    RowNode::Inferred(i) => c.has_parent_name.then_some(inferred(*i).name),
+                })?
             } else if Some(col) == schema.parent_name.as_deref() && c.has_parent_name {
-                utf8(rows.iter().map(|r| match r.node {
-                    Node::Event(p) => ev(p).parent_name,
-                    Node::Inferred(_) => None,
-                }))
-            } else if Some(col) == schema.host_name_column.as_deref() && c.host.is_some() {
-                let h = c.host.expect("checked");
-                utf8(rows.iter().map(|r| match r.node {
-                    Node::Event(p) => h.get(in_row(p)),
-                    Node::Inferred(k) => tree.inferred[k as usize].host,
-                }))
-            } else if Some(col) == schema.logon_id.as_deref() && c.logon.is_some() {
-                let l = c.logon.expect("checked");
-                utf8(rows.iter().map(|r| match r.node {
-                    Node::Event(p) => l.get(in_row(p)),
-                    Node::Inferred(k) => tree.inferred[k as usize].logon,
-                }))
-            } else if Some(col) == schema.event_id_column.as_deref() && c.event_id.is_some() {
-                let e = c.event_id.expect("checked");
-                utf8(rows.iter().map(|r| match r.node {
-                    Node::Event(p) => e.get(in_row(p)),
-                    Node::Inferred(k) => tree.inferred[k as usize].event_id,
-                }))
-            } else if schema_cols.contains(col)
-                && !matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8)
+                text_column(n, |k| match row(k) {
+                    RowNode::Event(e) => e.parent_name,
+                    RowNode::Inferred(_) => None,
+                })?
+            } else if let Some(h) = c.host.filter(|_| is(&schema.host_name_column)) {
+                text_column(n, |k| match row(k) {
+                    RowNode::Event(e) => h.get(e.input_row as usize),
+                    RowNode::Inferred(i) => inferred(*i).host,
+                })?
+            } else if let Some(l) = c.logon.filter(|_| is(&schema.logon_id)) {
+                text_column(n, |k| match row(k) {
+                    RowNode::Event(e) => l.get(e.input_row as usize),
+                    RowNode::Inferred(i) => inferred(*i).logon,
+                })?
+            } else if let Some(id) = c.event_id.filter(|_| is(&schema.event_id_column)) {
+                text_column(n, |k| match row(k) {
+                    RowNode::Event(e) => id.get(e.input_row as usize),
+                    RowNode::Inferred(i) => inferred(*i).event_id,
+                })?
+            } else if array.data_type() == &DataType::Utf8
+                || (schema_cols.contains(col) && array.data_type() != &DataType::LargeUtf8)
             {
                 // MSTICPy turns numeric schema columns into text; anything it cannot read as
-                // text is passed through unchanged.
+                // text is passed through unchanged. Plain text is copied the same way.
                 match TextColumn::from_array(col, array) {
-                    Ok(t) => text_array(&t, source.iter().map(|s| s.map(|r| r as usize))),
+                    Ok(t) => text_column(n, |k| source[k].and_then(|r| t.get(r as usize)))?,
                     Err(_) => take_or_null(array, &source)?,
                 }
             } else {
@@ -487,161 +501,137 @@ fn assemble(
         })
         .collect::<Result<_, _>>()?;
 
-    let logon_text = |r: &super::build::TreeRow| -> Option<&str> {
-        match r.node {
-            Node::Event(p) => ev(p).effective_logon,
-            Node::Inferred(k) => tree.inferred[k as usize].logon,
-        }
-    };
-    let par_event = |r: &super::build::TreeRow| match link(r) {
-        Some(Link::Event(q)) => Some(q),
+    let par_event = |k: usize| match link(k) {
+        Some(Link::Event(q)) => Some(ev(q)),
         _ => None,
     };
-    let unmatched = |r: &super::build::TreeRow| matches!(link(r), Some(Link::Inferred(_)));
-    let child_ppid = |r: &super::build::TreeRow| match r.node {
-        Node::Event(p) => c.ppid.get(in_row(p)),
-        Node::Inferred(_) => None,
-    };
+    let unmatched = |k: usize| matches!(link(k), Some(Link::Inferred(_)));
+    let own_ppid = |k: usize| source[k].and_then(|r| c.ppid.get(r as usize));
 
-    let added_out: Vec<ArrayRef> = added
+    let mut added_out: Vec<Option<ArrayRef>> = added
         .par_iter()
-        .map(|col| -> ArrayRef {
-            match col.as_str() {
+        .map(|col| -> Result<Option<ArrayRef>, ProcTreeError> {
+            Ok(Some(match col.as_str() {
                 "EffectiveLogonId" => {
                     if c.has_logon {
-                        utf8(rows.iter().map(logon_text))
+                        text_column(n, |k| match row(k) {
+                            RowNode::Event(e) => e.effective_logon,
+                            RowNode::Inferred(i) => inferred(*i).logon,
+                        })?
                     } else {
-                        Arc::new(Int64Array::from(vec![0i64; rows.len()]))
+                        Arc::new(Int64Array::from(vec![0i64; n]))
                     }
                 }
                 "EffectiveLogonId_par" => {
                     if c.has_logon {
-                        utf8(rows.iter().map(|r| match link(r) {
+                        text_column(n, |k| match link(k) {
                             Some(Link::Event(q)) => ev(q).effective_logon,
                             Some(Link::Inferred(_)) => {
-                                c.logon.and_then(|l| l.get(source_of(r, tree)))
+                                source[k].and_then(|r| c.logon.and_then(|l| l.get(r as usize)))
                             }
                             _ => None,
-                        }))
+                        })?
                     } else {
                         Arc::new(
-                            rows.iter()
-                                .map(|r| {
-                                    link(r)
-                                        .map(|l| if l == Link::None { None } else { Some(0i64) })
-                                        .unwrap_or(Some(0))
+                            (0..n)
+                                .map(|k| match link(k) {
+                                    Some(Link::None) => None,
+                                    _ => Some(0i64),
                                 })
                                 .collect::<Int64Array>(),
                         )
                     }
                 }
-                "new_process_lc" => utf8(rows.iter().map(|r| {
-                    Some(match r.node {
-                        Node::Event(p) => ev(p).new_process_lc.as_str(),
-                        Node::Inferred(k) => tree.inferred[k as usize].new_process_lc.as_str(),
+                "new_process_lc" => text_column(n, |k| {
+                    Some(match row(k) {
+                        RowNode::Event(e) => tree.name_lc(e.name_lc),
+                        RowNode::Inferred(i) => tree.name_lc(inferred(*i).name_lc),
                     })
-                })),
-                "parent_proc_lc" if c.has_parent_name => utf8(rows.iter().map(|r| match r.node {
-                    Node::Event(p) => ev(p).parent_proc_lc.as_deref(),
-                    Node::Inferred(_) => None,
-                })),
-                "parent_proc_lc" => utf8(rows.iter().map(|r| match link(r) {
-                    Some(Link::Event(q)) => Some(ev(q).new_process_lc.as_str()),
+                })?,
+                "parent_proc_lc" if c.has_parent_name => text_column(n, |k| match row(k) {
+                    RowNode::Event(e) => e.parent_lc.map(|id| tree.name_lc(id)),
+                    RowNode::Inferred(_) => None,
+                })?,
+                "parent_proc_lc" => text_column(n, |k| match link(k) {
+                    Some(Link::Event(q)) => Some(tree.name_lc(ev(q).name_lc)),
                     Some(Link::Inferred(_)) => Some(UNKNOWN),
                     _ => None,
-                })),
-                "ParentName" => utf8(rows.iter().map(|r| match link(r) {
-                    Some(Link::Event(q)) => c.name.get(in_row(q)),
+                })?,
+                "ParentName" => text_column(n, |k| match link(k) {
+                    Some(Link::Event(q)) => c.name.get(ev(q).input_row as usize),
                     Some(Link::Inferred(_)) => Some(UNKNOWN),
                     Some(Link::None) => None,
                     None => Some(UNKNOWN),
-                })),
+                })?,
                 "source_index" => {
-                    let text: Vec<String> = rows
-                        .iter()
-                        .map(|r| format!("{:05}", r.source_index))
-                        .collect();
-                    utf8(text.iter().map(|s| Some(s.as_str())))
+                    TextBuf::build(n, |k, buf| buf.push_index(rows.source_index[k])).into_array()?
                 }
-                "new_process_lc_par" => utf8(rows.iter().map(|r| match link(r) {
-                    Some(Link::Event(q)) => Some(ev(q).new_process_lc.as_str()),
-                    Some(Link::Inferred(_)) => Some(match r.node {
-                        Node::Event(p) if c.has_parent_name => {
-                            ev(p).parent_proc_lc.as_deref().unwrap_or(UNKNOWN)
+                "new_process_lc_par" => text_column(n, |k| match link(k) {
+                    Some(Link::Event(q)) => Some(tree.name_lc(ev(q).name_lc)),
+                    Some(Link::Inferred(_)) => Some(match row(k) {
+                        RowNode::Event(e) if c.has_parent_name => {
+                            e.parent_lc.map_or(UNKNOWN, |id| tree.name_lc(id))
                         }
                         _ => UNKNOWN,
                     }),
                     _ => None,
-                })),
+                })?,
                 "source_index_par" => Arc::new(
-                    rows.iter()
-                        .map(|r| par_event(r).map(|q| i64::from(ev(q).input_row)))
+                    (0..n)
+                        .map(|k| par_event(k).map(|q| i64::from(q.input_row)))
                         .collect::<Int64Array>(),
                 ),
-                "timestamp_orig_par" => utc_times(rows.iter().map(|r| match link(r) {
+                "timestamp_orig_par" => utc_times((0..n).map(|k| match link(k) {
                     Some(Link::Event(q)) => Some(ev(q).time_ns),
                     Some(Link::Inferred(_)) => Some(0),
                     _ => None,
                 })),
-                "NewProcessId_par" if schema.process_id != "NewProcessId" => utf8(
-                    rows.iter()
-                        .map(|r| if unmatched(r) { child_ppid(r) } else { None }),
-                ),
-                PARENT_KEY => utf8(rows.iter().map(|r| r.parent_key.as_deref())),
-                "IsRoot" => Arc::new(
-                    rows.iter()
-                        .map(|r| Some(r.is_root))
-                        .collect::<BooleanArray>(),
-                ),
-                "IsLeaf" => Arc::new(
-                    rows.iter()
-                        .map(|r| Some(r.is_leaf))
-                        .collect::<BooleanArray>(),
-                ),
-                "IsBranch" => Arc::new(
-                    rows.iter()
-                        .map(|r| Some(r.is_branch))
-                        .collect::<BooleanArray>(),
-                ),
-                "path" => utf8(rows.iter().map(|r| Some(r.path.as_str()))),
+                "NewProcessId_par" if schema.process_id != "NewProcessId" => {
+                    text_column(n, |k| if unmatched(k) { own_ppid(k) } else { None })?
+                }
+                "IsRoot" => Arc::new(BooleanArray::from(rows.is_root.clone())),
+                "IsLeaf" => Arc::new(BooleanArray::from(rows.is_leaf.clone())),
+                "IsBranch" => Arc::new(BooleanArray::from(rows.is_branch.clone())),
+                // Written during the walk, and with the keys below.
+                "path" | PARENT_KEY => return Ok(None),
                 "parent_index" => {
-                    let text: Vec<Option<String>> = rows
-                        .iter()
-                        .map(|r| match (r.reached, r.parent) {
-                            (true, Some(p)) => {
-                                Some(format!("{:05}", rows[p as usize].source_index))
-                            }
-                            _ => None,
-                        })
-                        .collect();
-                    utf8(text.iter().map(|s| s.as_deref()))
+                    TextBuf::build(n, |k, buf| match (rows.reached[k], rows.parent[k]) {
+                        (true, Some(p)) => buf.push_index(rows.source_index[p as usize]),
+                        _ => buf.push_null(),
+                    })
+                    .into_array()?
                 }
                 other if other == format!("{}_par", schema.process_id) => {
-                    utf8(rows.iter().map(|r| match link(r) {
-                        Some(Link::Event(q)) => c.pid.get(in_row(q)),
+                    text_column(n, |k| match link(k) {
+                        Some(Link::Event(q)) => c.pid.get(ev(q).input_row as usize),
                         Some(Link::Inferred(_)) if schema.process_id == "NewProcessId" => {
-                            child_ppid(r)
+                            own_ppid(k)
                         }
                         _ => None,
-                    }))
+                    })?
                 }
-                other if other == format!("{}_par", schema.parent_id) => utf8(
-                    rows.iter()
-                        .map(|r| par_event(r).and_then(|q| c.ppid.get(in_row(q)))),
-                ),
+                other if other == format!("{}_par", schema.parent_id) => text_column(n, |k| {
+                    par_event(k).and_then(|q| c.ppid.get(q.input_row as usize))
+                })?,
                 other if other == format!("{}_par", schema.process_name) => {
-                    utf8(rows.iter().map(|r| match link(r) {
-                        Some(Link::Event(q)) => c.name.get(in_row(q)),
+                    text_column(n, |k| match link(k) {
+                        Some(Link::Event(q)) => c.name.get(ev(q).input_row as usize),
                         Some(Link::Inferred(_)) if !c.has_parent_name => Some(UNKNOWN),
                         _ => None,
-                    }))
+                    })?
                 }
                 // Every name `added_columns` yields has a rule above; a null column keeps the
                 // layout intact should a future name slip through.
-                _ => new_null_array(&DataType::Utf8, rows.len()),
-            }
+                _ => new_null_array(&DataType::Utf8, n),
+            }))
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
+    let (key_column, parent_key) = key_columns(tree)?;
+    for (name, array) in [("path", path), (PARENT_KEY, parent_key)] {
+        let at = added.iter().position(|a| a == name).expect("always added");
+        added_out[at] = Some(array);
+    }
+
     let mut fields = vec![Field::new(PROC_KEY, DataType::Utf8, true)];
     let mut arrays = vec![key_column];
     for ((name, _), array) in input_columns.iter().zip(input_out) {
@@ -649,6 +639,7 @@ fn assemble(
         arrays.push(array);
     }
     for (name, array) in added.iter().zip(added_out) {
+        let array = array.expect("every added column is built");
         fields.push(Field::new(name, array.data_type().clone(), true));
         arrays.push(array);
     }
@@ -658,11 +649,13 @@ fn assemble(
     })
 }
 
-fn source_of(r: &super::build::TreeRow, tree: &BuiltTree<'_>) -> usize {
-    match r.node {
-        Node::Event(p) => tree.events[p as usize].input_row as usize,
-        Node::Inferred(k) => {
-            tree.events[tree.inferred[k as usize].child as usize].input_row as usize
-        }
-    }
+/// `proc_key` and `parent_key`. A parent's key is read from the `proc_key` already
+/// written for its row, which is near (or shared by its siblings), rather than from the
+/// keys of all nodes.
+fn key_columns(tree: &BuiltTree<'_>) -> Result<(ArrayRef, ArrayRef), ProcTreeError> {
+    let rows = &tree.rows;
+    let n = rows.source_index.len();
+    let keys = TextBuf::gather(n, |k| Some(tree.keys.get(rows.source_index[k] as usize)));
+    let parent_keys = TextBuf::gather(n, |k| rows.parent[k].map(|p| keys.get(p as usize)));
+    Ok((keys.into_array()?, parent_keys.into_array()?))
 }
