@@ -46,17 +46,20 @@ pub enum Link {
     None,
 }
 
-/// A real event, in time order.
+/// A real event, in time order. Host, names and pids are numbers in the tables of
+/// [`BuiltTree`].
 #[derive(Clone, Copy)]
 pub struct EventInfo<'a> {
     pub input_row: u32,
     pub time_ns: i64,
-    /// 0 for a null host (or no host column), else numbered from 1 in order of appearance.
-    pub host: u32,
-    /// Lower-cased process name, see [`BuiltTree::name_lc`].
+    pub host: Option<u32>,
+    pub name: Option<u32>,
+    /// Lower-cased name (of an empty name when it is null).
     pub name_lc: u32,
+    pub pid: Option<u32>,
+    pub ppid: Option<u32>,
     /// Parent name as shown (empty or missing becomes `unknown`), when the schema has one.
-    pub parent_name: Option<&'a str>,
+    pub parent_name: Option<u32>,
     /// Lower-cased parent name, when the schema has one.
     pub parent_lc: Option<u32>,
     pub effective_logon: Option<&'a str>,
@@ -66,13 +69,10 @@ pub struct EventInfo<'a> {
 /// A parent that is not in the data, made up from its first child (MSTICPy's
 /// "inferred parent" rows, time stamped at the epoch).
 pub struct InferredInfo<'a> {
-    /// Position (time order) of the child that first needed it.
-    pub child: u32,
-    pub host: Option<&'a str>,
-    pub pid: &'a str,
+    pub host: Option<u32>,
+    pub pid: u32,
     /// The parent's name: the child's parent name, or `unknown` without one.
-    pub name: &'a str,
-    /// Lower-cased name, see [`BuiltTree::name_lc`].
+    pub name: u32,
     pub name_lc: u32,
     /// The child's own (subject) logon id, as MSTICPy copies it.
     pub logon: Option<&'a str>,
@@ -114,18 +114,17 @@ pub struct BuiltTree<'a> {
     /// The process key of every node, by source index (dropped duplicates included).
     pub keys: TextBuf,
     pub rows: TreeRows,
-    names: Vec<String>,
+    pub hosts: Dict<'a>,
+    /// Pids and parent pids.
+    pub pids: Dict<'a>,
+    /// Process and parent process names.
+    pub names: Names<'a>,
 }
 
 impl BuiltTree<'_> {
     /// The node with this source index.
     pub fn node(&self, source_index: u32) -> Node {
         node_of(self.events.len(), source_index)
-    }
-
-    /// A lower-cased name by its number.
-    pub fn name_lc(&self, id: u32) -> &str {
-        &self.names[id as usize]
     }
 }
 
@@ -262,22 +261,22 @@ fn write_key(out: &mut Vec<u8>, name_lc: &str, pid: &str, time_ns: i64) {
     write_key_time(out, time_ns);
 }
 
-/// Build the tree from the input rows listed in `rows` (already de-duplicated and
-/// filtered on the event id).
-pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
-    let order = time_order(input.time_ns, rows);
-    let mut names = Names::default();
-    let (mut events, hosts) = read_events(input, &order, &mut names);
-    drop(order);
+/// Build the tree from the input rows in `order`: filtered on the event id,
+/// de-duplicated, and in [`time_order`].
+pub fn build<'a>(input: &ProcInput<'a>, order: &[u32]) -> BuiltTree<'a> {
+    let mut tables = Tables::default();
+    let mut events = read_events(input, order, &mut tables);
     let by_host = Groups::new(
-        hosts,
-        events.iter().enumerate().map(|(p, e)| (e.host, p as u32)),
+        tables.hosts.len() + 1,
+        events
+            .iter()
+            .enumerate()
+            .map(|(p, e)| (host_group(e.host), p as u32)),
     );
-    let found = find_parents(input, &events, &by_host);
-    let inferred = link_parents(input, &mut events, &found, &mut names);
+    let found = find_parents(input.parent_name.is_some(), &events, &by_host);
+    let inferred = link_parents(input, &mut events, &found, &mut tables.names);
     drop(found);
-    let names = names.lc;
-    let keys = node_keys(input, &events, &inferred, &names);
+    let keys = node_keys(&events, &inferred, &tables);
     let first = first_of_each_key(&events, &inferred, &keys, &by_host);
     drop(by_host);
     let rows = walk(&events, &first);
@@ -286,66 +285,122 @@ pub fn build<'a>(input: &ProcInput<'a>, rows: &[u32]) -> BuiltTree<'a> {
         inferred,
         keys,
         rows,
-        names,
+        hosts: tables.hosts,
+        pids: tables.pids,
+        names: tables.names,
     }
 }
 
 /// Input rows by start time; ties keep input order so the result does not depend on
 /// the sort.
-fn time_order(time_ns: &[i64], rows: &[u32]) -> Vec<u32> {
+pub fn time_order(time_ns: &[i64], rows: &[u32]) -> Vec<u32> {
     let mut keyed: Vec<(i64, u32)> = rows.iter().map(|&r| (time_ns[r as usize], r)).collect();
     keyed.par_sort_unstable();
     keyed.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Lower-cased names, each stored once and known by its number. A spelling is
-/// lower-cased the first time it is seen; spellings that lower-case alike share a number.
+/// Distinct texts, each kept once and known by its number. The values of a column
+/// repeat a lot (hosts, names, reused pids), so a table of them stays in cache where
+/// the column itself does not.
 #[derive(Default)]
-struct Names<'a> {
-    by_spelling: FastMap<&'a str, u32>,
-    by_lc: FastMap<String, u32>,
+pub struct Dict<'a> {
+    ids: FastMap<&'a str, u32>,
+    texts: Vec<&'a str>,
+}
+
+impl<'a> Dict<'a> {
+    fn id(&mut self, text: &'a str) -> u32 {
+        let next = self.texts.len() as u32;
+        let id = *self.ids.entry(text).or_insert(next);
+        if id == next {
+            self.texts.push(text);
+        }
+        id
+    }
+
+    pub fn get(&self, id: u32) -> &'a str {
+        self.texts[id as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.texts.len()
+    }
+}
+
+/// Process names as written, each also known by its lower-cased form. A spelling is
+/// lower-cased once; spellings that lower-case alike share the lower-cased number.
+#[derive(Default)]
+pub struct Names<'a> {
+    spellings: Dict<'a>,
+    /// The lower-cased number of each spelling.
+    lc_of: Vec<u32>,
+    lc_ids: FastMap<String, u32>,
     lc: Vec<String>,
 }
 
 impl<'a> Names<'a> {
-    fn id(&mut self, spelling: &'a str) -> u32 {
-        if let Some(&id) = self.by_spelling.get(spelling) {
-            return id;
+    /// The numbers of `spelling` and of its lower-cased form.
+    fn id(&mut self, spelling: &'a str) -> (u32, u32) {
+        let id = self.spellings.id(spelling);
+        if id as usize == self.lc_of.len() {
+            let next = self.lc.len() as u32;
+            let lc = *self
+                .lc_ids
+                .entry(spelling.to_lowercase())
+                .or_insert_with_key(|lc| {
+                    self.lc.push(lc.clone());
+                    next
+                });
+            self.lc_of.push(lc);
         }
-        let next = self.lc.len() as u32;
-        let id = *self
-            .by_lc
-            .entry(spelling.to_lowercase())
-            .or_insert_with_key(|lc| {
-                self.lc.push(lc.clone());
-                next
-            });
-        self.by_spelling.insert(spelling, id);
-        id
+        (id, self.lc_of[id as usize])
+    }
+
+    pub fn get(&self, id: u32) -> &'a str {
+        self.spellings.get(id)
+    }
+
+    /// A lower-cased name by its number.
+    pub fn lc(&self, lc_id: u32) -> &str {
+        &self.lc[lc_id as usize]
     }
 }
 
-/// The events in time order, and the number of host numbers used.
+#[derive(Default)]
+struct Tables<'a> {
+    hosts: Dict<'a>,
+    pids: Dict<'a>,
+    names: Names<'a>,
+}
+
+/// The group of a host in [`Groups`]: 0 for no host.
+fn host_group(host: Option<u32>) -> u32 {
+    host.map_or(0, |h| h + 1)
+}
+
+/// The events in time order, their texts numbered in `tables`. Input rows are mostly
+/// in time order already, so this reads the columns nearly in sequence.
 fn read_events<'a>(
     input: &ProcInput<'a>,
     order: &[u32],
-    names: &mut Names<'a>,
-) -> (Vec<EventInfo<'a>>, usize) {
-    let mut host_ids: FastMap<&'a str, u32> = FastMap::default();
-    let events = order
+    tables: &mut Tables<'a>,
+) -> Vec<EventInfo<'a>> {
+    order
         .iter()
         .map(|&r| {
             let row = r as usize;
-            let host = match input.host.and_then(|h| h.get(row)) {
-                None => 0,
-                Some(h) => {
-                    let next = host_ids.len() as u32 + 1;
-                    *host_ids.entry(h).or_insert(next)
+            let (name, name_lc) = match input.name.get(row) {
+                Some(t) => {
+                    let (id, lc) = tables.names.id(t);
+                    (Some(id), lc)
                 }
+                None => (None, tables.names.id("").1),
             };
-            let parent_name = input.parent_name.map(|p| match p.get(row) {
-                None | Some("") => UNKNOWN,
-                Some(v) => v,
+            let parent = input.parent_name.map(|p| {
+                tables.names.id(match p.get(row) {
+                    None | Some("") => UNKNOWN,
+                    Some(v) => v,
+                })
             });
             let logon = input.logon.and_then(|l| l.get(row));
             let effective_logon = match input.target_logon.and_then(|t| t.get(row)) {
@@ -355,16 +410,21 @@ fn read_events<'a>(
             EventInfo {
                 input_row: r,
                 time_ns: input.time_ns[row],
-                host,
-                name_lc: names.id(input.name.get(row).unwrap_or_default()),
-                parent_name,
-                parent_lc: parent_name.map(|p| names.id(p)),
+                host: input
+                    .host
+                    .and_then(|h| h.get(row))
+                    .map(|h| tables.hosts.id(h)),
+                name,
+                name_lc,
+                pid: input.pid.get(row).map(|p| tables.pids.id(p)),
+                ppid: input.ppid.get(row).map(|p| tables.pids.id(p)),
+                parent_name: parent.map(|(id, _)| id),
+                parent_lc: parent.map(|(_, lc)| lc),
                 effective_logon,
                 link: Link::None,
             }
         })
-        .collect();
-    (events, host_ids.len() + 1)
+        .collect()
 }
 
 /// Items sorted into numbered groups, keeping their order within each group.
@@ -411,10 +471,11 @@ enum Found {
 }
 
 /// The parent of every event (by position), searched host by host in parallel.
-fn find_parents(input: &ProcInput<'_>, events: &[EventInfo<'_>], by_host: &Groups) -> Vec<Found> {
+/// `match_name`: the parent's name must match too.
+fn find_parents(match_name: bool, events: &[EventInfo<'_>], by_host: &Groups) -> Vec<Found> {
     let per_host: Vec<Vec<Found>> = (0..by_host.len())
         .into_par_iter()
-        .map(|h| sweep(input, events, by_host.members(h)))
+        .map(|h| sweep(match_name, events, by_host.members(h)))
         .collect();
     let mut found = vec![Found::NoParentPid; events.len()];
     for (h, host_found) in per_host.into_iter().enumerate() {
@@ -428,21 +489,22 @@ fn find_parents(input: &ProcInput<'_>, events: &[EventInfo<'_>], by_host: &Group
 /// Parents of one host's events (positions in time order): a sweep forward in time that
 /// keeps the latest event for each (pid, name). Events starting at the same instant are
 /// all added before any of them looks up its parent, as a parent may start with its child.
-fn sweep<'a>(input: &ProcInput<'a>, events: &[EventInfo<'a>], positions: &[u32]) -> Vec<Found> {
-    let match_name = input.parent_name.is_some();
-    let mut latest: FastMap<(&'a str, Option<u32>), u32> = FastMap::default();
+fn sweep(match_name: bool, events: &[EventInfo<'_>], positions: &[u32]) -> Vec<Found> {
+    // Sized for the worst case up front: growing re-hashes every key so far.
+    let mut latest: FastMap<(u32, Option<u32>), u32> =
+        FastMap::with_capacity_and_hasher(positions.len(), Default::default());
     let mut found = Vec::with_capacity(positions.len());
     let time = |p: &u32| events[*p as usize].time_ns;
     for same_time in positions.chunk_by(|a, b| time(a) == time(b)) {
         for &p in same_time {
             let ev = &events[p as usize];
-            if let Some(pid) = input.pid.get(ev.input_row as usize) {
+            if let Some(pid) = ev.pid {
                 latest.insert((pid, match_name.then_some(ev.name_lc)), p);
             }
         }
         found.extend(same_time.iter().map(|&p| {
             let ev = &events[p as usize];
-            match input.ppid.get(ev.input_row as usize) {
+            match ev.ppid {
                 None => Found::NoParentPid,
                 Some(ppid) => latest
                     .get(&(ppid, ev.parent_lc))
@@ -462,20 +524,20 @@ fn link_parents<'a>(
     found: &[Found],
     names: &mut Names<'a>,
 ) -> Vec<InferredInfo<'a>> {
-    type Description<'a> = (u32, &'a str, Option<&'a str>, &'a str, Option<&'a str>);
+    type Description<'a> = (Option<u32>, u32, Option<&'a str>, u32, Option<&'a str>);
     let mut inferred: Vec<InferredInfo<'a>> = Vec::new();
     let mut ids: FastMap<Description<'a>, u32> = FastMap::default();
-    for (pos, (ev, f)) in events.iter_mut().zip(found).enumerate() {
+    for (ev, f) in events.iter_mut().zip(found) {
         ev.link = match *f {
             Found::NoParentPid => Link::None,
             Found::Parent(q) => Link::Event(q),
             Found::Missing => {
                 let row = ev.input_row as usize;
-                let pid = input
-                    .ppid
-                    .get(row)
-                    .expect("events without a parent pid are roots");
-                let name = ev.parent_name.unwrap_or(UNKNOWN);
+                let pid = ev.ppid.expect("events without a parent pid are roots");
+                let (name, name_lc) = ev
+                    .parent_name
+                    .zip(ev.parent_lc)
+                    .unwrap_or_else(|| names.id(UNKNOWN));
                 let logon = input.logon.and_then(|l| l.get(row));
                 let event_id = input.event_id.and_then(|e| e.get(row));
                 let next = inferred.len() as u32;
@@ -484,11 +546,10 @@ fn link_parents<'a>(
                     .or_insert(next);
                 if id == next {
                     inferred.push(InferredInfo {
-                        child: pos as u32,
-                        host: input.host.and_then(|h| h.get(row)),
+                        host: ev.host,
                         pid,
                         name,
-                        name_lc: ev.parent_lc.unwrap_or_else(|| names.id(UNKNOWN)),
+                        name_lc,
                         logon,
                         event_id,
                     });
@@ -502,22 +563,22 @@ fn link_parents<'a>(
 
 /// Keys of all nodes: real events first (time order), then inferred parents.
 fn node_keys(
-    input: &ProcInput<'_>,
     events: &[EventInfo<'_>],
     inferred: &[InferredInfo<'_>],
-    names: &[String],
+    tables: &Tables<'_>,
 ) -> TextBuf {
     let n = events.len();
     TextBuf::build(n + inferred.len(), |i, buf| {
         buf.push_with(|out| match node_of(n, i as u32) {
             Node::Event(p) => {
                 let ev = &events[p as usize];
-                let pid = input.pid.get(ev.input_row as usize).unwrap_or_default();
-                write_key(out, &names[ev.name_lc as usize], pid, ev.time_ns);
+                let pid = ev.pid.map_or("", |id| tables.pids.get(id));
+                write_key(out, tables.names.lc(ev.name_lc), pid, ev.time_ns);
             }
             Node::Inferred(k) => {
                 let inf = &inferred[k as usize];
-                write_key(out, &names[inf.name_lc as usize], inf.pid, 0);
+                let pid = tables.pids.get(inf.pid);
+                write_key(out, tables.names.lc(inf.name_lc), pid, 0);
             }
         })
     })
@@ -537,12 +598,14 @@ fn first_of_each_key(
         inferred
             .iter()
             .enumerate()
-            .map(|(k, inf)| (events[inf.child as usize].host, (n + k) as u32)),
+            .map(|(k, inf)| (host_group(inf.host), (n + k) as u32)),
     );
     let folded: Vec<Vec<(u32, u32)>> = (0..by_host.len())
         .into_par_iter()
         .map(|h| {
-            let mut first: FastMap<&[u8], u32> = FastMap::default();
+            let nodes = by_host.members(h).len() + inferred_by_host.members(h).len();
+            let mut first: FastMap<&[u8], u32> =
+                FastMap::with_capacity_and_hasher(nodes, Default::default());
             by_host
                 .members(h)
                 .iter()
@@ -581,9 +644,9 @@ fn text_order(index: u32) -> u64 {
 }
 
 /// Parents (folded onto the first node of each key), tree properties, output order and
-/// paths. The output is sorted by path, which is a depth-first walk taking roots and
-/// siblings in [`text_order`]; rows in parent cycles are never reached from a root and
-/// sort by their own index, like roots.
+/// paths. The output is sorted by path: a depth-first walk taking roots and siblings in
+/// [`text_order`]. Rows in parent cycles are never reached from a root and sort by their
+/// own index, like roots.
 fn walk(events: &[EventInfo<'_>], first: &[u32]) -> TreeRows {
     let n = events.len();
     let total = first.len();
@@ -614,67 +677,104 @@ fn walk(events: &[EventInfo<'_>], first: &[u32]) -> TreeRows {
             .iter()
             .filter_map(|&(_, i)| parent[i as usize].map(|p| (p, i))),
     );
+    let levels = breadth_first(
+        &children,
+        by_text
+            .iter()
+            .filter(|&&(_, i)| parent[i as usize].is_none())
+            .map(|&(_, i)| i),
+    );
     let mut reached = vec![false; total];
-    let mut stack: Vec<u32> = by_text
-        .iter()
-        .filter(|&&(_, i)| parent[i as usize].is_none())
-        .map(|&(_, i)| i)
-        .collect();
-    while let Some(i) = stack.pop() {
+    for &i in &levels {
         reached[i as usize] = true;
-        stack.extend_from_slice(children.members(i as usize));
     }
+    let (row_of, depth_of) = pre_order(&parent, &reached, &children, &levels, &by_text);
 
-    let kept = by_text.len();
-    let mut order: Vec<u32> = Vec::with_capacity(kept);
-    let mut depth: Vec<u32> = Vec::with_capacity(kept);
-    let mut path = TextBuf::with_capacity(kept);
-    let mut out_row = vec![u32::MAX; total];
-    for &(_, top) in &by_text {
-        if parent[top as usize].is_some() && reached[top as usize] {
-            continue;
-        }
-        stack.push(top);
-        while let Some(i) = stack.pop() {
-            let i_us = i as usize;
-            out_row[i_us] = order.len() as u32;
-            order.push(i);
-            match parent[i_us] {
-                Some(p) if reached[i_us] => {
-                    let parent_row = out_row[p as usize] as usize;
-                    path.push_child_path(parent_row, i);
-                    depth.push(depth[parent_row] + 1);
-                }
-                _ => {
-                    path.push_index(i);
-                    depth.push(0);
-                }
-            }
-            if reached[i_us] {
-                // Reversed, so that the stack hands them out in order.
-                stack.extend(children.members(i_us).iter().rev());
-            }
+    let mut order = vec![0u32; by_text.len()];
+    for &(_, i) in &by_text {
+        order[row_of[i as usize] as usize] = i;
+    }
+    let parent_row: Vec<Option<u32>> = order
+        .iter()
+        .map(|&i| parent[i as usize].map(|p| row_of[p as usize]))
+        .collect();
+    let reached: Vec<bool> = order.iter().map(|&i| reached[i as usize]).collect();
+    let mut path = TextBuf::with_capacity(order.len());
+    for (k, &i) in order.iter().enumerate() {
+        match parent_row[k] {
+            Some(p) if reached[k] => path.push_child_path(p as usize, i),
+            _ => path.push_index(i),
         }
     }
     TreeRows {
-        parent: order
-            .iter()
-            .map(|&i| parent[i as usize].map(|p| out_row[p as usize]))
-            .collect(),
-        reached: order.iter().map(|&i| reached[i as usize]).collect(),
-        is_root: order
-            .iter()
-            .map(|&i| parent[i as usize].is_none())
-            .collect(),
+        depth: order.iter().map(|&i| depth_of[i as usize]).collect(),
+        is_root: parent_row.iter().map(Option::is_none).collect(),
         is_leaf: order.iter().map(|&i| !has_child[i as usize]).collect(),
         is_branch: order
             .iter()
             .map(|&i| parent[i as usize].is_some() && has_child[i as usize])
             .collect(),
+        parent: parent_row,
+        reached,
         source_index: order,
-        depth,
         path,
     }
+}
+
+/// The nodes reachable from `roots`, level by level. Unlike a depth-first walk, where
+/// each step must wait for the look-up of the one before, the look-ups here are
+/// independent and overlap.
+fn breadth_first(children: &Groups, roots: impl Iterator<Item = u32>) -> Vec<u32> {
+    let mut order: Vec<u32> = roots.collect();
+    let mut head = 0;
+    while head < order.len() {
+        let i = order[head] as usize;
+        head += 1;
+        order.extend_from_slice(children.members(i));
+    }
+    order
+}
+
+/// The output row and depth of every kept node, from the `levels` of the reached ones.
+/// Top-level rows (roots, and the unreached rows of parent cycles) come in text order,
+/// each followed by its subtree; a child comes after its parent and after the subtrees
+/// of its earlier siblings.
+fn pre_order(
+    parent: &[Option<u32>],
+    reached: &[bool],
+    children: &Groups,
+    levels: &[u32],
+    by_text: &[(u64, u32)],
+) -> (Vec<u32>, Vec<u32>) {
+    let total = parent.len();
+    // Subtree sizes: bottom level first, so a child is complete before it is added.
+    let mut size = vec![1u32; total];
+    for &i in levels.iter().rev() {
+        if let Some(p) = parent[i as usize] {
+            size[p as usize] += size[i as usize];
+        }
+    }
+    let mut row = vec![u32::MAX; total];
+    let mut depth = vec![0u32; total];
+    let mut next = 0;
+    for &(_, i) in by_text {
+        let i = i as usize;
+        if parent[i].is_none() || !reached[i] {
+            row[i] = next;
+            next += size[i];
+        }
+    }
+    for &i in levels {
+        let i = i as usize;
+        let mut at = row[i] + 1;
+        for &c in children.members(i) {
+            let c = c as usize;
+            row[c] = at;
+            depth[c] = depth[i] + 1;
+            at += size[c];
+        }
+    }
+    (row, depth)
 }
 
 #[cfg(test)]

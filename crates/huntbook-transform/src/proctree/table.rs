@@ -16,7 +16,10 @@ use arrow_data::transform::MutableArrayData;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use rayon::prelude::*;
 
-use super::build::{build, BuiltTree, EventInfo, FastHasher, Link, Node, ProcInput, UNKNOWN};
+use super::build::{
+    build, time_order, BuiltTree, EventInfo, FastHasher, InferredInfo, Link, Node, ProcInput,
+    UNKNOWN,
+};
 use super::columns::{time_column, TextColumn, TextSource};
 use super::schema::{infer_schema, ProcSchema};
 use super::text::{text_column, TextBuf};
@@ -71,15 +74,23 @@ fn missing(batch: &RecordBatch, name: &str) -> ProcTreeError {
     }
 }
 
-/// `rows` without exact duplicates of an earlier row, as `DataFrame.drop_duplicates()`
-/// keeps them. Duplicates share every column, so dropping them from rows already
-/// filtered on the event id gives what MSTICPy's drop-then-filter gives.
-pub fn distinct_rows(batch: &RecordBatch, rows: Vec<u32>) -> Vec<u32> {
-    let mut hashes = vec![0u64; rows.len()];
+/// `rows` (in time order) without exact duplicates of an earlier row, as
+/// `DataFrame.drop_duplicates()` keeps them. Duplicates share every column, so dropping
+/// them from rows already filtered on the event id gives what MSTICPy's drop-then-filter
+/// gives, and only rows that share their start time with another can be duplicates:
+/// usually very few, so few rows are hashed and compared.
+pub fn distinct_rows(batch: &RecordBatch, time_ns: &[i64], mut rows: Vec<u32>) -> Vec<u32> {
+    let candidates: Vec<u32> = rows
+        .chunk_by(|&a, &b| time_ns[a as usize] == time_ns[b as usize])
+        .filter(|same_time| same_time.len() > 1)
+        .flatten()
+        .copied()
+        .collect();
+    let mut hashes = vec![0u64; candidates.len()];
     for col in batch.columns() {
-        hash_column(col, &rows, &mut hashes);
+        hash_column(col, &candidates, &mut hashes);
     }
-    let mut by_hash: Vec<(u64, u32)> = hashes.into_iter().zip(rows.iter().copied()).collect();
+    let mut by_hash: Vec<(u64, u32)> = hashes.into_iter().zip(candidates).collect();
     by_hash.par_sort_unstable();
     let mut dropped = vec![false; batch.num_rows()];
     for group in by_hash.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
@@ -92,7 +103,6 @@ pub fn distinct_rows(batch: &RecordBatch, rows: Vec<u32>) -> Vec<u32> {
             }
         }
     }
-    let mut rows = rows;
     rows.retain(|&r| !dropped[r as usize]);
     rows
 }
@@ -287,13 +297,13 @@ pub fn build_table(
     let event_id = optional_text(batch, schema.event_id_column.as_deref())?;
 
     let all_rows = 0..batch.num_rows() as u32;
-    let rows = match (&event_id, schema.event_id_identifier.as_deref()) {
+    let rows: Vec<u32> = match (&event_id, schema.event_id_identifier.as_deref()) {
         (Some(ev), Some(wanted)) => all_rows
             .filter(|&r| ev.get(r as usize) == Some(wanted))
             .collect(),
         _ => all_rows.collect(),
     };
-    let rows = distinct_rows(batch, rows);
+    // The first null is that of a row dropping duplicates would keep (it keeps first rows).
     if let Some(&bad) = rows.iter().find(|&&r| times[r as usize].is_none()) {
         return Err(ProcTreeError::NullTime {
             column: schema.time_stamp.clone(),
@@ -301,6 +311,7 @@ pub fn build_table(
         });
     }
     let time_ns: Vec<i64> = times.iter().map(|t| t.unwrap_or(0)).collect();
+    let rows = distinct_rows(batch, &time_ns, time_order(&time_ns, &rows));
 
     let input = ProcInput {
         time_ns: &time_ns,
@@ -321,12 +332,8 @@ pub fn build_table(
         &schema,
         &tree,
         &Cols {
-            name: &name,
-            pid: &pid,
-            ppid: &ppid,
             has_parent_name: parent_name.is_some(),
-            has_logon: logon.is_some(),
-            host: host.as_ref(),
+            has_host: host.is_some(),
             logon: logon.as_ref(),
             event_id: event_id.as_ref(),
         },
@@ -346,13 +353,11 @@ pub fn build_table(
     })
 }
 
+/// What `assemble` needs besides the builder's result: which optional columns the
+/// input has, and the two it still reads by input row.
 struct Cols<'c> {
-    name: &'c TextColumn,
-    pid: &'c TextColumn,
-    ppid: &'c TextColumn,
     has_parent_name: bool,
-    has_logon: bool,
-    host: Option<&'c TextColumn>,
+    has_host: bool,
     logon: Option<&'c TextColumn>,
     event_id: Option<&'c TextColumn>,
 }
@@ -405,228 +410,40 @@ fn assemble(
     c: &Cols<'_>,
     path: ArrayRef,
 ) -> Result<RecordBatch, ProcTreeError> {
-    let rows = &tree.rows;
-    let n = rows.source_index.len();
-    let ev = |p: u32| &tree.events[p as usize];
-    let inferred = |i: u32| &tree.inferred[i as usize];
-    let row_nodes: Vec<RowNode<'_>> = rows
-        .source_index
-        .iter()
-        .map(|&i| match tree.node(i) {
-            Node::Event(p) => RowNode::Event(*ev(p)),
-            Node::Inferred(k) => RowNode::Inferred(k),
-        })
-        .collect();
-    let row = |k: usize| &row_nodes[k];
-    // Input row behind each output row (None for inferred parents).
-    let source: Vec<Option<u32>> = row_nodes
-        .iter()
-        .map(|r| match r {
-            RowNode::Event(e) => Some(e.input_row),
-            RowNode::Inferred(_) => None,
-        })
-        .collect();
-    let link = |k: usize| match row(k) {
-        RowNode::Event(e) => Some(e.link),
-        RowNode::Inferred(_) => None,
-    };
-
     let added = added_columns(schema, c.has_parent_name);
     let added_set: HashSet<&str> = added.iter().map(String::as_str).chain([PROC_KEY]).collect();
-    let schema_cols: HashSet<&str> = schema.columns().into_iter().collect();
-
-    let input_fields = batch.schema().fields().clone();
-    let input_columns: Vec<(String, ArrayRef)> = input_fields
+    let input_columns: Vec<(&String, &ArrayRef)> = batch
+        .schema_ref()
+        .fields()
         .iter()
+        .map(|f| f.name())
         .zip(batch.columns())
-        .filter(|(f, _)| !added_set.contains(f.name().as_str()))
-        .map(|(f, a)| (f.name().clone(), a.clone()))
+        .filter(|(name, _)| !added_set.contains(name.as_str()))
         .collect();
+
     // Columns are independent: build them on all cores.
-    let input_out: Vec<ArrayRef> = input_columns
-        .par_iter()
-        .map(|(col, array)| -> Result<ArrayRef, ProcTreeError> {
-            let col = col.as_str();
-            let is = |schema_col: &Option<String>| schema_col.as_deref() == Some(col);
-            let out: ArrayRef = if col == schema.time_stamp {
-                utc_times((0..n).map(|k| {
-                    Some(match row(k) {
-                        RowNode::Event(e) => e.time_ns,
-                        RowNode::Inferred(_) => 0,
-                    })
-                }))
-            } else if col == schema.process_id {
-                text_column(n, |k| match row(k) {
-                    RowNode::Event(e) => c.pid.get(e.input_row as usize),
-                    RowNode::Inferred(i) => Some(inferred(*i).pid),
-                })?
-            } else if col == schema.process_name {
-                text_column(n, |k| match row(k) {
-                    RowNode::Event(e) => c.name.get(e.input_row as usize),
-                    RowNode::Inferred(i) => c.has_parent_name.then_some(inferred(*i).name),
-                })?
-            } else if Some(col) == schema.parent_name.as_deref() && c.has_parent_name {
-                text_column(n, |k| match row(k) {
-                    RowNode::Event(e) => e.parent_name,
-                    RowNode::Inferred(_) => None,
-                })?
-            } else if let Some(h) = c.host.filter(|_| is(&schema.host_name_column)) {
-                text_column(n, |k| match row(k) {
-                    RowNode::Event(e) => h.get(e.input_row as usize),
-                    RowNode::Inferred(i) => inferred(*i).host,
-                })?
-            } else if let Some(l) = c.logon.filter(|_| is(&schema.logon_id)) {
-                text_column(n, |k| match row(k) {
-                    RowNode::Event(e) => l.get(e.input_row as usize),
-                    RowNode::Inferred(i) => inferred(*i).logon,
-                })?
-            } else if let Some(id) = c.event_id.filter(|_| is(&schema.event_id_column)) {
-                text_column(n, |k| match row(k) {
-                    RowNode::Event(e) => id.get(e.input_row as usize),
-                    RowNode::Inferred(i) => inferred(*i).event_id,
-                })?
-            } else if array.data_type() == &DataType::Utf8
-                || (schema_cols.contains(col) && array.data_type() != &DataType::LargeUtf8)
-            {
-                // MSTICPy turns numeric schema columns into text; anything it cannot read as
-                // text is passed through unchanged. Plain text is copied the same way.
-                match TextColumn::from_array(col, array) {
-                    Ok(t) => text_column(n, |k| source[k].and_then(|r| t.get(r as usize)))?,
-                    Err(_) => take_or_null(array, &source)?,
-                }
-            } else {
-                take_or_null(array, &source)?
-            };
-            Ok(keep_large(array.data_type(), out))
-        })
-        .collect::<Result<_, _>>()?;
-
-    let par_event = |k: usize| match link(k) {
-        Some(Link::Event(q)) => Some(ev(q)),
-        _ => None,
-    };
-    let unmatched = |k: usize| matches!(link(k), Some(Link::Inferred(_)));
-    let own_ppid = |k: usize| source[k].and_then(|r| c.ppid.get(r as usize));
-
-    let mut added_out: Vec<Option<ArrayRef>> = added
-        .par_iter()
-        .map(|col| -> Result<Option<ArrayRef>, ProcTreeError> {
-            Ok(Some(match col.as_str() {
-                "EffectiveLogonId" => {
-                    if c.has_logon {
-                        text_column(n, |k| match row(k) {
-                            RowNode::Event(e) => e.effective_logon,
-                            RowNode::Inferred(i) => inferred(*i).logon,
-                        })?
-                    } else {
-                        Arc::new(Int64Array::from(vec![0i64; n]))
-                    }
-                }
-                "EffectiveLogonId_par" => {
-                    if c.has_logon {
-                        text_column(n, |k| match link(k) {
-                            Some(Link::Event(q)) => ev(q).effective_logon,
-                            Some(Link::Inferred(_)) => {
-                                source[k].and_then(|r| c.logon.and_then(|l| l.get(r as usize)))
-                            }
-                            _ => None,
-                        })?
-                    } else {
-                        Arc::new(
-                            (0..n)
-                                .map(|k| match link(k) {
-                                    Some(Link::None) => None,
-                                    _ => Some(0i64),
-                                })
-                                .collect::<Int64Array>(),
-                        )
-                    }
-                }
-                "new_process_lc" => text_column(n, |k| {
-                    Some(match row(k) {
-                        RowNode::Event(e) => tree.name_lc(e.name_lc),
-                        RowNode::Inferred(i) => tree.name_lc(inferred(*i).name_lc),
-                    })
-                })?,
-                "parent_proc_lc" if c.has_parent_name => text_column(n, |k| match row(k) {
-                    RowNode::Event(e) => e.parent_lc.map(|id| tree.name_lc(id)),
-                    RowNode::Inferred(_) => None,
-                })?,
-                "parent_proc_lc" => text_column(n, |k| match link(k) {
-                    Some(Link::Event(q)) => Some(tree.name_lc(ev(q).name_lc)),
-                    Some(Link::Inferred(_)) => Some(UNKNOWN),
-                    _ => None,
-                })?,
-                "ParentName" => text_column(n, |k| match link(k) {
-                    Some(Link::Event(q)) => c.name.get(ev(q).input_row as usize),
-                    Some(Link::Inferred(_)) => Some(UNKNOWN),
-                    Some(Link::None) => None,
-                    None => Some(UNKNOWN),
-                })?,
-                "source_index" => {
-                    TextBuf::build(n, |k, buf| buf.push_index(rows.source_index[k])).into_array()?
-                }
-                "new_process_lc_par" => text_column(n, |k| match link(k) {
-                    Some(Link::Event(q)) => Some(tree.name_lc(ev(q).name_lc)),
-                    Some(Link::Inferred(_)) => Some(match row(k) {
-                        RowNode::Event(e) if c.has_parent_name => {
-                            e.parent_lc.map_or(UNKNOWN, |id| tree.name_lc(id))
-                        }
-                        _ => UNKNOWN,
-                    }),
-                    _ => None,
-                })?,
-                "source_index_par" => Arc::new(
-                    (0..n)
-                        .map(|k| par_event(k).map(|q| i64::from(q.input_row)))
-                        .collect::<Int64Array>(),
-                ),
-                "timestamp_orig_par" => utc_times((0..n).map(|k| match link(k) {
-                    Some(Link::Event(q)) => Some(ev(q).time_ns),
-                    Some(Link::Inferred(_)) => Some(0),
-                    _ => None,
-                })),
-                "NewProcessId_par" if schema.process_id != "NewProcessId" => {
-                    text_column(n, |k| if unmatched(k) { own_ppid(k) } else { None })?
-                }
-                "IsRoot" => Arc::new(BooleanArray::from(rows.is_root.clone())),
-                "IsLeaf" => Arc::new(BooleanArray::from(rows.is_leaf.clone())),
-                "IsBranch" => Arc::new(BooleanArray::from(rows.is_branch.clone())),
-                // Written during the walk, and with the keys below.
-                "path" | PARENT_KEY => return Ok(None),
-                "parent_index" => {
-                    TextBuf::build(n, |k, buf| match (rows.reached[k], rows.parent[k]) {
-                        (true, Some(p)) => buf.push_index(rows.source_index[p as usize]),
-                        _ => buf.push_null(),
-                    })
-                    .into_array()?
-                }
-                other if other == format!("{}_par", schema.process_id) => {
-                    text_column(n, |k| match link(k) {
-                        Some(Link::Event(q)) => c.pid.get(ev(q).input_row as usize),
-                        Some(Link::Inferred(_)) if schema.process_id == "NewProcessId" => {
-                            own_ppid(k)
-                        }
-                        _ => None,
-                    })?
-                }
-                other if other == format!("{}_par", schema.parent_id) => text_column(n, |k| {
-                    par_event(k).and_then(|q| c.ppid.get(q.input_row as usize))
-                })?,
-                other if other == format!("{}_par", schema.process_name) => {
-                    text_column(n, |k| match link(k) {
-                        Some(Link::Event(q)) => c.name.get(ev(q).input_row as usize),
-                        Some(Link::Inferred(_)) if !c.has_parent_name => Some(UNKNOWN),
-                        _ => None,
-                    })?
-                }
-                // Every name `added_columns` yields has a rule above; a null column keeps the
-                // layout intact should a future name slip through.
-                _ => new_null_array(&DataType::Utf8, n),
-            }))
-        })
-        .collect::<Result<_, _>>()?;
-    let (key_column, parent_key) = key_columns(tree)?;
+    let out = Output::new(tree, schema, c);
+    let (keys, (input_out, added_out)) = rayon::join(
+        || key_columns(tree),
+        || {
+            rayon::join(
+                || -> Result<Vec<ArrayRef>, ProcTreeError> {
+                    input_columns
+                        .par_iter()
+                        .map(|(name, array)| out.input_column(name, array))
+                        .collect()
+                },
+                || -> Result<Vec<Option<ArrayRef>>, ProcTreeError> {
+                    added
+                        .par_iter()
+                        .map(|name| out.added_column(name))
+                        .collect()
+                },
+            )
+        },
+    );
+    let (key_column, parent_key) = keys?;
+    let mut added_out = added_out?;
     for (name, array) in [("path", path), (PARENT_KEY, parent_key)] {
         let at = added.iter().position(|a| a == name).expect("always added");
         added_out[at] = Some(array);
@@ -634,8 +451,8 @@ fn assemble(
 
     let mut fields = vec![Field::new(PROC_KEY, DataType::Utf8, true)];
     let mut arrays = vec![key_column];
-    for ((name, _), array) in input_columns.iter().zip(input_out) {
-        fields.push(Field::new(name, array.data_type().clone(), true));
+    for ((name, _), array) in input_columns.iter().zip(input_out?) {
+        fields.push(Field::new(*name, array.data_type().clone(), true));
         arrays.push(array);
     }
     for (name, array) in added.iter().zip(added_out) {
@@ -658,4 +475,287 @@ fn key_columns(tree: &BuiltTree<'_>) -> Result<(ArrayRef, ArrayRef), ProcTreeErr
     let keys = TextBuf::gather(n, |k| Some(tree.keys.get(rows.source_index[k] as usize)));
     let parent_keys = TextBuf::gather(n, |k| rows.parent[k].map(|p| keys.get(p as usize)));
     Ok((keys.into_array()?, parent_keys.into_array()?))
+}
+
+/// The output rows, and the rules for their columns.
+struct Output<'t, 'a> {
+    tree: &'t BuiltTree<'a>,
+    schema: &'t ProcSchema,
+    c: &'t Cols<'t>,
+    nodes: Vec<RowNode<'a>>,
+    /// Input row behind each output row (None for inferred parents).
+    source: Vec<Option<u32>>,
+    schema_cols: HashSet<&'t str>,
+}
+
+impl<'t, 'a> Output<'t, 'a> {
+    fn new(tree: &'t BuiltTree<'a>, schema: &'t ProcSchema, c: &'t Cols<'t>) -> Self {
+        let nodes: Vec<RowNode<'a>> = tree
+            .rows
+            .source_index
+            .iter()
+            .map(|&i| match tree.node(i) {
+                Node::Event(p) => RowNode::Event(tree.events[p as usize]),
+                Node::Inferred(k) => RowNode::Inferred(k),
+            })
+            .collect();
+        let source = nodes
+            .iter()
+            .map(|r| match r {
+                RowNode::Event(e) => Some(e.input_row),
+                RowNode::Inferred(_) => None,
+            })
+            .collect();
+        Output {
+            tree,
+            schema,
+            c,
+            nodes,
+            source,
+            schema_cols: schema.columns().into_iter().collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn node(&self, k: usize) -> &RowNode<'a> {
+        &self.nodes[k]
+    }
+
+    fn inferred(&self, i: u32) -> &InferredInfo<'a> {
+        &self.tree.inferred[i as usize]
+    }
+
+    fn link(&self, k: usize) -> Option<Link> {
+        match self.node(k) {
+            RowNode::Event(e) => Some(e.link),
+            RowNode::Inferred(_) => None,
+        }
+    }
+
+    fn unmatched(&self, k: usize) -> bool {
+        matches!(self.link(k), Some(Link::Inferred(_)))
+    }
+
+    /// The event a row's parent link points at. It is nearly always the event of the
+    /// parent's row, which is near in the output (or shared with the siblings), so it is
+    /// read from there; it differs only when that event was folded into an earlier one
+    /// with the same key.
+    fn parent_event(&self, k: usize) -> Option<&EventInfo<'a>> {
+        let Some(Link::Event(q)) = self.link(k) else {
+            return None;
+        };
+        let rows = &self.tree.rows;
+        if let Some(p) = rows.parent[k] {
+            if let RowNode::Event(e) = self.node(p as usize) {
+                if rows.source_index[p as usize] == q {
+                    return Some(e);
+                }
+            }
+        }
+        Some(&self.tree.events[q as usize])
+    }
+
+    fn pid(&self, id: u32) -> &'a str {
+        self.tree.pids.get(id)
+    }
+
+    fn name(&self, id: u32) -> &'a str {
+        self.tree.names.get(id)
+    }
+
+    fn lc(&self, id: u32) -> &'t str {
+        self.tree.names.lc(id)
+    }
+
+    fn own_ppid(&self, k: usize) -> Option<&'a str> {
+        match self.node(k) {
+            RowNode::Event(e) => e.ppid.map(|id| self.pid(id)),
+            RowNode::Inferred(_) => None,
+        }
+    }
+
+    /// An input column in output order. Schema columns hold what the builder read (as
+    /// text for numbers, as MSTICPy does); other columns are copied.
+    fn input_column(&self, col: &str, array: &ArrayRef) -> Result<ArrayRef, ProcTreeError> {
+        let (schema, c, n) = (self.schema, self.c, self.len());
+        let is = |schema_col: &Option<String>| schema_col.as_deref() == Some(col);
+        let text = |value: &dyn Fn(&EventInfo<'a>) -> Option<&'t str>,
+                    inferred: &dyn Fn(&InferredInfo<'a>) -> Option<&'t str>| {
+            text_column(n, |k| match self.node(k) {
+                RowNode::Event(e) => value(e),
+                RowNode::Inferred(i) => inferred(self.inferred(*i)),
+            })
+        };
+        let out: ArrayRef = if col == schema.time_stamp {
+            utc_times((0..n).map(|k| {
+                Some(match self.node(k) {
+                    RowNode::Event(e) => e.time_ns,
+                    RowNode::Inferred(_) => 0,
+                })
+            }))
+        } else if col == schema.process_id {
+            text(&|e| e.pid.map(|id| self.pid(id)), &|i| {
+                Some(self.pid(i.pid))
+            })?
+        } else if col == schema.parent_id {
+            text(&|e| e.ppid.map(|id| self.pid(id)), &|_| None)?
+        } else if col == schema.process_name {
+            text(&|e| e.name.map(|id| self.name(id)), &|i| {
+                c.has_parent_name.then(|| self.name(i.name))
+            })?
+        } else if is(&schema.parent_name) && c.has_parent_name {
+            text(&|e| e.parent_name.map(|id| self.name(id)), &|_| None)?
+        } else if is(&schema.host_name_column) && c.has_host {
+            let host = |h| self.tree.hosts.get(h);
+            text(&|e| e.host.map(host), &|i| i.host.map(host))?
+        } else if let Some(l) = c.logon.filter(|_| is(&schema.logon_id)) {
+            text(&|e| l.get(e.input_row as usize), &|i| i.logon)?
+        } else if let Some(id) = c.event_id.filter(|_| is(&schema.event_id_column)) {
+            text(&|e| id.get(e.input_row as usize), &|i| i.event_id)?
+        } else if array.data_type() == &DataType::Utf8
+            || (self.schema_cols.contains(col) && array.data_type() != &DataType::LargeUtf8)
+        {
+            // MSTICPy turns numeric schema columns into text; anything it cannot read as
+            // text is passed through unchanged. Plain text is copied the same way.
+            match TextColumn::from_array(col, array) {
+                Ok(t) => text_column(n, |k| self.source[k].and_then(|r| t.get(r as usize)))?,
+                Err(_) => take_or_null(array, &self.source)?,
+            }
+        } else {
+            take_or_null(array, &self.source)?
+        };
+        Ok(keep_large(array.data_type(), out))
+    }
+
+    /// A column MSTICPy adds; `None` for those made elsewhere (`path`, `parent_key`).
+    fn added_column(&self, col: &str) -> Result<Option<ArrayRef>, ProcTreeError> {
+        let (schema, c, n) = (self.schema, self.c, self.len());
+        let rows = &self.tree.rows;
+        Ok(Some(match col {
+            "EffectiveLogonId" => {
+                if c.logon.is_some() {
+                    text_column(n, |k| match self.node(k) {
+                        RowNode::Event(e) => e.effective_logon,
+                        RowNode::Inferred(i) => self.inferred(*i).logon,
+                    })?
+                } else {
+                    Arc::new(Int64Array::from(vec![0i64; n]))
+                }
+            }
+            "EffectiveLogonId_par" => {
+                if let Some(logon) = c.logon {
+                    text_column(n, |k| match self.link(k) {
+                        Some(Link::Event(_)) => {
+                            self.parent_event(k).and_then(|q| q.effective_logon)
+                        }
+                        Some(Link::Inferred(_)) => {
+                            self.source[k].and_then(|r| logon.get(r as usize))
+                        }
+                        _ => None,
+                    })?
+                } else {
+                    Arc::new(
+                        (0..n)
+                            .map(|k| match self.link(k) {
+                                Some(Link::None) => None,
+                                _ => Some(0i64),
+                            })
+                            .collect::<Int64Array>(),
+                    )
+                }
+            }
+            "new_process_lc" => text_column(n, |k| {
+                Some(match self.node(k) {
+                    RowNode::Event(e) => self.lc(e.name_lc),
+                    RowNode::Inferred(i) => self.lc(self.inferred(*i).name_lc),
+                })
+            })?,
+            "parent_proc_lc" if c.has_parent_name => text_column(n, |k| match self.node(k) {
+                RowNode::Event(e) => e.parent_lc.map(|id| self.lc(id)),
+                RowNode::Inferred(_) => None,
+            })?,
+            "parent_proc_lc" => text_column(n, |k| match self.link(k) {
+                Some(Link::Event(_)) => self.parent_event(k).map(|q| self.lc(q.name_lc)),
+                Some(Link::Inferred(_)) => Some(UNKNOWN),
+                _ => None,
+            })?,
+            "ParentName" => text_column(n, |k| match self.link(k) {
+                Some(Link::Event(_)) => self
+                    .parent_event(k)
+                    .and_then(|q| q.name)
+                    .map(|id| self.name(id)),
+                Some(Link::Inferred(_)) => Some(UNKNOWN),
+                Some(Link::None) => None,
+                None => Some(UNKNOWN),
+            })?,
+            "source_index" => {
+                TextBuf::build(n, |k, buf| buf.push_index(rows.source_index[k])).into_array()?
+            }
+            "new_process_lc_par" => text_column(n, |k| match self.link(k) {
+                Some(Link::Event(_)) => self.parent_event(k).map(|q| self.lc(q.name_lc)),
+                Some(Link::Inferred(_)) => Some(match self.node(k) {
+                    RowNode::Event(e) if c.has_parent_name => {
+                        e.parent_lc.map_or(UNKNOWN, |id| self.lc(id))
+                    }
+                    _ => UNKNOWN,
+                }),
+                _ => None,
+            })?,
+            "source_index_par" => Arc::new(
+                (0..n)
+                    .map(|k| self.parent_event(k).map(|q| i64::from(q.input_row)))
+                    .collect::<Int64Array>(),
+            ),
+            "timestamp_orig_par" => utc_times((0..n).map(|k| match self.link(k) {
+                Some(Link::Event(_)) => self.parent_event(k).map(|q| q.time_ns),
+                Some(Link::Inferred(_)) => Some(0),
+                _ => None,
+            })),
+            "NewProcessId_par" if schema.process_id != "NewProcessId" => {
+                text_column(n, |k| self.own_ppid(k).filter(|_| self.unmatched(k)))?
+            }
+            "IsRoot" => Arc::new(BooleanArray::from(rows.is_root.clone())),
+            "IsLeaf" => Arc::new(BooleanArray::from(rows.is_leaf.clone())),
+            "IsBranch" => Arc::new(BooleanArray::from(rows.is_branch.clone())),
+            "path" | PARENT_KEY => return Ok(None),
+            "parent_index" => TextBuf::build(n, |k, buf| match (rows.reached[k], rows.parent[k]) {
+                (true, Some(p)) => buf.push_index(rows.source_index[p as usize]),
+                _ => buf.push_null(),
+            })
+            .into_array()?,
+            other if other == format!("{}_par", schema.process_id) => {
+                text_column(n, |k| match self.link(k) {
+                    Some(Link::Event(_)) => self
+                        .parent_event(k)
+                        .and_then(|q| q.pid)
+                        .map(|id| self.pid(id)),
+                    Some(Link::Inferred(_)) if schema.process_id == "NewProcessId" => {
+                        self.own_ppid(k)
+                    }
+                    _ => None,
+                })?
+            }
+            other if other == format!("{}_par", schema.parent_id) => text_column(n, |k| {
+                self.parent_event(k)
+                    .and_then(|q| q.ppid)
+                    .map(|id| self.pid(id))
+            })?,
+            other if other == format!("{}_par", schema.process_name) => {
+                text_column(n, |k| match self.link(k) {
+                    Some(Link::Event(_)) => self
+                        .parent_event(k)
+                        .and_then(|q| q.name)
+                        .map(|id| self.name(id)),
+                    Some(Link::Inferred(_)) if !c.has_parent_name => Some(UNKNOWN),
+                    _ => None,
+                })?
+            }
+            // Every name `added_columns` yields has a rule above; a null column keeps the
+            // layout intact should a future name slip through.
+            _ => new_null_array(&DataType::Utf8, n),
+        }))
+    }
 }
