@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroU32;
 
 use rayon::prelude::*;
 
@@ -46,37 +47,40 @@ pub enum Link {
     None,
 }
 
-/// A real event, in time order. Host, names and pids are numbers in the tables of
-/// [`BuiltTree`].
+/// A real event, in time order. Its texts are numbers in the tables of [`BuiltTree`].
 #[derive(Clone, Copy)]
-pub struct EventInfo<'a> {
+pub struct EventInfo {
     pub input_row: u32,
     pub time_ns: i64,
-    pub host: Option<u32>,
-    pub name: Option<u32>,
+    pub host: Option<Id>,
+    pub name: Option<Id>,
     /// Lower-cased name (of an empty name when it is null).
-    pub name_lc: u32,
-    pub pid: Option<u32>,
-    pub ppid: Option<u32>,
+    pub name_lc: Id,
+    pub pid: Option<Id>,
+    pub ppid: Option<Id>,
     /// Parent name as shown (empty or missing becomes `unknown`), when the schema has one.
-    pub parent_name: Option<u32>,
+    pub parent_name: Option<Id>,
     /// Lower-cased parent name, when the schema has one.
-    pub parent_lc: Option<u32>,
-    pub effective_logon: Option<&'a str>,
+    pub parent_lc: Option<Id>,
+    pub logon: Option<Id>,
+    pub target_logon: Option<Id>,
+    /// The target logon id, or the (subject) logon id when that is missing or `0x0`.
+    pub effective_logon: Option<Id>,
+    pub event_id: Option<Id>,
     pub link: Link,
 }
 
 /// A parent that is not in the data, made up from its first child (MSTICPy's
 /// "inferred parent" rows, time stamped at the epoch).
-pub struct InferredInfo<'a> {
-    pub host: Option<u32>,
-    pub pid: u32,
+pub struct InferredInfo {
+    pub host: Option<Id>,
+    pub pid: Id,
     /// The parent's name: the child's parent name, or `unknown` without one.
-    pub name: u32,
-    pub name_lc: u32,
+    pub name: Id,
+    pub name_lc: Id,
     /// The child's own (subject) logon id, as MSTICPy copies it.
-    pub logon: Option<&'a str>,
-    pub event_id: Option<&'a str>,
+    pub logon: Option<Id>,
+    pub event_id: Option<Id>,
 }
 
 /// One node of the tree.
@@ -109,8 +113,8 @@ pub struct TreeRows {
 
 /// Everything the builder works out.
 pub struct BuiltTree<'a> {
-    pub events: Vec<EventInfo<'a>>,
-    pub inferred: Vec<InferredInfo<'a>>,
+    pub events: Vec<EventInfo>,
+    pub inferred: Vec<InferredInfo>,
     /// The process key of every node, by source index (dropped duplicates included).
     pub keys: TextBuf,
     pub rows: TreeRows,
@@ -119,6 +123,9 @@ pub struct BuiltTree<'a> {
     pub pids: Dict<'a>,
     /// Process and parent process names.
     pub names: Names<'a>,
+    /// Logon ids and target logon ids.
+    pub logons: Dict<'a>,
+    pub event_ids: Dict<'a>,
 }
 
 impl BuiltTree<'_> {
@@ -274,7 +281,7 @@ pub fn build<'a>(input: &ProcInput<'a>, order: &[u32]) -> BuiltTree<'a> {
             .map(|(p, e)| (host_group(e.host), p as u32)),
     );
     let found = find_parents(input.parent_name.is_some(), &events, &by_host);
-    let inferred = link_parents(input, &mut events, &found, &mut tables.names);
+    let inferred = link_parents(&mut events, &found, &mut tables.names);
     drop(found);
     let keys = node_keys(&events, &inferred, &tables);
     let first = first_of_each_key(&events, &inferred, &keys, &by_host);
@@ -288,6 +295,8 @@ pub fn build<'a>(input: &ProcInput<'a>, order: &[u32]) -> BuiltTree<'a> {
         hosts: tables.hosts,
         pids: tables.pids,
         names: tables.names,
+        logons: tables.logons,
+        event_ids: tables.event_ids,
     }
 }
 
@@ -299,18 +308,22 @@ pub fn time_order(time_ns: &[i64], rows: &[u32]) -> Vec<u32> {
     keyed.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The number of a text in a [`Dict`]. It starts at 1 so that an absent text,
+/// `Option<Id>`, takes no more room than a number: events hold many of them.
+pub type Id = NonZeroU32;
+
 /// Distinct texts, each kept once and known by its number. The values of a column
-/// repeat a lot (hosts, names, reused pids), so a table of them stays in cache where
-/// the column itself does not.
+/// repeat a lot (hosts, names, reused pids, logon ids), so a table of them stays in
+/// cache where the column itself does not.
 #[derive(Default)]
 pub struct Dict<'a> {
-    ids: FastMap<&'a str, u32>,
+    ids: FastMap<&'a str, Id>,
     texts: Vec<&'a str>,
 }
 
 impl<'a> Dict<'a> {
-    fn id(&mut self, text: &'a str) -> u32 {
-        let next = self.texts.len() as u32;
+    fn id(&mut self, text: &'a str) -> Id {
+        let next = Id::MIN.saturating_add(self.texts.len() as u32);
         let id = *self.ids.entry(text).or_insert(next);
         if id == next {
             self.texts.push(text);
@@ -318,12 +331,23 @@ impl<'a> Dict<'a> {
         id
     }
 
-    pub fn get(&self, id: u32) -> &'a str {
-        self.texts[id as usize]
+    pub fn get(&self, id: Id) -> &'a str {
+        self.texts[id.get() as usize - 1]
     }
 
     fn len(&self) -> usize {
         self.texts.len()
+    }
+
+    /// The numbers of `column`'s values in `rows`.
+    fn number(&mut self, column: Option<&'a dyn TextSource>, rows: &[u32]) -> Vec<Option<Id>> {
+        match column {
+            None => vec![None; rows.len()],
+            Some(c) => rows
+                .iter()
+                .map(|&r| c.get(r as usize).map(|t| self.id(t)))
+                .collect(),
+        }
     }
 }
 
@@ -333,17 +357,18 @@ impl<'a> Dict<'a> {
 pub struct Names<'a> {
     spellings: Dict<'a>,
     /// The lower-cased number of each spelling.
-    lc_of: Vec<u32>,
-    lc_ids: FastMap<String, u32>,
+    lc_of: Vec<Id>,
+    lc_ids: FastMap<String, Id>,
     lc: Vec<String>,
 }
 
 impl<'a> Names<'a> {
     /// The numbers of `spelling` and of its lower-cased form.
-    fn id(&mut self, spelling: &'a str) -> (u32, u32) {
+    fn id(&mut self, spelling: &'a str) -> (Id, Id) {
         let id = self.spellings.id(spelling);
-        if id as usize == self.lc_of.len() {
-            let next = self.lc.len() as u32;
+        let at = id.get() as usize - 1;
+        if at == self.lc_of.len() {
+            let next = Id::MIN.saturating_add(self.lc.len() as u32);
             let lc = *self
                 .lc_ids
                 .entry(spelling.to_lowercase())
@@ -353,16 +378,45 @@ impl<'a> Names<'a> {
                 });
             self.lc_of.push(lc);
         }
-        (id, self.lc_of[id as usize])
+        (id, self.lc_of[at])
     }
 
-    pub fn get(&self, id: u32) -> &'a str {
+    pub fn get(&self, id: Id) -> &'a str {
         self.spellings.get(id)
     }
 
     /// A lower-cased name by its number.
-    pub fn lc(&self, lc_id: u32) -> &str {
-        &self.lc[lc_id as usize]
+    pub fn lc(&self, lc_id: Id) -> &str {
+        &self.lc[lc_id.get() as usize - 1]
+    }
+}
+
+/// The names of one event: its own and its parent's, as written and lower-cased.
+struct EventNames {
+    name: Option<Id>,
+    name_lc: Id,
+    parent: Option<(Id, Id)>,
+}
+
+impl<'a> Names<'a> {
+    /// The names of the events at `rows`.
+    fn number(&mut self, input: &ProcInput<'a>, rows: &[u32]) -> Vec<EventNames> {
+        rows.iter()
+            .map(|&r| {
+                let row = r as usize;
+                let name = input.name.get(row).map(|t| self.id(t));
+                EventNames {
+                    name: name.map(|(id, _)| id),
+                    name_lc: name.unwrap_or_else(|| self.id("")).1,
+                    parent: input.parent_name.map(|p| {
+                        self.id(match p.get(row) {
+                            None | Some("") => UNKNOWN,
+                            Some(v) => v,
+                        })
+                    }),
+                }
+            })
+            .collect()
     }
 }
 
@@ -371,56 +425,74 @@ struct Tables<'a> {
     hosts: Dict<'a>,
     pids: Dict<'a>,
     names: Names<'a>,
+    logons: Dict<'a>,
+    event_ids: Dict<'a>,
 }
 
 /// The group of a host in [`Groups`]: 0 for no host.
-fn host_group(host: Option<u32>) -> u32 {
-    host.map_or(0, |h| h + 1)
+fn host_group(host: Option<Id>) -> u32 {
+    host.map_or(0, Id::get)
 }
 
-/// The events in time order, their texts numbered in `tables`. Input rows are mostly
-/// in time order already, so this reads the columns nearly in sequence.
+/// The events in time order, their texts numbered in `tables`. Each table is filled by
+/// its own task, reading its columns in time order (mostly input order, so nearly in
+/// sequence).
 fn read_events<'a>(
     input: &ProcInput<'a>,
     order: &[u32],
     tables: &mut Tables<'a>,
-) -> Vec<EventInfo<'a>> {
-    order
-        .iter()
-        .map(|&r| {
-            let row = r as usize;
-            let (name, name_lc) = match input.name.get(row) {
-                Some(t) => {
-                    let (id, lc) = tables.names.id(t);
-                    (Some(id), lc)
-                }
-                None => (None, tables.names.id("").1),
-            };
-            let parent = input.parent_name.map(|p| {
-                tables.names.id(match p.get(row) {
-                    None | Some("") => UNKNOWN,
-                    Some(v) => v,
-                })
-            });
-            let logon = input.logon.and_then(|l| l.get(row));
-            let effective_logon = match input.target_logon.and_then(|t| t.get(row)) {
-                Some(t) if t != "0x0" => Some(t),
-                _ => logon,
+) -> Vec<EventInfo> {
+    let Tables {
+        hosts,
+        pids,
+        names,
+        logons,
+        event_ids,
+    } = tables;
+    let ((host, event_id, logon, target_logon), ((pid, ppid), event_names)) = rayon::join(
+        || {
+            (
+                hosts.number(input.host, order),
+                event_ids.number(input.event_id, order),
+                logons.number(input.logon, order),
+                logons.number(input.target_logon, order),
+            )
+        },
+        || {
+            rayon::join(
+                || {
+                    (
+                        pids.number(Some(input.pid), order),
+                        pids.number(Some(input.ppid), order),
+                    )
+                },
+                || names.number(input, order),
+            )
+        },
+    );
+    let logons = &*logons;
+    (0..order.len())
+        .into_par_iter()
+        .map(|p| {
+            let names = &event_names[p];
+            let effective_logon = match target_logon[p] {
+                Some(t) if logons.get(t) != "0x0" => Some(t),
+                _ => logon[p],
             };
             EventInfo {
-                input_row: r,
-                time_ns: input.time_ns[row],
-                host: input
-                    .host
-                    .and_then(|h| h.get(row))
-                    .map(|h| tables.hosts.id(h)),
-                name,
-                name_lc,
-                pid: input.pid.get(row).map(|p| tables.pids.id(p)),
-                ppid: input.ppid.get(row).map(|p| tables.pids.id(p)),
-                parent_name: parent.map(|(id, _)| id),
-                parent_lc: parent.map(|(_, lc)| lc),
+                input_row: order[p],
+                time_ns: input.time_ns[order[p] as usize],
+                host: host[p],
+                name: names.name,
+                name_lc: names.name_lc,
+                pid: pid[p],
+                ppid: ppid[p],
+                parent_name: names.parent.map(|(id, _)| id),
+                parent_lc: names.parent.map(|(_, lc)| lc),
+                logon: logon[p],
+                target_logon: target_logon[p],
                 effective_logon,
+                event_id: event_id[p],
                 link: Link::None,
             }
         })
@@ -472,7 +544,7 @@ enum Found {
 
 /// The parent of every event (by position), searched host by host in parallel.
 /// `match_name`: the parent's name must match too.
-fn find_parents(match_name: bool, events: &[EventInfo<'_>], by_host: &Groups) -> Vec<Found> {
+fn find_parents(match_name: bool, events: &[EventInfo], by_host: &Groups) -> Vec<Found> {
     let per_host: Vec<Vec<Found>> = (0..by_host.len())
         .into_par_iter()
         .map(|h| sweep(match_name, events, by_host.members(h)))
@@ -489,9 +561,9 @@ fn find_parents(match_name: bool, events: &[EventInfo<'_>], by_host: &Groups) ->
 /// Parents of one host's events (positions in time order): a sweep forward in time that
 /// keeps the latest event for each (pid, name). Events starting at the same instant are
 /// all added before any of them looks up its parent, as a parent may start with its child.
-fn sweep(match_name: bool, events: &[EventInfo<'_>], positions: &[u32]) -> Vec<Found> {
+fn sweep(match_name: bool, events: &[EventInfo], positions: &[u32]) -> Vec<Found> {
     // Sized for the worst case up front: growing re-hashes every key so far.
-    let mut latest: FastMap<(u32, Option<u32>), u32> =
+    let mut latest: FastMap<(Id, Option<Id>), u32> =
         FastMap::with_capacity_and_hasher(positions.len(), Default::default());
     let mut found = Vec::with_capacity(positions.len());
     let time = |p: &u32| events[*p as usize].time_ns;
@@ -518,28 +590,25 @@ fn sweep(match_name: bool, events: &[EventInfo<'_>], positions: &[u32]) -> Vec<F
 /// Set every event's link, making up one inferred parent per distinct parent description
 /// (host, pid, logon, name, event id) among events whose parent is missing, numbered in
 /// the time order of their first child as MSTICPy numbers them.
-fn link_parents<'a>(
-    input: &ProcInput<'a>,
-    events: &mut [EventInfo<'a>],
+fn link_parents(
+    events: &mut [EventInfo],
     found: &[Found],
-    names: &mut Names<'a>,
-) -> Vec<InferredInfo<'a>> {
-    type Description<'a> = (Option<u32>, u32, Option<&'a str>, u32, Option<&'a str>);
-    let mut inferred: Vec<InferredInfo<'a>> = Vec::new();
-    let mut ids: FastMap<Description<'a>, u32> = FastMap::default();
+    names: &mut Names<'_>,
+) -> Vec<InferredInfo> {
+    type Description = (Option<Id>, Id, Option<Id>, Id, Option<Id>);
+    let mut inferred: Vec<InferredInfo> = Vec::new();
+    let mut ids: FastMap<Description, u32> = FastMap::default();
     for (ev, f) in events.iter_mut().zip(found) {
         ev.link = match *f {
             Found::NoParentPid => Link::None,
             Found::Parent(q) => Link::Event(q),
             Found::Missing => {
-                let row = ev.input_row as usize;
                 let pid = ev.ppid.expect("events without a parent pid are roots");
                 let (name, name_lc) = ev
                     .parent_name
                     .zip(ev.parent_lc)
                     .unwrap_or_else(|| names.id(UNKNOWN));
-                let logon = input.logon.and_then(|l| l.get(row));
-                let event_id = input.event_id.and_then(|e| e.get(row));
+                let (logon, event_id) = (ev.logon, ev.event_id);
                 let next = inferred.len() as u32;
                 let id = *ids
                     .entry((ev.host, pid, logon, name, event_id))
@@ -562,11 +631,7 @@ fn link_parents<'a>(
 }
 
 /// Keys of all nodes: real events first (time order), then inferred parents.
-fn node_keys(
-    events: &[EventInfo<'_>],
-    inferred: &[InferredInfo<'_>],
-    tables: &Tables<'_>,
-) -> TextBuf {
+fn node_keys(events: &[EventInfo], inferred: &[InferredInfo], tables: &Tables<'_>) -> TextBuf {
     let n = events.len();
     TextBuf::build(n + inferred.len(), |i, buf| {
         buf.push_with(|out| match node_of(n, i as u32) {
@@ -587,8 +652,8 @@ fn node_keys(
 /// For every node, the first node (by source index) on its host with the same key:
 /// there is one row per (host, key), and later nodes with the key fold into it.
 fn first_of_each_key(
-    events: &[EventInfo<'_>],
-    inferred: &[InferredInfo<'_>],
+    events: &[EventInfo],
+    inferred: &[InferredInfo],
     keys: &TextBuf,
     by_host: &Groups,
 ) -> Vec<u32> {
@@ -647,7 +712,7 @@ fn text_order(index: u32) -> u64 {
 /// paths. The output is sorted by path: a depth-first walk taking roots and siblings in
 /// [`text_order`]. Rows in parent cycles are never reached from a root and sort by their
 /// own index, like roots.
-fn walk(events: &[EventInfo<'_>], first: &[u32]) -> TreeRows {
+fn walk(events: &[EventInfo], first: &[u32]) -> TreeRows {
     let n = events.len();
     let total = first.len();
     let parent: Vec<Option<u32>> = (0..total as u32)

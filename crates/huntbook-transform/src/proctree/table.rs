@@ -17,7 +17,7 @@ use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use rayon::prelude::*;
 
 use super::build::{
-    build, time_order, BuiltTree, EventInfo, FastHasher, InferredInfo, Link, Node, ProcInput,
+    build, time_order, BuiltTree, EventInfo, FastHasher, Id, InferredInfo, Link, Node, ProcInput,
     UNKNOWN,
 };
 use super::columns::{time_column, TextColumn, TextSource};
@@ -334,8 +334,9 @@ pub fn build_table(
         &Cols {
             has_parent_name: parent_name.is_some(),
             has_host: host.is_some(),
-            logon: logon.as_ref(),
-            event_id: event_id.as_ref(),
+            has_logon: logon.is_some(),
+            has_target_logon: target_logon.is_some(),
+            has_event_id: event_id.is_some(),
         },
         path,
     )?;
@@ -353,13 +354,13 @@ pub fn build_table(
     })
 }
 
-/// What `assemble` needs besides the builder's result: which optional columns the
-/// input has, and the two it still reads by input row.
-struct Cols<'c> {
+/// Which of the optional schema columns the input has.
+struct Cols {
     has_parent_name: bool,
     has_host: bool,
-    logon: Option<&'c TextColumn>,
-    event_id: Option<&'c TextColumn>,
+    has_logon: bool,
+    has_target_logon: bool,
+    has_event_id: bool,
 }
 
 /// The names of the columns MSTICPy adds, in its order, for this schema.
@@ -398,8 +399,8 @@ pub fn added_columns(schema: &ProcSchema, has_parent_name: bool) -> Vec<String> 
 
 /// What an output row is: a copy of its event (so that columns read the events in
 /// output order, in sequence), or an inferred parent's index.
-enum RowNode<'a> {
-    Event(EventInfo<'a>),
+enum RowNode {
+    Event(EventInfo),
     Inferred(u32),
 }
 
@@ -407,7 +408,7 @@ fn assemble(
     batch: &RecordBatch,
     schema: &ProcSchema,
     tree: &BuiltTree<'_>,
-    c: &Cols<'_>,
+    c: &Cols,
     path: ArrayRef,
 ) -> Result<RecordBatch, ProcTreeError> {
     let added = added_columns(schema, c.has_parent_name);
@@ -481,16 +482,16 @@ fn key_columns(tree: &BuiltTree<'_>) -> Result<(ArrayRef, ArrayRef), ProcTreeErr
 struct Output<'t, 'a> {
     tree: &'t BuiltTree<'a>,
     schema: &'t ProcSchema,
-    c: &'t Cols<'t>,
-    nodes: Vec<RowNode<'a>>,
+    c: &'t Cols,
+    nodes: Vec<RowNode>,
     /// Input row behind each output row (None for inferred parents).
     source: Vec<Option<u32>>,
     schema_cols: HashSet<&'t str>,
 }
 
 impl<'t, 'a> Output<'t, 'a> {
-    fn new(tree: &'t BuiltTree<'a>, schema: &'t ProcSchema, c: &'t Cols<'t>) -> Self {
-        let nodes: Vec<RowNode<'a>> = tree
+    fn new(tree: &'t BuiltTree<'a>, schema: &'t ProcSchema, c: &'t Cols) -> Self {
+        let nodes: Vec<RowNode> = tree
             .rows
             .source_index
             .iter()
@@ -520,11 +521,11 @@ impl<'t, 'a> Output<'t, 'a> {
         self.nodes.len()
     }
 
-    fn node(&self, k: usize) -> &RowNode<'a> {
+    fn node(&self, k: usize) -> &RowNode {
         &self.nodes[k]
     }
 
-    fn inferred(&self, i: u32) -> &InferredInfo<'a> {
+    fn inferred(&self, i: u32) -> &InferredInfo {
         &self.tree.inferred[i as usize]
     }
 
@@ -543,7 +544,7 @@ impl<'t, 'a> Output<'t, 'a> {
     /// parent's row, which is near in the output (or shared with the siblings), so it is
     /// read from there; it differs only when that event was folded into an earlier one
     /// with the same key.
-    fn parent_event(&self, k: usize) -> Option<&EventInfo<'a>> {
+    fn parent_event(&self, k: usize) -> Option<&EventInfo> {
         let Some(Link::Event(q)) = self.link(k) else {
             return None;
         };
@@ -558,16 +559,20 @@ impl<'t, 'a> Output<'t, 'a> {
         Some(&self.tree.events[q as usize])
     }
 
-    fn pid(&self, id: u32) -> &'a str {
+    fn pid(&self, id: Id) -> &'a str {
         self.tree.pids.get(id)
     }
 
-    fn name(&self, id: u32) -> &'a str {
+    fn name(&self, id: Id) -> &'a str {
         self.tree.names.get(id)
     }
 
-    fn lc(&self, id: u32) -> &'t str {
+    fn lc(&self, id: Id) -> &'t str {
         self.tree.names.lc(id)
+    }
+
+    fn logon(&self, id: Id) -> &'a str {
+        self.tree.logons.get(id)
     }
 
     fn own_ppid(&self, k: usize) -> Option<&'a str> {
@@ -582,8 +587,8 @@ impl<'t, 'a> Output<'t, 'a> {
     fn input_column(&self, col: &str, array: &ArrayRef) -> Result<ArrayRef, ProcTreeError> {
         let (schema, c, n) = (self.schema, self.c, self.len());
         let is = |schema_col: &Option<String>| schema_col.as_deref() == Some(col);
-        let text = |value: &dyn Fn(&EventInfo<'a>) -> Option<&'t str>,
-                    inferred: &dyn Fn(&InferredInfo<'a>) -> Option<&'t str>| {
+        let text = |value: &dyn Fn(&EventInfo) -> Option<&'t str>,
+                    inferred: &dyn Fn(&InferredInfo) -> Option<&'t str>| {
             text_column(n, |k| match self.node(k) {
                 RowNode::Event(e) => value(e),
                 RowNode::Inferred(i) => inferred(self.inferred(*i)),
@@ -611,10 +616,15 @@ impl<'t, 'a> Output<'t, 'a> {
         } else if is(&schema.host_name_column) && c.has_host {
             let host = |h| self.tree.hosts.get(h);
             text(&|e| e.host.map(host), &|i| i.host.map(host))?
-        } else if let Some(l) = c.logon.filter(|_| is(&schema.logon_id)) {
-            text(&|e| l.get(e.input_row as usize), &|i| i.logon)?
-        } else if let Some(id) = c.event_id.filter(|_| is(&schema.event_id_column)) {
-            text(&|e| id.get(e.input_row as usize), &|i| i.event_id)?
+        } else if is(&schema.logon_id) && c.has_logon {
+            text(&|e| e.logon.map(|id| self.logon(id)), &|i| {
+                i.logon.map(|id| self.logon(id))
+            })?
+        } else if is(&schema.target_logon_id) && c.has_target_logon {
+            text(&|e| e.target_logon.map(|id| self.logon(id)), &|_| None)?
+        } else if is(&schema.event_id_column) && c.has_event_id {
+            let event_id = |id| self.tree.event_ids.get(id);
+            text(&|e| e.event_id.map(event_id), &|i| i.event_id.map(event_id))?
         } else if array.data_type() == &DataType::Utf8
             || (self.schema_cols.contains(col) && array.data_type() != &DataType::LargeUtf8)
         {
@@ -636,25 +646,26 @@ impl<'t, 'a> Output<'t, 'a> {
         let rows = &self.tree.rows;
         Ok(Some(match col {
             "EffectiveLogonId" => {
-                if c.logon.is_some() {
+                if c.has_logon {
                     text_column(n, |k| match self.node(k) {
-                        RowNode::Event(e) => e.effective_logon,
-                        RowNode::Inferred(i) => self.inferred(*i).logon,
+                        RowNode::Event(e) => e.effective_logon.map(|id| self.logon(id)),
+                        RowNode::Inferred(i) => self.inferred(*i).logon.map(|id| self.logon(id)),
                     })?
                 } else {
                     Arc::new(Int64Array::from(vec![0i64; n]))
                 }
             }
             "EffectiveLogonId_par" => {
-                if let Some(logon) = c.logon {
-                    text_column(n, |k| match self.link(k) {
-                        Some(Link::Event(_)) => {
-                            self.parent_event(k).and_then(|q| q.effective_logon)
-                        }
-                        Some(Link::Inferred(_)) => {
-                            self.source[k].and_then(|r| logon.get(r as usize))
-                        }
-                        _ => None,
+                if c.has_logon {
+                    text_column(n, |k| {
+                        let logon = match (self.link(k), self.node(k)) {
+                            (Some(Link::Event(_)), _) => {
+                                self.parent_event(k).and_then(|q| q.effective_logon)
+                            }
+                            (Some(Link::Inferred(_)), RowNode::Event(e)) => e.logon,
+                            _ => None,
+                        };
+                        logon.map(|id| self.logon(id))
                     })?
                 } else {
                     Arc::new(
