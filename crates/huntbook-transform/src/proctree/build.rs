@@ -115,8 +115,6 @@ pub struct TreeRows {
 pub struct BuiltTree<'a> {
     pub events: Vec<EventInfo>,
     pub inferred: Vec<InferredInfo>,
-    /// The process key of every node, by source index (dropped duplicates included).
-    pub keys: TextBuf,
     pub rows: TreeRows,
     pub hosts: Dict<'a>,
     /// Pids and parent pids.
@@ -201,13 +199,18 @@ pub fn key_time(ns: i64) -> String {
     String::from_utf8(out).expect("digits and separators")
 }
 
-fn write_key_time(out: &mut Vec<u8>, ns: i64) {
+/// A time rounded as keys show it: to 10 µs, half to even (as pandas rounds).
+fn key_rounded(ns: i64) -> i64 {
     const STEP: i64 = 10_000;
     let (mut q, r) = (ns.div_euclid(STEP), ns.rem_euclid(STEP));
     if r > STEP / 2 || (r == STEP / 2 && q % 2 != 0) {
         q += 1;
     }
-    let rounded = q * STEP;
+    q * STEP
+}
+
+fn write_key_time(out: &mut Vec<u8>, ns: i64) {
+    let rounded = key_rounded(ns);
     let secs = rounded.div_euclid(1_000_000_000);
     let micros = rounded.rem_euclid(1_000_000_000) / 1_000;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
@@ -260,7 +263,7 @@ pub fn process_key(name_lc: &str, pid: &str, time_ns: i64) -> String {
     String::from_utf8(key).expect("built from text")
 }
 
-fn write_key(out: &mut Vec<u8>, name_lc: &str, pid: &str, time_ns: i64) {
+pub fn write_key(out: &mut Vec<u8>, name_lc: &str, pid: &str, time_ns: i64) {
     out.extend_from_slice(name_lc.as_bytes());
     out.push(b'|');
     out.extend_from_slice(pid.as_bytes());
@@ -283,14 +286,12 @@ pub fn build<'a>(input: &ProcInput<'a>, order: &[u32]) -> BuiltTree<'a> {
     let found = find_parents(input.parent_name.is_some(), &events, &by_host);
     let inferred = link_parents(&mut events, &found, &mut tables.names);
     drop(found);
-    let keys = node_keys(&events, &inferred, &tables);
-    let first = first_of_each_key(&events, &inferred, &keys, &by_host);
+    let first = first_of_each_key(&events, &inferred, &tables);
     drop(by_host);
     let rows = walk(&events, &first);
     BuiltTree {
         events,
         inferred,
-        keys,
         rows,
         hosts: tables.hosts,
         pids: tables.pids,
@@ -337,6 +338,24 @@ impl<'a> Dict<'a> {
 
     fn len(&self) -> usize {
         self.texts.len()
+    }
+
+    /// The numbers of `column`'s values in `rows`, unless it has more than `limit`
+    /// distinct values.
+    pub fn number_few(
+        &mut self,
+        column: &'a dyn TextSource,
+        rows: &[u32],
+        limit: usize,
+    ) -> Option<Vec<Option<Id>>> {
+        let mut ids = Vec::with_capacity(rows.len());
+        for &r in rows {
+            ids.push(column.get(r as usize).map(|t| self.id(t)));
+            if self.len() > limit {
+                return None;
+            }
+        }
+        Some(ids)
     }
 
     /// The numbers of `column`'s values in `rows`.
@@ -630,61 +649,54 @@ fn link_parents(
     inferred
 }
 
-/// Keys of all nodes: real events first (time order), then inferred parents.
-fn node_keys(events: &[EventInfo], inferred: &[InferredInfo], tables: &Tables<'_>) -> TextBuf {
-    let n = events.len();
-    TextBuf::build(n + inferred.len(), |i, buf| {
-        buf.push_with(|out| match node_of(n, i as u32) {
-            Node::Event(p) => {
-                let ev = &events[p as usize];
-                let pid = ev.pid.map_or("", |id| tables.pids.get(id));
-                write_key(out, tables.names.lc(ev.name_lc), pid, ev.time_ns);
-            }
-            Node::Inferred(k) => {
-                let inf = &inferred[k as usize];
-                let pid = tables.pids.get(inf.pid);
-                write_key(out, tables.names.lc(inf.name_lc), pid, 0);
-            }
-        })
-    })
-}
-
 /// For every node, the first node (by source index) on its host with the same key:
-/// there is one row per (host, key), and later nodes with the key fold into it.
+/// there is one row per (host, key), and later nodes with the key fold into it. Equal
+/// keys need equal start times as the key rounds them, so the only nodes compared are
+/// the events sharing theirs with another event, and the inferred parents (all at the
+/// epoch) with the events there: usually few.
 fn first_of_each_key(
     events: &[EventInfo],
     inferred: &[InferredInfo],
-    keys: &TextBuf,
-    by_host: &Groups,
+    tables: &Tables<'_>,
 ) -> Vec<u32> {
     let n = events.len();
-    let inferred_by_host = Groups::new(
-        by_host.len(),
-        inferred
+    let mut candidates: Vec<u32> = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let time = key_rounded(events[start].time_ns);
+        let same = events[start..]
             .iter()
-            .enumerate()
-            .map(|(k, inf)| (host_group(inf.host), (n + k) as u32)),
-    );
-    let folded: Vec<Vec<(u32, u32)>> = (0..by_host.len())
-        .into_par_iter()
-        .map(|h| {
-            let nodes = by_host.members(h).len() + inferred_by_host.members(h).len();
-            let mut first: FastMap<&[u8], u32> =
-                FastMap::with_capacity_and_hasher(nodes, Default::default());
-            by_host
-                .members(h)
-                .iter()
-                .chain(inferred_by_host.members(h))
-                .filter_map(|&i| {
-                    let f = *first.entry(keys.get(i as usize)).or_insert(i);
-                    (f != i).then_some((i, f))
-                })
-                .collect()
-        })
-        .collect();
-    let mut first: Vec<u32> = (0..keys.len() as u32).collect();
-    for (i, f) in folded.into_iter().flatten() {
-        first[i as usize] = f;
+            .take_while(|e| key_rounded(e.time_ns) == time)
+            .count();
+        if same > 1 || time == 0 {
+            candidates.extend(start as u32..(start + same) as u32);
+        }
+        start += same;
+    }
+    candidates.extend(n as u32..(n + inferred.len()) as u32);
+
+    let (names, pids) = (&tables.names, &tables.pids);
+    let host_and_key = |i: u32, out: &mut Vec<u8>| match node_of(n, i) {
+        Node::Event(p) => {
+            let ev = &events[p as usize];
+            let pid = ev.pid.map_or("", |id| pids.get(id));
+            write_key(out, names.lc(ev.name_lc), pid, ev.time_ns);
+            ev.host
+        }
+        Node::Inferred(k) => {
+            let inf = &inferred[k as usize];
+            write_key(out, names.lc(inf.name_lc), pids.get(inf.pid), 0);
+            inf.host
+        }
+    };
+    let mut hosts = Vec::with_capacity(candidates.len());
+    let keys = TextBuf::build(candidates.len(), |j, buf| {
+        buf.push_with(|out| hosts.push(host_and_key(candidates[j], out)))
+    });
+    let mut first: Vec<u32> = (0..(n + inferred.len()) as u32).collect();
+    let mut seen: FastMap<(Option<Id>, &[u8]), u32> = FastMap::default();
+    for (j, &i) in candidates.iter().enumerate() {
+        first[i as usize] = *seen.entry((hosts[j], keys.get(j))).or_insert(i);
     }
     first
 }
@@ -760,10 +772,10 @@ fn walk(events: &[EventInfo], first: &[u32]) -> TreeRows {
         order[row_of[i as usize] as usize] = i;
     }
     let parent_row: Vec<Option<u32>> = order
-        .iter()
+        .par_iter()
         .map(|&i| parent[i as usize].map(|p| row_of[p as usize]))
         .collect();
-    let reached: Vec<bool> = order.iter().map(|&i| reached[i as usize]).collect();
+    let reached: Vec<bool> = order.par_iter().map(|&i| reached[i as usize]).collect();
     let mut path = TextBuf::with_capacity(order.len());
     for (k, &i) in order.iter().enumerate() {
         match parent_row[k] {
@@ -772,11 +784,11 @@ fn walk(events: &[EventInfo], first: &[u32]) -> TreeRows {
         }
     }
     TreeRows {
-        depth: order.iter().map(|&i| depth_of[i as usize]).collect(),
-        is_root: parent_row.iter().map(Option::is_none).collect(),
-        is_leaf: order.iter().map(|&i| !has_child[i as usize]).collect(),
+        depth: order.par_iter().map(|&i| depth_of[i as usize]).collect(),
+        is_root: parent_row.par_iter().map(Option::is_none).collect(),
+        is_leaf: order.par_iter().map(|&i| !has_child[i as usize]).collect(),
         is_branch: order
-            .iter()
+            .par_iter()
             .map(|&i| parent[i as usize].is_some() && has_child[i as usize])
             .collect(),
         parent: parent_row,

@@ -127,7 +127,7 @@ fn formatted(
     n: usize,
     write: impl Fn(usize, &mut TextBuf) + Sync,
 ) -> Result<TextColumn, ProcTreeError> {
-    let array = TextBuf::build(n, write).into_array()?;
+    let array = TextBuf::par_build(n, write).into_array()?;
     Ok(TextColumn::Utf8(array.as_string::<i32>().clone()))
 }
 

@@ -17,8 +17,8 @@ use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use rayon::prelude::*;
 
 use super::build::{
-    build, time_order, BuiltTree, EventInfo, FastHasher, Id, InferredInfo, Link, Node, ProcInput,
-    UNKNOWN,
+    build, time_order, write_key, BuiltTree, Dict, EventInfo, FastHasher, Id, InferredInfo, Link,
+    Node, ProcInput, UNKNOWN,
 };
 use super::columns::{time_column, TextColumn, TextSource};
 use super::schema::{infer_schema, ProcSchema};
@@ -325,12 +325,12 @@ pub fn build_table(
         event_id: event_id.as_ref().map(|e| e as &dyn TextSource),
     };
     let mut tree = build(&input, &rows);
-    drop(rows);
     let path = std::mem::take(&mut tree.rows.path).into_array()?;
     let batch_out = assemble(
         batch,
         &schema,
         &tree,
+        &rows,
         &Cols {
             has_parent_name: parent_name.is_some(),
             has_host: host.is_some(),
@@ -408,6 +408,7 @@ fn assemble(
     batch: &RecordBatch,
     schema: &ProcSchema,
     tree: &BuiltTree<'_>,
+    order: &[u32],
     c: &Cols,
     path: ArrayRef,
 ) -> Result<RecordBatch, ProcTreeError> {
@@ -423,9 +424,9 @@ fn assemble(
         .collect();
 
     // Columns are independent: build them on all cores.
-    let out = Output::new(tree, schema, c);
+    let out = Output::new(tree, order, schema, c);
     let (keys, (input_out, added_out)) = rayon::join(
-        || key_columns(tree),
+        || out.key_columns(),
         || {
             rayon::join(
                 || -> Result<Vec<ArrayRef>, ProcTreeError> {
@@ -467,17 +468,6 @@ fn assemble(
     })
 }
 
-/// `proc_key` and `parent_key`. A parent's key is read from the `proc_key` already
-/// written for its row, which is near (or shared by its siblings), rather than from the
-/// keys of all nodes.
-fn key_columns(tree: &BuiltTree<'_>) -> Result<(ArrayRef, ArrayRef), ProcTreeError> {
-    let rows = &tree.rows;
-    let n = rows.source_index.len();
-    let keys = TextBuf::gather(n, |k| Some(tree.keys.get(rows.source_index[k] as usize)));
-    let parent_keys = TextBuf::gather(n, |k| rows.parent[k].map(|p| keys.get(p as usize)));
-    Ok((keys.into_array()?, parent_keys.into_array()?))
-}
-
 /// The output rows, and the rules for their columns.
 struct Output<'t, 'a> {
     tree: &'t BuiltTree<'a>,
@@ -486,22 +476,24 @@ struct Output<'t, 'a> {
     nodes: Vec<RowNode>,
     /// Input row behind each output row (None for inferred parents).
     source: Vec<Option<u32>>,
+    /// Input row of each event (by position, time order).
+    order: &'t [u32],
     schema_cols: HashSet<&'t str>,
 }
 
 impl<'t, 'a> Output<'t, 'a> {
-    fn new(tree: &'t BuiltTree<'a>, schema: &'t ProcSchema, c: &'t Cols) -> Self {
+    fn new(tree: &'t BuiltTree<'a>, order: &'t [u32], schema: &'t ProcSchema, c: &'t Cols) -> Self {
         let nodes: Vec<RowNode> = tree
             .rows
             .source_index
-            .iter()
+            .par_iter()
             .map(|&i| match tree.node(i) {
                 Node::Event(p) => RowNode::Event(tree.events[p as usize]),
                 Node::Inferred(k) => RowNode::Inferred(k),
             })
             .collect();
         let source = nodes
-            .iter()
+            .par_iter()
             .map(|r| match r {
                 RowNode::Event(e) => Some(e.input_row),
                 RowNode::Inferred(_) => None,
@@ -509,6 +501,7 @@ impl<'t, 'a> Output<'t, 'a> {
             .collect();
         Output {
             tree,
+            order,
             schema,
             c,
             nodes,
@@ -575,6 +568,51 @@ impl<'t, 'a> Output<'t, 'a> {
         self.tree.logons.get(id)
     }
 
+    /// The process key of row `k`, written from the row's own values.
+    fn write_key(&self, k: usize, out: &mut Vec<u8>) {
+        match self.node(k) {
+            RowNode::Event(e) => {
+                let pid = e.pid.map_or("", |id| self.pid(id));
+                write_key(out, self.lc(e.name_lc), pid, e.time_ns);
+            }
+            RowNode::Inferred(i) => {
+                let inf = self.inferred(*i);
+                write_key(out, self.lc(inf.name_lc), self.pid(inf.pid), 0);
+            }
+        }
+    }
+
+    /// `proc_key` and `parent_key`. A parent's key is copied from its row's, which is
+    /// near (or shared by the siblings).
+    fn key_columns(&self) -> Result<(ArrayRef, ArrayRef), ProcTreeError> {
+        let keys = TextBuf::build(self.len(), |k, buf| {
+            buf.push_with(|out| self.write_key(k, out))
+        });
+        let parent = &self.tree.rows.parent;
+        let parent_keys = TextBuf::gather(self.len(), |k| parent[k].map(|p| keys.get(p as usize)));
+        Ok((keys.into_array()?, parent_keys.into_array()?))
+    }
+
+    /// Text column `t` in output order. When its values repeat (user names and SIDs
+    /// do), they are numbered reading the events in time order, which is mostly input
+    /// order, and written from that small table: reading a large column in output order
+    /// scatters over memory and costs several times more. Columns of many distinct
+    /// values (command lines) are read directly.
+    fn text_in_output_order(&self, t: &TextColumn) -> Result<ArrayRef, ProcTreeError> {
+        const FEW: usize = 1 << 14;
+        let mut dict = Dict::default();
+        let source = &self.source;
+        match dict.number_few(t, self.order, FEW) {
+            Some(ids) => {
+                let pos = &self.tree.rows.source_index;
+                text_column(self.len(), |k| {
+                    source[k].and_then(|_| ids[pos[k] as usize].map(|id| dict.get(id)))
+                })
+            }
+            None => text_column(self.len(), |k| source[k].and_then(|r| t.get(r as usize))),
+        }
+    }
+
     fn own_ppid(&self, k: usize) -> Option<&'a str> {
         match self.node(k) {
             RowNode::Event(e) => e.ppid.map(|id| self.pid(id)),
@@ -631,7 +669,7 @@ impl<'t, 'a> Output<'t, 'a> {
             // MSTICPy turns numeric schema columns into text; anything it cannot read as
             // text is passed through unchanged. Plain text is copied the same way.
             match TextColumn::from_array(col, array) {
-                Ok(t) => text_column(n, |k| self.source[k].and_then(|r| t.get(r as usize)))?,
+                Ok(t) => self.text_in_output_order(&t)?,
                 Err(_) => take_or_null(array, &self.source)?,
             }
         } else {
@@ -731,6 +769,7 @@ impl<'t, 'a> Output<'t, 'a> {
             "IsRoot" => Arc::new(BooleanArray::from(rows.is_root.clone())),
             "IsLeaf" => Arc::new(BooleanArray::from(rows.is_leaf.clone())),
             "IsBranch" => Arc::new(BooleanArray::from(rows.is_branch.clone())),
+            // Written during the walk, and with the keys.
             "path" | PARENT_KEY => return Ok(None),
             "parent_index" => TextBuf::build(n, |k, buf| match (rows.reached[k], rows.parent[k]) {
                 (true, Some(p)) => buf.push_index(rows.source_index[p as usize]),
