@@ -276,18 +276,11 @@ pub fn write_key(out: &mut Vec<u8>, name_lc: &str, pid: &str, time_ns: i64) {
 pub fn build<'a>(input: &ProcInput<'a>, order: &[u32]) -> BuiltTree<'a> {
     let mut tables = Tables::default();
     let mut events = read_events(input, order, &mut tables);
-    let by_host = Groups::new(
-        tables.hosts.len() + 1,
-        events
-            .iter()
-            .enumerate()
-            .map(|(p, e)| (host_group(e.host), p as u32)),
-    );
-    let found = find_parents(input.parent_name.is_some(), &events, &by_host);
+    let hosts = tables.hosts.len() + 1;
+    let found = find_parents(input.parent_name.is_some(), &events, hosts);
     let inferred = link_parents(&mut events, &found, &mut tables.names);
     drop(found);
     let first = first_of_each_key(&events, &inferred, &tables);
-    drop(by_host);
     let rows = walk(&events, &first);
     BuiltTree {
         events,
@@ -448,7 +441,7 @@ struct Tables<'a> {
     event_ids: Dict<'a>,
 }
 
-/// The group of a host in [`Groups`]: 0 for no host.
+/// A number for each host, 0 for none: the index of its map in [`sweep`].
 fn host_group(host: Option<Id>) -> u32 {
     host.map_or(0, Id::get)
 }
@@ -543,10 +536,6 @@ impl Groups {
         Groups { start, items }
     }
 
-    fn len(&self) -> usize {
-        self.start.len() - 1
-    }
-
     fn members(&self, group: usize) -> &[u32] {
         &self.items[self.start[group]..self.start[group + 1]]
     }
@@ -561,47 +550,59 @@ enum Found {
     NoParentPid,
 }
 
-/// The parent of every event (by position), searched host by host in parallel.
-/// `match_name`: the parent's name must match too.
-fn find_parents(match_name: bool, events: &[EventInfo], by_host: &Groups) -> Vec<Found> {
-    let per_host: Vec<Vec<Found>> = (0..by_host.len())
+/// The parent of every event (by position), `hosts` being the number of host groups.
+/// Hosts never share parents, so each task takes a share of the hosts: it reads all
+/// events in time order and skips the others' (reading in order costs less than jumping
+/// from one of a host's events to the next). `match_name`: the parent's name must match.
+fn find_parents(match_name: bool, events: &[EventInfo], hosts: usize) -> Vec<Found> {
+    let tasks = rayon::current_num_threads().clamp(1, hosts);
+    let task_of = |e: &EventInfo| host_group(e.host) as usize % tasks;
+    let per_task: Vec<Vec<Found>> = (0..tasks)
         .into_par_iter()
-        .map(|h| sweep(match_name, events, by_host.members(h)))
+        .map(|t| sweep(match_name, events, hosts, |e| task_of(e) == t))
         .collect();
-    let mut found = vec![Found::NoParentPid; events.len()];
-    for (h, host_found) in per_host.into_iter().enumerate() {
-        for (&p, f) in by_host.members(h).iter().zip(host_found) {
-            found[p as usize] = f;
-        }
-    }
-    found
+    let mut taken = vec![0; tasks];
+    events
+        .iter()
+        .map(|e| {
+            let t = task_of(e);
+            taken[t] += 1;
+            per_task[t][taken[t] - 1]
+        })
+        .collect()
 }
 
-/// Parents of one host's events (positions in time order): a sweep forward in time that
-/// keeps the latest event for each (pid, name). Events starting at the same instant are
-/// all added before any of them looks up its parent, as a parent may start with its child.
-fn sweep(match_name: bool, events: &[EventInfo], positions: &[u32]) -> Vec<Found> {
-    // Sized for the worst case up front: growing re-hashes every key so far.
-    let mut latest: FastMap<(Id, Option<Id>), u32> =
-        FastMap::with_capacity_and_hasher(positions.len(), Default::default());
-    let mut found = Vec::with_capacity(positions.len());
-    let time = |p: &u32| events[*p as usize].time_ns;
-    for same_time in positions.chunk_by(|a, b| time(a) == time(b)) {
-        for &p in same_time {
-            let ev = &events[p as usize];
+/// Parents of the events that are `mine`, in time order: a sweep forward in time that
+/// keeps, per host, the latest event for each (pid, name). Events starting at the same
+/// instant are all added before any of them looks up its parent, as a parent may start
+/// with its child.
+fn sweep(
+    match_name: bool,
+    events: &[EventInfo],
+    hosts: usize,
+    mine: impl Fn(&EventInfo) -> bool,
+) -> Vec<Found> {
+    let key =
+        |pid: Id, name: Option<Id>| u64::from(pid.get()) << 32 | u64::from(name.map_or(0, Id::get));
+    let mut latest: Vec<FastMap<u64, u32>> = (0..hosts).map(|_| FastMap::default()).collect();
+    let mut found = Vec::new();
+    let mut start = 0;
+    for same_time in events.chunk_by(|a, b| a.time_ns == b.time_ns) {
+        for (i, ev) in same_time.iter().enumerate().filter(|(_, e)| mine(e)) {
             if let Some(pid) = ev.pid {
-                latest.insert((pid, match_name.then_some(ev.name_lc)), p);
+                let name = match_name.then_some(ev.name_lc);
+                latest[host_group(ev.host) as usize].insert(key(pid, name), (start + i) as u32);
             }
         }
-        found.extend(same_time.iter().map(|&p| {
-            let ev = &events[p as usize];
+        found.extend(same_time.iter().filter(|e| mine(e)).map(|ev| {
             match ev.ppid {
                 None => Found::NoParentPid,
-                Some(ppid) => latest
-                    .get(&(ppid, ev.parent_lc))
+                Some(ppid) => latest[host_group(ev.host) as usize]
+                    .get(&key(ppid, ev.parent_lc))
                     .map_or(Found::Missing, |&q| Found::Parent(q)),
             }
         }));
+        start += same_time.len();
     }
     found
 }
@@ -701,29 +702,35 @@ fn first_of_each_key(
     first
 }
 
-/// A sort key ordering source indexes as their text (`{:05}`) sorts: paths are compared
-/// as text, so `100000` comes before `10001`. Each digit becomes 1..=10 in base 11, and
-/// the missing digits of a shorter number 0, which sorts a prefix first.
-fn text_order(index: u32) -> u64 {
-    let mut digits = [0u8; 10];
-    let (mut v, mut len) = (index, 0);
-    while v > 0 || len < 5 {
-        digits[len] = (v % 10) as u8;
-        v /= 10;
-        len += 1;
+/// Source indexes `0..total` in the order of their text (`{:05}`), as paths compare:
+/// `100000` comes before `10001`. Each five-digit text (the numbers below 100 000,
+/// zero-padded) is followed by the longer numbers it begins, without any sorting.
+fn in_text_order(total: u32) -> Vec<u32> {
+    fn longer(prefix: u64, total: u64, out: &mut Vec<u32>) {
+        for x in prefix * 10..prefix * 10 + 10 {
+            if x >= total {
+                return;
+            }
+            out.push(x as u32);
+            longer(x, total, out);
+        }
     }
-    let mut key = 0u64;
-    for k in 0..10 {
-        let d = if k < len { digits[len - 1 - k] + 1 } else { 0 };
-        key = key * 11 + u64::from(d);
+    let total = u64::from(total);
+    let mut out = Vec::with_capacity(total as usize);
+    for p in 0..total.min(100_000) {
+        out.push(p as u32);
+        // Longer numbers begin with a non-zero digit.
+        if p >= 10_000 {
+            longer(p, total, &mut out);
+        }
     }
-    key
+    out
 }
 
 /// Parents (folded onto the first node of each key), tree properties, output order and
 /// paths. The output is sorted by path: a depth-first walk taking roots and siblings in
-/// [`text_order`]. Rows in parent cycles are never reached from a root and sort by their
-/// own index, like roots.
+/// [`in_text_order`]. Rows in parent cycles are never reached from a root and sort by
+/// their own index, like roots.
 fn walk(events: &[EventInfo], first: &[u32]) -> TreeRows {
     let n = events.len();
     let total = first.len();
@@ -743,32 +750,31 @@ fn walk(events: &[EventInfo], first: &[u32]) -> TreeRows {
         has_child[*p as usize] = true;
     }
 
-    let mut by_text: Vec<(u64, u32)> = (0..total as u32)
+    let by_text: Vec<u32> = in_text_order(total as u32)
+        .into_iter()
         .filter(|&i| first[i as usize] == i)
-        .map(|i| (text_order(i), i))
         .collect();
-    by_text.par_sort_unstable();
     let children = Groups::new(
         total,
         by_text
             .iter()
-            .filter_map(|&(_, i)| parent[i as usize].map(|p| (p, i))),
+            .filter_map(|&i| parent[i as usize].map(|p| (p, i))),
     );
     let levels = breadth_first(
         &children,
         by_text
             .iter()
-            .filter(|&&(_, i)| parent[i as usize].is_none())
-            .map(|&(_, i)| i),
+            .copied()
+            .filter(|&i| parent[i as usize].is_none()),
     );
     let mut reached = vec![false; total];
-    for &i in &levels {
+    for &i in &levels.nodes {
         reached[i as usize] = true;
     }
-    let (row_of, depth_of) = pre_order(&parent, &reached, &children, &levels, &by_text);
+    let (row_of, depth_of) = pre_order(&parent, &reached, &levels, &by_text);
 
     let mut order = vec![0u32; by_text.len()];
-    for &(_, i) in &by_text {
+    for &i in &by_text {
         order[row_of[i as usize] as usize] = i;
     }
     let parent_row: Vec<Option<u32>> = order
@@ -798,60 +804,80 @@ fn walk(events: &[EventInfo], first: &[u32]) -> TreeRows {
     }
 }
 
-/// The nodes reachable from `roots`, level by level. Unlike a depth-first walk, where
-/// each step must wait for the look-up of the one before, the look-ups here are
-/// independent and overlap.
-fn breadth_first(children: &Groups, roots: impl Iterator<Item = u32>) -> Vec<u32> {
-    let mut order: Vec<u32> = roots.collect();
-    let mut head = 0;
-    while head < order.len() {
-        let i = order[head] as usize;
-        head += 1;
-        order.extend_from_slice(children.members(i));
-    }
-    order
+/// The nodes reachable from the roots, level by level, each node's children (in text
+/// order) next to each other: those of the node at `b` are at
+/// `first_child[b]..first_child[b + 1]`.
+struct Levels {
+    nodes: Vec<u32>,
+    first_child: Vec<u32>,
 }
 
-/// The output row and depth of every kept node, from the `levels` of the reached ones.
-/// Top-level rows (roots, and the unreached rows of parent cycles) come in text order,
-/// each followed by its subtree; a child comes after its parent and after the subtrees
-/// of its earlier siblings.
+/// The [`Levels`] below `roots`. Unlike a depth-first walk, where each step must wait
+/// for the look-up of the one before, the look-ups here are independent and overlap.
+fn breadth_first(children: &Groups, roots: impl Iterator<Item = u32>) -> Levels {
+    let mut nodes: Vec<u32> = roots.collect();
+    let mut first_child = Vec::with_capacity(nodes.len() + 1);
+    let mut head = 0;
+    while head < nodes.len() {
+        first_child.push(nodes.len() as u32);
+        let i = nodes[head] as usize;
+        head += 1;
+        nodes.extend_from_slice(children.members(i));
+    }
+    first_child.push(nodes.len() as u32);
+    Levels { nodes, first_child }
+}
+
+/// The output row and depth of every kept node. Top-level rows (roots, and the
+/// unreached rows of parent cycles) come in text order, each followed by its subtree; a
+/// child comes after its parent and after the subtrees of its earlier siblings. Worked
+/// out on the [`Levels`] positions, where siblings are next to each other, so each pass
+/// reads in sequence.
 fn pre_order(
     parent: &[Option<u32>],
     reached: &[bool],
-    children: &Groups,
-    levels: &[u32],
-    by_text: &[(u64, u32)],
+    levels: &Levels,
+    by_text: &[u32],
 ) -> (Vec<u32>, Vec<u32>) {
-    let total = parent.len();
-    // Subtree sizes: bottom level first, so a child is complete before it is added.
-    let mut size = vec![1u32; total];
-    for &i in levels.iter().rev() {
-        if let Some(p) = parent[i as usize] {
-            size[p as usize] += size[i as usize];
+    let (nodes, first_child) = (&levels.nodes, &levels.first_child);
+    let kids = |b: usize| first_child[b] as usize..first_child[b + 1] as usize;
+    // Subtree sizes: children come after their parent, so from the end each is complete
+    // before it is added.
+    let mut size = vec![1u32; nodes.len()];
+    for b in (0..nodes.len()).rev() {
+        let below: u32 = size[kids(b)].iter().sum();
+        size[b] += below;
+    }
+    let mut row = vec![0u32; nodes.len()];
+    let mut row_of = vec![u32::MAX; parent.len()];
+    let (mut next, mut root) = (0, 0);
+    for &i in by_text {
+        let i = i as usize;
+        if parent[i].is_none() {
+            // The roots lead the levels, in text order.
+            row[root] = next;
+            next += size[root];
+            root += 1;
+        } else if !reached[i] {
+            row_of[i] = next;
+            next += 1;
         }
     }
-    let mut row = vec![u32::MAX; total];
-    let mut depth = vec![0u32; total];
-    let mut next = 0;
-    for &(_, i) in by_text {
-        let i = i as usize;
-        if parent[i].is_none() || !reached[i] {
-            row[i] = next;
-            next += size[i];
-        }
-    }
-    for &i in levels {
-        let i = i as usize;
-        let mut at = row[i] + 1;
-        for &c in children.members(i) {
-            let c = c as usize;
+    let mut depth = vec![0u32; nodes.len()];
+    for b in 0..nodes.len() {
+        let mut at = row[b] + 1;
+        for c in kids(b) {
             row[c] = at;
-            depth[c] = depth[i] + 1;
+            depth[c] = depth[b] + 1;
             at += size[c];
         }
     }
-    (row, depth)
+    let mut depth_of = vec![0u32; parent.len()];
+    for (b, &i) in nodes.iter().enumerate() {
+        row_of[i as usize] = row[b];
+        depth_of[i as usize] = depth[b];
+    }
+    (row_of, depth_of)
 }
 
 #[cfg(test)]
@@ -889,14 +915,12 @@ mod tests {
     }
 
     #[test]
-    fn text_order_sorts_like_the_index_text() {
-        let mut values: Vec<u32> = (0..1_200).chain(9_990..10_010).collect();
-        values.extend((99_990..100_020).chain(999_990..1_000_020));
-        values.extend([u32::MAX, 4_000_000_000, 123_456_789]);
-        let mut by_key = values.clone();
-        by_key.sort_by_key(|&v| text_order(v));
-        values.sort_by_key(|&v| format!("{v:05}"));
-        assert_eq!(by_key, values);
+    fn indexes_come_in_text_order() {
+        for total in [0, 7, 12_345, 100_000, 100_001, 1_000_123] {
+            let mut by_text: Vec<u32> = (0..total).collect();
+            by_text.sort_by_key(|&v| format!("{v:05}"));
+            assert_eq!(in_text_order(total), by_text);
+        }
     }
 
     #[test]
