@@ -1,12 +1,14 @@
 //! The tree builder on plain columns: parent matching, inferred parents, keys, tree
 //! properties and paths. `table.rs` feeds it and turns its result into MSTICPy's columns.
 //!
-//! Cost is O(n log n) with no heap allocation per event. Events are sorted once by time;
-//! names are lower-cased once per distinct spelling and then handled as numbers; each
-//! host's parents are found in one sweep through time that keeps the latest event per
-//! (pid, name); keys and paths are written straight into shared text buffers; and the
-//! output order comes from one depth-first walk over children sorted once. Hosts never
-//! share parents or keys, so the sweep and the duplicate-key check run a host per task.
+//! Cost is O(n log n), from sorting the events by time once, with no heap allocation per
+//! event. The texts the builder works with (hosts, names, pids, logon ids) are numbered
+//! once, each table by its own task, and names lower-cased once per spelling; parents
+//! are found in one sweep through time that keeps, per host, the latest event for each
+//! pid and name; only events sharing a start time can share a key, so few keys are
+//! compared; and the output order (sorted by path) is worked out level by level from
+//! the roots, taking indexes in text order without sorting them. Memory is read in
+//! sequence wherever possible: a scattered read costs far more than the work on it.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -363,6 +365,13 @@ impl<'a> Dict<'a> {
     }
 }
 
+/// The names of one event: its own and its parent's, as written and lower-cased.
+struct EventNames {
+    name: Option<Id>,
+    name_lc: Id,
+    parent: Option<(Id, Id)>,
+}
+
 /// Process names as written, each also known by its lower-cased form. A spelling is
 /// lower-cased once; spellings that lower-case alike share the lower-cased number.
 #[derive(Default)]
@@ -401,16 +410,7 @@ impl<'a> Names<'a> {
     pub fn lc(&self, lc_id: Id) -> &str {
         &self.lc[lc_id.get() as usize - 1]
     }
-}
 
-/// The names of one event: its own and its parent's, as written and lower-cased.
-struct EventNames {
-    name: Option<Id>,
-    name_lc: Id,
-    parent: Option<(Id, Id)>,
-}
-
-impl<'a> Names<'a> {
     /// The names of the events at `rows`.
     fn number(&mut self, input: &ProcInput<'a>, rows: &[u32]) -> Vec<EventNames> {
         rows.iter()

@@ -1,6 +1,6 @@
-//! The Arrow face of the builder: reads the schema's columns, drops duplicate rows,
-//! filters on the event id, runs [`build`](super::build::build) and lays the result out
-//! in MSTICPy's columns (`proc_key` first, as `DataFrame.reset_index()` would show it).
+//! The Arrow face of the builder: reads the schema's columns, filters on the event id,
+//! drops duplicate rows, runs [`build`](super::build::build) and lays the result out in
+//! MSTICPy's columns (`proc_key` first, as `DataFrame.reset_index()` would show it).
 
 use std::collections::HashSet;
 use std::hash::Hasher;
@@ -311,7 +311,7 @@ pub fn build_table(
         });
     }
     let time_ns: Vec<i64> = times.iter().map(|t| t.unwrap_or(0)).collect();
-    let rows = distinct_rows(batch, &time_ns, time_order(&time_ns, &rows));
+    let order = distinct_rows(batch, &time_ns, time_order(&time_ns, &rows));
 
     let input = ProcInput {
         time_ns: &time_ns,
@@ -324,13 +324,13 @@ pub fn build_table(
         target_logon: target_logon.as_ref().map(|t| t as &dyn TextSource),
         event_id: event_id.as_ref().map(|e| e as &dyn TextSource),
     };
-    let mut tree = build(&input, &rows);
+    let mut tree = build(&input, &order);
     let path = std::mem::take(&mut tree.rows.path).into_array()?;
     let batch_out = assemble(
         batch,
         &schema,
         &tree,
-        &rows,
+        &order,
         &Cols {
             has_parent_name: parent_name.is_some(),
             has_host: host.is_some(),

@@ -17,7 +17,7 @@ const SAMPLE: usize = 1024;
 pub struct TextBuf {
     bytes: Vec<u8>,
     /// Arrow's offsets: value `i` is `bytes[offsets[i]..offsets[i + 1]]`. Kept as `i32`
-    /// (checked once, in [`TextBuf::into_array`]) so they need no conversion.
+    /// so that Arrow takes them as they are.
     offsets: Vec<i32>,
     /// Positions of the null values (usually none or few).
     nulls: Vec<u32>,
@@ -72,10 +72,11 @@ impl TextBuf {
     }
 
     fn append(&mut self, other: TextBuf) {
-        let (base, first) = (self.bytes.len() as i32, self.len() as u32);
+        let base = i32::try_from(self.bytes.len()).unwrap_or(i32::MAX);
+        let first = self.len() as u32;
         self.bytes.extend_from_slice(&other.bytes);
         self.offsets
-            .extend(other.offsets[1..].iter().map(|&o| base.wrapping_add(o)));
+            .extend(other.offsets[1..].iter().map(|&o| base.saturating_add(o)));
         self.nulls.extend(other.nulls.iter().map(|&r| first + r));
     }
 
@@ -162,8 +163,10 @@ impl TextBuf {
     }
 
     fn end_value(&mut self) {
-        // Wraps past 2 GiB, which `into_array` reports.
-        self.offsets.push(self.bytes.len() as i32);
+        // Past 2 GiB the offsets stop growing (so reading values never fails), and
+        // `into_array` reports the column as too large.
+        self.offsets
+            .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
     }
 
     /// The values as an Arrow `Utf8` column.
