@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use arrow_array::RecordBatch;
 use huntbook_transform::auditd::{self, AuditdOptions, ParseWarning};
 use huntbook_transform::cmdline;
 use huntbook_transform::ioc::{self, CustomIocType, ExtractOptions};
@@ -21,6 +22,19 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// Reads `batch`, runs a table transform on it with the GIL released, and hands the
+/// resulting table back.
+fn on_batch<E: std::fmt::Display + Send>(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    transform: impl FnOnce(&RecordBatch) -> Result<RecordBatch, E> + Send,
+) -> PyResult<PyBatch> {
+    let batch = batch_from_py(batch)?;
+    py.detach(|| transform(&batch))
+        .map(PyBatch::from)
+        .map_err(value_error)
+}
+
 #[pyfunction]
 #[pyo3(signature = (batch, columns, ioc_types=None, include_paths=false, ignore_tlds=false, defanged=true, refang=false, custom_types=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
@@ -35,7 +49,6 @@ fn extract_iocs(
     refang: bool,
     custom_types: Vec<(String, String, u32)>,
 ) -> PyResult<PyBatch> {
-    let batch = batch_from_py(batch)?;
     let opts = ExtractOptions {
         ioc_types,
         include_paths,
@@ -48,9 +61,7 @@ fn extract_iocs(
             .collect(),
     };
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    py.detach(|| ioc::extract_iocs(&batch, &columns, &opts))
-        .map(PyBatch::from)
-        .map_err(value_error)
+    on_batch(py, batch, |b| ioc::extract_iocs(b, &columns, &opts))
 }
 
 /// The type of one observable (`None` when it is none of the known types).
@@ -88,7 +99,6 @@ fn unpack_base64(
     msticpy_compatible: bool,
     max_depth: usize,
 ) -> PyResult<PyBatch> {
-    let batch = batch_from_py(batch)?;
     let mut opts = if msticpy_compatible {
         UnpackOptions::msticpy()
     } else {
@@ -100,9 +110,7 @@ fn unpack_base64(
         Some(false) => Utf16Mode::Never,
     };
     opts.max_recursion = max_depth;
-    py.detach(|| unpack::unpack_base64(&batch, column, &opts))
-        .map(PyBatch::from)
-        .map_err(value_error)
+    on_batch(py, batch, |b| unpack::unpack_base64(b, column, &opts))
 }
 
 /// A built process tree: the table and the navigation index over its rows.
@@ -290,16 +298,13 @@ fn mask_table(
     columns: BTreeMap<String, String>,
     use_default: bool,
 ) -> PyResult<PyBatch> {
-    let batch = batch_from_py(batch)?;
     let mut opts = MaskOptions::new(key);
     opts.use_default = use_default;
     for (column, type_name) in columns {
         let mask_type = MaskType::parse(&type_name).map_err(value_error)?;
         opts = opts.column(column, mask_type);
     }
-    py.detach(|| mask::mask(&batch, &opts))
-        .map(PyBatch::from)
-        .map_err(value_error)
+    on_batch(py, batch, |b| mask::mask(b, &opts))
 }
 
 #[pyfunction]
@@ -311,7 +316,6 @@ fn risky_commands(
     time_column: String,
     rules_path: Option<PathBuf>,
 ) -> PyResult<PyBatch> {
-    let batch = batch_from_py(batch)?;
     let loaded = rules_path
         .map(cmdline::RuleSet::from_file)
         .transpose()
@@ -321,9 +325,7 @@ fn risky_commands(
         time_column,
         rules: loaded.as_ref().unwrap_or(cmdline::RuleSet::builtin()),
     };
-    py.detach(|| cmdline::risky_commands(&batch, &opts))
-        .map(PyBatch::from)
-        .map_err(value_error)
+    on_batch(py, batch, |b| cmdline::risky_commands(b, &opts))
 }
 
 #[pyfunction]
@@ -337,7 +339,6 @@ fn cmd_speed(
     window_seconds: f64,
     events: usize,
 ) -> PyResult<PyBatch> {
-    let batch = batch_from_py(batch)?;
     let opts = cmdline::SpeedOptions {
         cmd_column,
         time_column,
@@ -345,9 +346,7 @@ fn cmd_speed(
         window_seconds,
         events,
     };
-    py.detach(|| cmdline::cmd_speed_table(&batch, &opts))
-        .map(PyBatch::from)
-        .map_err(value_error)
+    on_batch(py, batch, |b| cmdline::cmd_speed_table(b, &opts))
 }
 
 /// Seeded process events (Windows 4688 or Linux auditd columns), the same for the same
