@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from huntbook._huntbook import generate_process_events
-from huntbook._tables import to_frame
+import pyarrow as pa
 
 KINDS = ("ioc", "b64", "tree")
 SEEDS = {"ioc": 1, "b64": 2, "tree": 42}
@@ -238,7 +238,8 @@ def process_events(rows: int, seed: int = SEEDS["tree"]) -> pd.DataFrame:
     """
     processes = rows * 11 // 20 + 16
     while True:
-        frame = to_frame(generate_process_events(processes, hosts=4, seed=seed))
+        # Plain to_pandas: object text columns, as a table loaded with pandas 2 has them.
+        frame = pa.record_batch(generate_process_events(processes, hosts=4, seed=seed)).to_pandas()
         if len(frame) >= rows:
             return frame.head(rows).reset_index(drop=True)
         processes *= 2

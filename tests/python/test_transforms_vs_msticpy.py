@@ -177,7 +177,10 @@ B64_COLUMNS = ["src_index", "file_type", "encoding_type", "md5", "sha1", "sha256
 
 
 def b64_rows(frame: pd.DataFrame) -> set:
-    return set(frame[B64_COLUMNS].astype(str).itertuples(index=False, name=None))
+    # Our text columns are pandas' str dtype, where a missing value is NaN; MSTICPy's
+    # object columns hold None there.
+    cells = frame[B64_COLUMNS].astype(object)
+    return set(cells.where(cells.notna(), None).astype(str).itertuples(index=False, name=None))
 
 
 def test_base64_decoding_matches_msticpy():

@@ -2,6 +2,10 @@
 
 Batches cross into Rust through the Arrow PyCapsule interface, so the column buffers
 are shared, not copied. Only the columns a transform reads are sent.
+
+Conversions allocate from the system allocator, not pyarrow's default mimalloc pool:
+mimalloc reserves memory in large segments and keeps it, so converting a few thousand
+rows would leave several megabytes resident for the rest of the session.
 """
 
 from __future__ import annotations
@@ -16,6 +20,11 @@ __all__ = ["to_batch", "to_frame", "text_batch"]
 
 Table = Union[pd.DataFrame, pa.Table, pa.RecordBatch]
 
+_POOL = pa.system_memory_pool()
+# pandas' `str` dtype (the default from pandas 3): text stays in its Arrow buffers.
+_STR = pd.StringDtype("pyarrow", na_value=float("nan"))
+_TEXT_DTYPES = {pa.string(): _STR, pa.large_string(): _STR, pa.string_view(): _STR}
+
 
 def to_batch(data: Table, columns: Optional[Iterable[str]] = None) -> pa.RecordBatch:
     """``data`` (or just ``columns`` of it) as one record batch, index dropped.
@@ -26,19 +35,20 @@ def to_batch(data: Table, columns: Optional[Iterable[str]] = None) -> pa.RecordB
         if columns is not None:
             data = data.select(list(columns))
         if isinstance(data, pa.Table):
-            batches = data.combine_chunks().to_batches()
+            batches = data.combine_chunks(memory_pool=_POOL).to_batches()
             return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=data.schema)
         return data
     frame = data if columns is None else data[list(columns)]
-    try:
-        return pa.RecordBatch.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-        bad = _mixed_column(frame)
-        where = f"column {bad!r}" if bad else "the DataFrame"
-        raise ValueError(
-            f"{where} cannot be converted to an Arrow column ({err}); "
-            "convert it to one type first, e.g. df[col] = df[col].astype(str)"
-        ) from err
+    arrays = []
+    for name in frame.columns:
+        try:
+            arrays.append(pa.array(frame[name], from_pandas=True, memory_pool=_POOL))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise ValueError(
+                f"column {name!r} cannot be converted to an Arrow column ({err}); "
+                f"convert it to one type first, e.g. df[{name!r}] = df[{name!r}].astype(str)"
+            ) from err
+    return pa.RecordBatch.from_arrays(arrays, names=[str(c) for c in frame.columns])
 
 
 def text_batch(data: pd.DataFrame, columns: Iterable[str]) -> pa.RecordBatch:
@@ -55,28 +65,27 @@ def text_batch(data: pd.DataFrame, columns: Iterable[str]) -> pa.RecordBatch:
 
 
 def to_frame(batch: object) -> pd.DataFrame:
-    """A batch coming back from Rust as a DataFrame."""
-    return pa.record_batch(batch).to_pandas()
+    """A batch coming back from Rust as a DataFrame.
+
+    Text columns come back as pandas' ``str`` dtype (missing values are NaN, cells read
+    as Python ``str``): making every cell a Python object would cost more time and
+    memory than the transform itself."""
+    return pa.record_batch(batch).to_pandas(types_mapper=_TEXT_DTYPES.get, memory_pool=_POOL)
 
 
 def _text_array(column: pd.Series) -> pa.Array:
     # pyarrow converts an all-text object column in C; anything else (numbers, mixed
     # cells) is turned into text first, as str() would show it.
     try:
-        array = pa.array(column, from_pandas=True)
+        array = pa.array(column, from_pandas=True, memory_pool=_POOL)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array(column.astype("string"), from_pandas=True)
+        return _as_text(column)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         return array
     if pa.types.is_string_view(array.type):
-        return array.cast(pa.large_string())
-    return pa.array(column.astype("string"), from_pandas=True)
+        return array.cast(pa.large_string(), memory_pool=_POOL)
+    return _as_text(column)
 
 
-def _mixed_column(frame: pd.DataFrame) -> Optional[str]:
-    for name in frame.columns:
-        try:
-            pa.array(frame[name], from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return str(name)
-    return None
+def _as_text(column: pd.Series) -> pa.Array:
+    return pa.array(column.astype("string"), from_pandas=True, memory_pool=_POOL)
