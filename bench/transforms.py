@@ -401,7 +401,7 @@ def report(cases: List[Case], markdown: bool, info: List[str], cli_note: str) ->
 
     trees = [c for c in cases if c.parquet]
     if trees:
-        print(heading("Process tree from Parquet (huntbook: pyarrow read, to pandas, build)"))
+        print(heading("Process tree from Parquet (huntbook: pyarrow read_table, the Table handed to build_process_tree)"))
         rows = []
         for c in trees:
             p = c.parquet
