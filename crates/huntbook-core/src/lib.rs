@@ -11,6 +11,10 @@
 //!   (environment, file, Key Vault, HashiCorp Vault, or the file itself); a
 //!   [`secret::SecretResolver`] fetches it through [`secret::SecretSource`]s into a
 //!   [`secret::Secret`] that never prints its value.
+//! * [`entities`] is the Microsoft Sentinel entity model (Account, Host, IpAddress,
+//!   Process, File...) read from alert and incident `Entities` JSON, with `$id`/`$ref`
+//!   links resolved into an [`entities::EntityGraph`]; entities compare, merge and
+//!   write back to the same JSON.
 //!
 //! A provider's credential, from configuration to value:
 //!
@@ -33,5 +37,6 @@
 //! ```
 
 pub mod config;
+pub mod entities;
 pub mod secret;
 pub mod time;
