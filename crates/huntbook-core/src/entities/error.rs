@@ -14,9 +14,7 @@ pub enum EntityError {
     NotAnArray { found: &'static str },
     #[error("{at}: expected an entity (a JSON object), found {found}")]
     NotAnObject { at: String, found: &'static str },
-    #[error(
-        "{at}: `$ref` \"{id}\" names no entity; no entity in this JSON has `\"$id\": \"{id}\"`"
-    )]
+    #[error("{at}: the reference \"{id}\" names no entity in this JSON")]
     DanglingRef { id: String, at: String },
     #[error("{at}: a reference must be `{{\"$ref\": \"<id>\"}}` with a string id, found {found}")]
     BadRef { at: String, found: String },

@@ -9,6 +9,8 @@
 //! here every reference is resolved to an [`EntityId`], so a process's
 //! `ParentProcess`, `ImageFile` and `Host` are indexes into the same graph. A
 //! reference to an id that is not there is an error naming the id and the property.
+//! [`EntityGraph::from_api_entities`] reads the management API's shape of the same
+//! entities (`{"kind": "Process", "properties": {"imageFileEntityId": ...}}`).
 //!
 //! Properties keep their Sentinel names, and properties the model does not know are
 //! kept in each struct's `extra` map, so [`EntityGraph::to_json`] writes back the
@@ -50,6 +52,7 @@
 //! assert_eq!(graph.to_json(), again);
 //! ```
 
+mod api;
 mod display;
 mod error;
 mod graph;

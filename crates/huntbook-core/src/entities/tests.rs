@@ -206,7 +206,10 @@ fn a_dangling_reference_names_the_id_and_where_it_is() {
     let message = error(
         r#"[{"$id": "4", "ProcessId": "1", "ParentProcess": {"$ref": "99"}, "Type": "process"}]"#,
     );
-    assert!(message.contains(r#"`$ref` "99""#), "{message}");
+    assert!(
+        message.contains(r#"reference "99" names no entity"#),
+        "{message}"
+    );
     assert!(message.contains("/ParentProcess"), "{message}");
     assert!(
         message.contains(r#"process entity with $id "4""#),
