@@ -302,6 +302,8 @@ def test_mask_is_consistent_per_key_and_needs_a_key(monkeypatch):
     assert huntbook.mask(data)["UserPrincipalName"][5] != first["UserPrincipalName"][5]
     only = huntbook.mask(data, {"Count": "str"}, use_default=False)
     assert list(only["UserPrincipalName"]) == list(data["UserPrincipalName"])
+    with pytest.raises(ValueError, match="'UserPrincipleName' is in the column map but not in the table"):
+        huntbook.mask(data, {"UserPrincipleName": "acct"})
 
 
 # --- the Arrow bridge -------------------------------------------------------------------

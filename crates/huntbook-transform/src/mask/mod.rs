@@ -142,6 +142,8 @@ pub enum MaskError {
         source_name: String,
         message: String,
     },
+    #[error("column '{column}' is in the column map but not in the table; the columns are: {available}. Fix the name or leave it out (a typo would leave data unmasked)")]
+    UnknownColumn { column: String, available: String },
     #[error("building the masked table failed: {0}")]
     Arrow(#[from] ArrowError),
 }
@@ -274,9 +276,24 @@ pub fn mask(batch: &RecordBatch, options: &MaskOptions) -> Result<RecordBatch, M
     if options.key.is_empty() {
         return Err(MaskError::EmptyKey);
     }
+    let schema = batch.schema();
+    // The shipped map names many columns a table lacks; a column the caller names
+    // must be there.
+    let mut asked: Vec<&String> = options.columns.keys().collect();
+    asked.sort();
+    if let Some(column) = asked.into_iter().find(|c| schema.index_of(c).is_err()) {
+        return Err(MaskError::UnknownColumn {
+            column: column.clone(),
+            available: schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     let masker = Masker::new(&options.key);
     let map = options.effective_map();
-    let schema = batch.schema();
     let mut columns = Vec::with_capacity(batch.num_columns());
     for (field, array) in schema.fields().iter().zip(batch.columns()) {
         let Some(mask_type) = map.get(field.name()) else {
@@ -526,6 +543,16 @@ mod tests {
         // EventID is not in the map; Untouched neither.
         assert_eq!(out.column(4), batch().column(4));
         assert_eq!(out.column(5), batch().column(5));
+    }
+
+    #[test]
+    fn a_caller_column_missing_from_the_table_is_an_error() {
+        let opts = MaskOptions::new("k1").column("Acount", MaskType::Acct);
+        let err = mask(&batch(), &opts).unwrap_err().to_string();
+        assert!(
+            err.contains("'Acount'") && err.contains("Account, IpAddress"),
+            "{err}"
+        );
     }
 
     #[test]
