@@ -281,17 +281,14 @@ impl Index<EntityId> for EntityGraph {
 
 /// `entity` with each link rewritten through `to`.
 fn relink(entity: &Entity, to: &impl Fn(EntityId) -> EntityId) -> Entity {
-    let mut map = Value::Object(entity.to_map());
-    remap_links(&mut map, to);
-    let Value::Object(map) = map else {
-        unreachable!("still an object")
-    };
+    let mut properties = Value::Object(entity.to_map());
+    remap_links(&mut properties, to);
     let type_name = match entity {
         Entity::Unknown(unknown) => unknown.type_name.clone(),
         _ => None,
     };
     // The map came from an entity of this kind and only link numbers changed.
-    Entity::from_map(entity.kind(), map, type_name).expect("a relinked entity reads back")
+    Entity::from_map(entity.kind(), &properties, type_name).expect("a relinked entity reads back")
 }
 
 /// A numeric `$id` above every numeric one in use, for entities that need an id.

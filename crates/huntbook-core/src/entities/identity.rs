@@ -10,6 +10,7 @@
 //! case; IP addresses compare as addresses (`::1` is `0:0::1`); URLs and command
 //! lines compare exactly. Entities of unknown kinds are equivalent only when equal.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use chrono::DateTime;
@@ -63,16 +64,14 @@ impl EntityGraph {
         // A merge can make an entity equivalent to one it was not before (it gained
         // a domain, say), so repeat until nothing merges.
         loop {
+            let candidates = Candidates::new(self, &alive);
             let mut merged_any = false;
             for keep in 0..count {
-                for other in keep + 1..count {
+                for other in candidates.of(keep) {
                     if !alive[keep] || !alive[other] {
                         continue;
                     }
                     let (a, b) = (&self.nodes[keep], &self.nodes[other]);
-                    if a.entity.kind() != b.entity.kind() {
-                        continue;
-                    }
                     if !equivalent(&a.entity, &b.entity, self) {
                         continue;
                     }
@@ -100,6 +99,80 @@ impl EntityGraph {
         let dropped = alive.iter().filter(|alive| !**alive).count();
         self.compact(&forward, &alive);
         dropped
+    }
+}
+
+/// The pairs worth comparing. Equivalent entities share an identifying property,
+/// so each entity is compared only with those sharing one of its textual
+/// properties: a few candidates instead of every entity of its kind. Entities
+/// identified by links alone (or by nothing) are compared with their whole kind.
+struct Candidates {
+    kinds: Vec<Kind>,
+    /// Per entity, its textual identifying properties.
+    keys: Vec<Vec<(Kind, &'static str, String)>>,
+    by_key: HashMap<(Kind, &'static str, String), Vec<usize>>,
+    by_kind: HashMap<Kind, Vec<usize>>,
+    keyless_by_kind: HashMap<Kind, Vec<usize>>,
+}
+
+impl Candidates {
+    fn new(graph: &EntityGraph, alive: &[bool]) -> Candidates {
+        let mut candidates = Candidates {
+            kinds: Vec::with_capacity(graph.nodes.len()),
+            keys: Vec::with_capacity(graph.nodes.len()),
+            by_key: HashMap::new(),
+            by_kind: HashMap::new(),
+            keyless_by_kind: HashMap::new(),
+        };
+        for (index, node) in graph.nodes.iter().enumerate() {
+            let kind = node.entity.kind();
+            let keys: Vec<_> = identity(&node.entity, graph)
+                .into_iter()
+                .filter_map(|(name, key)| match key {
+                    Key::Text(text) => Some((kind, name, text)),
+                    Key::Link(_) => None,
+                })
+                .collect();
+            if alive[index] {
+                candidates.by_kind.entry(kind).or_default().push(index);
+                if keys.is_empty() {
+                    candidates
+                        .keyless_by_kind
+                        .entry(kind)
+                        .or_default()
+                        .push(index);
+                }
+                for key in &keys {
+                    candidates
+                        .by_key
+                        .entry(key.clone())
+                        .or_default()
+                        .push(index);
+                }
+            }
+            candidates.kinds.push(kind);
+            candidates.keys.push(keys);
+        }
+        candidates
+    }
+
+    /// The entities after `index` that may be equivalent to it, in order.
+    fn of(&self, index: usize) -> Vec<usize> {
+        let kind = self.kinds[index];
+        let listed = |map: &HashMap<Kind, Vec<usize>>| map.get(&kind).cloned().unwrap_or_default();
+        let mut found = if self.keys[index].is_empty() {
+            listed(&self.by_kind)
+        } else {
+            let mut found = listed(&self.keyless_by_kind);
+            for key in &self.keys[index] {
+                found.extend(self.by_key.get(key).into_iter().flatten());
+            }
+            found
+        };
+        found.retain(|other| *other > index);
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 }
 
@@ -201,7 +274,7 @@ pub(crate) fn merge(a: &Entity, b: &Entity, links: &EntityGraph) -> Result<Entit
         Entity::Unknown(unknown) => unknown.type_name.clone(),
         _ => None,
     };
-    Entity::from_map(a.kind(), properties, type_name).map_err(|error| {
+    Entity::from_map(a.kind(), &Value::Object(properties), type_name).map_err(|error| {
         EntityError::InvalidProperty {
             entity: format!("the merged {} entity", a.kind()),
             property: String::new(),

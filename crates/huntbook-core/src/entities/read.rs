@@ -9,6 +9,8 @@
 //! resolved, so a reference may come before the entity it names; then each node's
 //! properties are read into its typed struct.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use super::error::json_type;
@@ -271,14 +273,26 @@ fn type_node(raw: Raw) -> Result<Node, EntityError> {
     let type_name = (raw.kind == Kind::Unknown)
         .then(|| raw.tag.clone())
         .flatten();
-    let entity = Entity::from_map(raw.kind, raw.map.clone(), type_name)
-        .map_err(|error| property_error(&raw, error))?;
-    let written = entity.to_map();
-    let kept_empty = raw
-        .map
+    let properties = Value::Object(raw.map);
+    let entity = Entity::from_map(raw.kind, &properties, type_name)
+        .map_err(|error| property_error(raw.kind, &properties, &raw.place, error))?;
+    // Only `null`s and `[]`s can be dropped by typing; keep them to write back.
+    let Value::Object(map) = properties else {
+        unreachable!("built as an object")
+    };
+    let mut empty = map
         .into_iter()
-        .filter(|(key, _)| !written.contains_key(key))
-        .collect();
+        .filter(|(_, value)| value.is_null() || value.as_array().is_some_and(Vec::is_empty))
+        .peekable();
+    let kept_empty = match empty.peek() {
+        None => BTreeMap::new(),
+        Some(_) => {
+            let written = entity.to_map();
+            empty
+                .filter(|(key, _)| !written.contains_key(key))
+                .collect()
+        }
+    };
     Ok(Node {
         entity,
         sentinel_id: raw.sentinel_id,
@@ -289,11 +303,16 @@ fn type_node(raw: Raw) -> Result<Node, EntityError> {
 }
 
 /// Finds which property made typing fail: serde's message does not say.
-fn property_error(raw: &Raw, error: serde_json::Error) -> EntityError {
-    let links = raw.kind.links();
-    for (key, value) in &raw.map {
-        let single = Map::from_iter([(key.clone(), value.clone())]);
-        if let Err(error) = Entity::from_map(raw.kind, single, None) {
+fn property_error(
+    kind: Kind,
+    properties: &Value,
+    place: &str,
+    error: serde_json::Error,
+) -> EntityError {
+    let links = kind.links();
+    for (key, value) in properties.as_object().into_iter().flatten() {
+        let single = Value::Object(Map::from_iter([(key.clone(), value.clone())]));
+        if let Err(error) = Entity::from_map(kind, &single, None) {
             let message = if links.iter().any(|(name, _)| name == key) {
                 format!(
                     "expected an entity object or a {{\"$ref\": \"<id>\"}} reference, found {}",
@@ -303,14 +322,14 @@ fn property_error(raw: &Raw, error: serde_json::Error) -> EntityError {
                 error.to_string()
             };
             return EntityError::InvalidProperty {
-                entity: raw.place.clone(),
+                entity: place.to_string(),
                 property: key.clone(),
                 message,
             };
         }
     }
     EntityError::InvalidProperty {
-        entity: raw.place.clone(),
+        entity: place.to_string(),
         property: String::new(),
         message: error.to_string(),
     }

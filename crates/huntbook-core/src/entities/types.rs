@@ -139,18 +139,17 @@ macro_rules! entity_types {
             }
 
             /// Reads the properties of a `kind` entity from the form [`Entity::to_map`]
-            /// writes. `type_name` is kept by `Unknown` entities only.
+            /// writes (a JSON object). `type_name` is kept by `Unknown` entities only.
             pub(crate) fn from_map(
                 kind: Kind,
-                map: Map<String, Value>,
+                properties: &Value,
                 type_name: Option<String>,
             ) -> Result<Entity, serde_json::Error> {
-                let value = Value::Object(map);
                 Ok(match kind {
-                    $( Kind::$name => Entity::$name(serde_json::from_value(value)?), )*
+                    $( Kind::$name => Entity::$name($name::deserialize(properties)?), )*
                     Kind::Unknown => Entity::Unknown(Unknown {
                         type_name,
-                        extra: serde_json::from_value(value)?,
+                        extra: BTreeMap::deserialize(properties)?,
                     }),
                 })
             }
@@ -560,10 +559,7 @@ mod tests {
             "ImageFile": {"$ref": 3},
             "SomethingNew": [1, 2]
         });
-        let Value::Object(map) = json.clone() else {
-            unreachable!()
-        };
-        let entity = Entity::from_map(Kind::Process, map, None).unwrap();
+        let entity = Entity::from_map(Kind::Process, &json, None).unwrap();
         let Entity::Process(process) = &entity else {
             panic!("read as {entity:?}")
         };
