@@ -573,3 +573,52 @@ fn links_to_the_wrong_kind_are_not_followed() {
     assert_eq!(graph[graph.roots()[1]].description(&graph), "process (7)");
     assert!(graph.is_equivalent(graph.roots()[0], graph.roots()[0]));
 }
+
+#[test]
+fn one_entity_is_written_with_the_entities_it_links_to() {
+    let graph = EntityGraph::parse(MDE).unwrap();
+    let parent = graph.by_sentinel_id("9").unwrap();
+    let written = graph.to_json_of(&[parent]);
+    let Value::Array(items) = &written else {
+        panic!("{written}")
+    };
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["ImageFile"]["Name"], json!("WINWORD.EXE"));
+    assert_eq!(
+        items[0]["Host"]["HostName"],
+        json!("ws-0142"),
+        "the host is written in full"
+    );
+    let alone = EntityGraph::from_value(written).unwrap();
+    assert_eq!(
+        alone.len(),
+        5,
+        "process, image file, its hash, account and host"
+    );
+    assert_eq!(
+        alone[alone.roots()[0]].description(&alone),
+        "WINWORD.EXE (5120)"
+    );
+}
+
+#[test]
+fn entities_identified_only_by_links_are_deduplicated_too() {
+    let mut graph = EntityGraph::parse(
+        r#"[{"$id": "1", "HostName": "ws1", "Type": "host"},
+            {"$id": "2", "Name": "alice", "Type": "account"},
+            {"$id": "3", "Account": {"$ref": "2"}, "Host": {"$ref": "1"}, "Type": "host-logon-session"},
+            {"$id": "4", "SessionId": "0x3e7", "Account": {"$ref": "2"}, "Host": {"$ref": "1"},
+             "Type": "host-logon-session"},
+            {"$id": "5", "Account": {"$ref": "2"}, "Host": {"$id": "6", "HostName": "ws2", "Type": "host"},
+             "Type": "host-logon-session"}]"#,
+    )
+    .unwrap();
+    assert_eq!(graph.dedupe(), 1);
+    let sessions: Vec<_> = graph
+        .of_kind("host-logon-session")
+        .map(|(_, session)| session.description(&graph))
+        .collect();
+    assert_eq!(sessions, ["alice on ws1", "alice on ws2"]);
+    let (_, first) = graph.of_kind("host-logon-session").next().unwrap();
+    assert_eq!(first.to_flat(&graph)["SessionId"], "0x3e7");
+}

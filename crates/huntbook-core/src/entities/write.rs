@@ -17,7 +17,14 @@ use super::EntityId;
 impl EntityGraph {
     /// The graph as a Sentinel `Entities` array.
     pub fn to_json(&self) -> Value {
-        Writer::new(self).write()
+        self.to_json_of(&self.roots)
+    }
+
+    /// Some of the graph's entities as a Sentinel `Entities` array, with the entities
+    /// they link to: the entities of one alert after several were gathered and
+    /// deduplicated, or `&[id]` for one entity.
+    pub fn to_json_of(&self, ids: &[EntityId]) -> Value {
+        Writer::new(self, ids).write()
     }
 
     /// The graph as the text of a Sentinel `Entities` column.
@@ -34,6 +41,7 @@ enum At<'p> {
 
 struct Writer<'g> {
     graph: &'g EntityGraph,
+    roots: &'g [EntityId],
     properties: Vec<Map<String, Value>>,
     ids: Vec<Option<String>>,
     /// Whether the entity's recorded home is still a place where it is mentioned.
@@ -42,7 +50,7 @@ struct Writer<'g> {
 }
 
 impl<'g> Writer<'g> {
-    fn new(graph: &'g EntityGraph) -> Writer<'g> {
+    fn new(graph: &'g EntityGraph, roots: &'g [EntityId]) -> Writer<'g> {
         let count = graph.nodes.len();
         let properties: Vec<_> = graph.nodes.iter().map(|n| n.entity.to_map()).collect();
 
@@ -50,8 +58,8 @@ impl<'g> Writer<'g> {
         let mut mentions = vec![0usize; count];
         let mut places = HashSet::new();
         let mut reached = vec![false; count];
-        let mut pending = graph.roots.clone();
-        for root in &graph.roots {
+        let mut pending = roots.to_vec();
+        for root in roots {
             mentions[root.0] += 1;
         }
         while let Some(id) = pending.pop() {
@@ -67,13 +75,13 @@ impl<'g> Writer<'g> {
             }
         }
 
-        let roots: HashSet<EntityId> = graph.roots.iter().copied().collect();
+        let listed: HashSet<EntityId> = roots.iter().copied().collect();
         let home_stands = graph
             .nodes
             .iter()
             .enumerate()
             .map(|(index, node)| match &node.home {
-                Home::Root => roots.contains(&EntityId(index)),
+                Home::Root => listed.contains(&EntityId(index)),
                 Home::Inside { owner, path } => {
                     reached[owner.0] && places.contains(&(*owner, path.clone(), EntityId(index)))
                 }
@@ -98,6 +106,7 @@ impl<'g> Writer<'g> {
 
         Writer {
             graph,
+            roots,
             properties,
             ids,
             home_stands,
@@ -106,13 +115,8 @@ impl<'g> Writer<'g> {
     }
 
     fn write(mut self) -> Value {
-        let roots = self.graph.roots.clone();
-        Value::Array(
-            roots
-                .into_iter()
-                .map(|id| self.emit(id, At::Root))
-                .collect(),
-        )
+        let roots = self.roots;
+        Value::Array(roots.iter().map(|id| self.emit(*id, At::Root)).collect())
     }
 
     /// The entity in full if this is its place, else a reference to it.
