@@ -249,7 +249,8 @@ impl EntityGraph {
                 next += 1;
             }
         }
-        let to = |id: EntityId| new_index[forward[id.0].0];
+        // Ids from another graph are not this graph's to rewrite.
+        let to = |id: EntityId| forward.get(id.0).map_or(id, |kept| new_index[kept.0]);
         let nodes = std::mem::take(&mut self.nodes);
         for (index, mut node) in nodes.into_iter().enumerate() {
             if !keep[index] {

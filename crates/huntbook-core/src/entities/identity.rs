@@ -228,18 +228,28 @@ pub(crate) fn equivalent(a: &Entity, b: &Entity, links: &EntityGraph) -> bool {
         }
         (x, y) => x == y,
     };
+    // A property may have several values (a file's hashes of an unnamed
+    // algorithm): it agrees when the two share one.
     let mut shared = false;
-    for (name, value) in &left {
-        for (other_name, other_value) in &right {
-            if name == other_name {
-                if !same(value, other_value) {
-                    return false;
-                }
-                shared = true;
-            }
+    for (name, _) in &left {
+        let (mine, theirs) = (values_of(&left, name), values_of(&right, name));
+        if theirs.is_empty() {
+            continue;
         }
+        if !mine.iter().any(|x| theirs.iter().any(|y| same(x, y))) {
+            return false;
+        }
+        shared = true;
     }
     shared
+}
+
+fn values_of<'i>(identity: &'i Identity, name: &str) -> Vec<&'i Key> {
+    identity
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, key)| key)
+        .collect()
 }
 
 pub(crate) fn merge(a: &Entity, b: &Entity, links: &EntityGraph) -> Result<Entity, EntityError> {

@@ -622,3 +622,41 @@ fn entities_identified_only_by_links_are_deduplicated_too() {
     let (_, first) = graph.of_kind("host-logon-session").next().unwrap();
     assert_eq!(first.to_flat(&graph)["SessionId"], "0x3e7");
 }
+
+#[test]
+fn a_link_to_another_graphs_entity_does_not_break_writing_or_deduping() {
+    let other = EntityGraph::parse(MDE).unwrap();
+    let foreign = other.by_sentinel_id("17").unwrap();
+    let mut graph = EntityGraph::new();
+    graph.add(Process {
+        process_id: Some("1".into()),
+        parent_process: Some(foreign),
+        ..Process::default()
+    });
+    graph.add(host("ws1", None));
+    graph.add(host("WS1", None));
+    assert_eq!(
+        graph.to_json()[0]["ParentProcess"],
+        json!({"$ref": foreign.index()})
+    );
+    assert_eq!(graph.to_json_of(&[foreign]), json!([]));
+    assert_eq!(graph.dedupe(), 1);
+    assert_eq!(graph[graph.roots()[0]].description(&graph), "process (1)");
+}
+
+#[test]
+fn a_file_with_several_hashes_matches_one_that_shares_any_of_them() {
+    let graph = EntityGraph::parse(
+        r#"[{"$id": "1", "Name": "a.bin", "FileHashes": [
+              {"$id": "2", "Algorithm": "Unknown", "Value": "aa11", "Type": "filehash"},
+              {"$id": "3", "Algorithm": "Unknown", "Value": "bb22", "Type": "filehash"}], "Type": "file"},
+            {"$id": "4", "Name": "a.bin", "FileHashes": [
+              {"$id": "5", "Algorithm": "Unknown", "Value": "BB22", "Type": "filehash"}], "Type": "file"},
+            {"$id": "6", "Name": "a.bin", "FileHashes": [
+              {"$id": "7", "Algorithm": "Unknown", "Value": "cc33", "Type": "filehash"}], "Type": "file"}]"#,
+    )
+    .unwrap();
+    let [a, b, c] = [0, 1, 2].map(|i| graph.roots()[i]);
+    assert!(graph.is_equivalent(a, b));
+    assert!(!graph.is_equivalent(a, c));
+}

@@ -22,9 +22,14 @@ impl EntityGraph {
 
     /// Some of the graph's entities as a Sentinel `Entities` array, with the entities
     /// they link to: the entities of one alert after several were gathered and
-    /// deduplicated, or `&[id]` for one entity.
+    /// deduplicated, or `&[id]` for one entity. Ids not of this graph are skipped.
     pub fn to_json_of(&self, ids: &[EntityId]) -> Value {
-        Writer::new(self, ids).write()
+        let ids: Vec<EntityId> = ids
+            .iter()
+            .copied()
+            .filter(|id| id.0 < self.nodes.len())
+            .collect();
+        Writer::new(self, &ids).write()
     }
 
     /// The graph as the text of a Sentinel `Entities` column.
@@ -68,6 +73,9 @@ impl<'g> Writer<'g> {
             }
             for (key, value) in &properties[id.0] {
                 for_each_link(value, &child_path("", key), &mut |path, target| {
+                    if target.0 >= count {
+                        return;
+                    }
                     mentions[target.0] += 1;
                     places.insert((id, path.to_string(), target));
                     pending.push(target);
@@ -154,8 +162,12 @@ impl<'g> Writer<'g> {
     }
 
     fn expand(&mut self, value: &mut Value, owner: EntityId, path: &str) {
+        // A link to an id from another graph is left as it is: there is nothing to
+        // write in its place.
         if let Some(target) = placeholder(value) {
-            *value = self.emit(target, At::Inside(owner, path));
+            if target.0 < self.graph.nodes.len() {
+                *value = self.emit(target, At::Inside(owner, path));
+            }
             return;
         }
         match value {
