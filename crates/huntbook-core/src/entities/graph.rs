@@ -1,6 +1,6 @@
 //! The arena that holds entities and the links between them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Index;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -298,22 +298,6 @@ pub(crate) fn next_free_id<'a>(nodes: impl Iterator<Item = &'a Node>) -> u64 {
         .filter_map(|node| node.sentinel_id.as_deref()?.parse::<u64>().ok())
         .max()
         .map_or(1, |max| max + 1)
-}
-
-/// Maps each `$id` to its entity, for resolving `$ref`s.
-pub(crate) type IdIndex = HashMap<String, EntityId>;
-
-/// How an entity is named in errors: `the process entity with $id "4"`.
-pub(crate) fn describe_place(
-    kind_tag: Option<&str>,
-    sentinel_id: Option<&str>,
-    at: &str,
-) -> String {
-    let kind = kind_tag.unwrap_or("untyped");
-    match sentinel_id {
-        Some(id) => format!("the {kind} entity with $id \"{id}\" ({at})"),
-        None => format!("the {kind} entity at {at}"),
-    }
 }
 
 /// The JSON pointer of `key` inside the value at `path` (`/FileHashes` + `0`).

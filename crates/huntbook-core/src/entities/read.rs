@@ -9,14 +9,12 @@
 //! resolved, so a reference may come before the entity it names; then each node's
 //! properties are read into its typed struct.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
 use super::error::json_type;
-use super::graph::{
-    child_path, describe_place, placeholder_value, EntityGraph, Home, IdIndex, Node,
-};
+use super::graph::{child_path, placeholder_value, EntityGraph, Home, Node};
 use super::{Entity, EntityError, EntityId, Kind};
 
 impl EntityGraph {
@@ -57,7 +55,8 @@ enum RootItem {
 #[derive(Default)]
 struct Reader {
     raws: Vec<Raw>,
-    ids: IdIndex,
+    /// Each `$id` and its entity, for resolving `$ref`s.
+    ids: HashMap<String, EntityId>,
 }
 
 impl Reader {
@@ -244,6 +243,15 @@ impl Reader {
 
     fn at(&self, owner: EntityId, path: &str) -> String {
         format!("{path} of {}", self.raws[owner.0].place)
+    }
+}
+
+/// How an entity is named in errors: `the process entity with $id "4"`.
+fn describe_place(kind_tag: Option<&str>, sentinel_id: Option<&str>, at: &str) -> String {
+    let kind = kind_tag.unwrap_or("untyped");
+    match sentinel_id {
+        Some(id) => format!("the {kind} entity with $id \"{id}\" ({at})"),
+        None => format!("the {kind} entity at {at}"),
     }
 }
 
