@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::corpus::{Category, Generator, IndicatorKind};
-use crate::ioc::{ExtractOptions, IocExtractor};
 use super::{unpack, UnpackOptions};
+use crate::ioc::{ExtractOptions, IocExtractor};
 
 /// (found, total) per category: an indicator is found when extraction from the full
 /// decoded string reports it.
