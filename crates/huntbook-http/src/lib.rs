@@ -20,8 +20,8 @@
 //!   their documented requests and error bodies. Other crates take it as a
 //!   dev-dependency for their own provider fakes.
 //!
-//! Secrets (client secrets, tokens, vault values) are [`Secret`]s, whose `Debug` and
-//! `Display` print `<redacted>`.
+//! Secrets (client secrets, tokens, vault values) are `huntbook-core`'s [`Secret`]s,
+//! whose `Debug` and `Display` print `***`.
 //!
 //! TLS is rustls with the `ring` provider, and certificate sign-in signs with `ring`
 //! too, so the crate builds without C libraries other than ring's own.
@@ -51,22 +51,21 @@
 //!     &config.client_id,
 //!     Secret::new("app-secret"),
 //! )?;
-//! let key_vault = KeyVaultClient::new(&vault.url(), Arc::new(credential))?;
-//! let key = key_vault.get_secret("vt-api-key").await?;
+//! let key_vault = KeyVaultClient::new(Arc::new(credential))?;
+//! let key = key_vault.get_secret(&vault.url(), "vt-api-key").await?;
 //! assert_eq!(key.expose(), "0123abcd");
-//! assert_eq!(format!("{key:?}"), "Secret(<redacted>)");
+//! assert_eq!(format!("{key:?}"), "Secret(***)");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
 
 pub mod azure;
 pub mod client;
-mod secret;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
 pub mod vault;
 
 pub use client::{HttpClient, HttpError};
-pub use secret::Secret;
+pub use huntbook_core::secret::Secret;
 pub use token::{AccessToken, Scope, TokenError, TokenSource};

@@ -32,7 +32,7 @@ async fn key_vault_with(token: &'static str) -> (FakeKeyVault, KeyVaultClient) {
     issued.insert("good-token", "https://vault.azure.net");
     issued.insert("graph-token", "https://graph.microsoft.com");
     let vault = FakeKeyVault::start(issued, &[("vt-api-key", "0123abcd")]).await;
-    let client = KeyVaultClient::new(&vault.url(), Arc::new(FixedToken(token))).unwrap();
+    let client = KeyVaultClient::new(Arc::new(FixedToken(token))).unwrap();
     (vault, client)
 }
 
@@ -52,14 +52,22 @@ async fn key_vault_secret_with_a_client_secret_token() {
         Secret::new("app-secret"),
     )
     .unwrap();
-    let client = KeyVaultClient::new(&vault.url(), Arc::new(credential)).unwrap();
+    let client = KeyVaultClient::new(Arc::new(credential)).unwrap();
     assert_eq!(
-        client.get_secret("vt-api-key").await.unwrap().expose(),
+        client
+            .get_secret(&vault.url(), "vt-api-key")
+            .await
+            .unwrap()
+            .expose(),
         "0123abcd"
     );
     assert_eq!(
         client
-            .get_secret_version("vt-api-key", Some("4387e9f3d6e14c459867679a90fd0f79"))
+            .get_secret_version(
+                &vault.url(),
+                "vt-api-key",
+                Some("4387e9f3d6e14c459867679a90fd0f79")
+            )
             .await
             .unwrap()
             .expose(),
@@ -86,8 +94,11 @@ async fn key_vault_secret_with_a_client_secret_token() {
 
 #[tokio::test]
 async fn key_vault_wrong_token_is_401() {
-    let (_vault, client) = key_vault_with("forged-token").await;
-    let err = client.get_secret("vt-api-key").await.unwrap_err();
+    let (vault, client) = key_vault_with("forged-token").await;
+    let err = client
+        .get_secret(&vault.url(), "vt-api-key")
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, VaultError::Http(HttpError::Unauthorized { .. })),
         "{err:?}"
@@ -103,9 +114,9 @@ async fn key_vault_wrong_token_is_401() {
 
 #[tokio::test]
 async fn key_vault_token_for_another_resource_is_401() {
-    let (_vault, client) = key_vault_with("graph-token").await;
+    let (vault, client) = key_vault_with("graph-token").await;
     let text = client
-        .get_secret("vt-api-key")
+        .get_secret(&vault.url(), "vt-api-key")
         .await
         .unwrap_err()
         .to_string();
@@ -115,7 +126,10 @@ async fn key_vault_token_for_another_resource_is_401() {
 #[tokio::test]
 async fn key_vault_denied_and_missing() {
     let (vault, client) = key_vault_with("good-token").await;
-    let err = client.get_secret("no-such-secret").await.unwrap_err();
+    let err = client
+        .get_secret(&vault.url(), "no-such-secret")
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, VaultError::Http(HttpError::NotFound { .. })),
         "{err:?}"
@@ -126,7 +140,10 @@ async fn key_vault_denied_and_missing() {
         "{err}"
     );
     vault.deny("good-token");
-    let err = client.get_secret("vt-api-key").await.unwrap_err();
+    let err = client
+        .get_secret(&vault.url(), "vt-api-key")
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, VaultError::Http(HttpError::Forbidden { .. })),
         "{err:?}"
@@ -140,7 +157,10 @@ async fn key_vault_denied_and_missing() {
 #[tokio::test]
 async fn key_vault_names_are_checked_before_any_request() {
     let (vault, client) = key_vault_with("good-token").await;
-    let err = client.get_secret("../keys/master").await.unwrap_err();
+    let err = client
+        .get_secret(&vault.url(), "../keys/master")
+        .await
+        .unwrap_err();
     assert!(matches!(err, VaultError::BadName { .. }), "{err:?}");
     assert!(
         err.to_string().contains("1-127 letters, digits and dashes"),
@@ -276,4 +296,49 @@ fn blocking_facade_from_synchronous_code_and_from_inside_a_runtime() {
             .unwrap()
     });
     assert_eq!(inside.expose(), "vt-key-1");
+}
+
+#[test]
+fn core_resolver_reads_vault_references() {
+    use huntbook_core::secret::{SecretRef, SecretResolver};
+
+    let servers = tokio::runtime::Runtime::new().unwrap();
+    let (hashi, key_vault) = servers.block_on(async {
+        let issued = IssuedTokens::default();
+        issued.insert("good-token", "https://vault.azure.net");
+        (
+            hashi().await,
+            FakeKeyVault::start(issued, &[("otx-key", "otx-from-kv")]).await,
+        )
+    });
+    let resolver = SecretResolver::local()
+        .with_source(
+            Blocking::new(KeyVaultClient::new(Arc::new(FixedToken("good-token"))).unwrap())
+                .unwrap(),
+        )
+        .with_source(
+            Blocking::new(
+                HashiVaultClient::new(&hashi.addr(), Secret::new("hvs.test-token")).unwrap(),
+            )
+            .unwrap(),
+        );
+    let kv = SecretRef::KeyVault {
+        vault: key_vault.url(),
+        name: "otx-key".into(),
+    };
+    assert_eq!(resolver.resolve(&kv).unwrap().expose(), "otx-from-kv");
+    let hv = SecretRef::HashiCorpVault {
+        mount: None,
+        path: "huntbook/ti".into(),
+        key: "virustotal".into(),
+    };
+    assert_eq!(resolver.resolve(&hv).unwrap().expose(), "vt-key-1");
+    assert_eq!(hashi.requests()[0].path, "/v1/secret/data/huntbook/ti");
+
+    let missing = SecretRef::KeyVault {
+        vault: key_vault.url(),
+        name: "absent".into(),
+    };
+    let err = resolver.resolve(&missing).unwrap_err().to_string();
+    assert!(err.contains("SecretNotFound"), "{err}");
 }

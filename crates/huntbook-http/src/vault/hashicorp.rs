@@ -25,8 +25,12 @@ pub struct HashiVaultClient {
     addr: Url,
     token: Secret,
     namespace: Option<String>,
+    default_mount: String,
     http: HttpClient,
 }
+
+/// The KV v2 mount of a Vault dev server, and MSTICPy's default.
+const DEFAULT_MOUNT: &str = "secret";
 
 #[derive(Deserialize)]
 struct ReadResponse {
@@ -71,6 +75,7 @@ impl HashiVaultClient {
             addr: url,
             token,
             namespace: None,
+            default_mount: DEFAULT_MOUNT.to_string(),
             http: HttpClient::builder(SERVICE).build()?,
         })
     }
@@ -95,6 +100,16 @@ impl HashiVaultClient {
     pub fn with_namespace(mut self, namespace: &str) -> HashiVaultClient {
         self.namespace = Some(namespace.to_string());
         self
+    }
+
+    /// The mount used for references that name none (default `secret`).
+    pub fn with_default_mount(mut self, mount: &str) -> HashiVaultClient {
+        self.default_mount = mount.to_string();
+        self
+    }
+
+    pub fn default_mount(&self) -> &str {
+        &self.default_mount
     }
 
     /// Use this client (timeouts, retries, proxy) for the server.

@@ -17,19 +17,15 @@ use crate::Secret;
 const SERVICE: &str = "Azure Key Vault";
 const API_VERSION: &str = "7.4";
 
-/// A client for one vault.
+/// A client for Key Vault secrets, in any vault the token source's identity may read.
 pub struct KeyVaultClient {
-    vault: Url,
-    scope: Scope,
     tokens: Arc<dyn TokenSource>,
     http: HttpClient,
 }
 
 impl std::fmt::Debug for KeyVaultClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyVaultClient")
-            .field("vault", &self.vault.as_str())
-            .finish_non_exhaustive()
+        f.debug_struct("KeyVaultClient").finish_non_exhaustive()
     }
 }
 
@@ -39,57 +35,51 @@ struct SecretBundle {
 }
 
 impl KeyVaultClient {
-    /// A client for `vault`: a vault name (`contoso-kv`, meaning
-    /// `https://contoso-kv.vault.azure.net/`) or the vault's URL, with tokens from
-    /// `tokens`.
-    pub fn new(vault: &str, tokens: Arc<dyn TokenSource>) -> Result<KeyVaultClient, VaultError> {
-        let vault = vault_url(vault)?;
+    /// A client signing in with tokens from `tokens`.
+    pub fn new(tokens: Arc<dyn TokenSource>) -> Result<KeyVaultClient, VaultError> {
         Ok(KeyVaultClient {
-            scope: Scope::new(resource_for(&vault)),
-            vault,
             tokens,
             http: HttpClient::builder(SERVICE).build()?,
         })
     }
 
-    /// Use this client (timeouts, retries, proxy) for the vault.
+    /// Use this client (timeouts, retries, proxy) for the vaults.
     pub fn with_http(mut self, http: HttpClient) -> KeyVaultClient {
         self.http = http;
         self
     }
 
-    /// The vault's URL.
-    pub fn vault(&self) -> &Url {
-        &self.vault
+    /// The current version of the secret `name` in `vault`: a vault name
+    /// (`contoso-kv`, meaning `https://contoso-kv.vault.azure.net/`) or the vault's URL.
+    pub async fn get_secret(&self, vault: &str, name: &str) -> Result<Secret, VaultError> {
+        self.get_secret_version(vault, name, None).await
     }
 
-    /// The current version of the secret `name`.
-    pub async fn get_secret(&self, name: &str) -> Result<Secret, VaultError> {
-        self.get_secret_version(name, None).await
-    }
-
-    /// A given version of the secret `name` (the current one when `None`).
+    /// A given version of the secret (the current one when `None`).
     pub async fn get_secret_version(
         &self,
+        vault: &str,
         name: &str,
         version: Option<&str>,
     ) -> Result<Secret, VaultError> {
+        let mut url = vault_url(vault)?;
         check_secret_name(name)?;
-        let mut url = self.vault.clone();
-        {
-            let mut path = url.path_segments_mut().map_err(|_| VaultError::Setup {
+        if let Some(version) = version {
+            check_version(version)?;
+        }
+        let scope = Scope::new(resource_for(&url));
+        url.path_segments_mut()
+            .map_err(|_| VaultError::Setup {
                 service: SERVICE,
                 problem: "the vault URL cannot have a path".into(),
-            })?;
-            path.pop_if_empty().push("secrets").push(name);
-            if let Some(version) = version {
-                check_version(version)?;
-                path.push(version);
-            }
-        }
+            })?
+            .pop_if_empty()
+            .push("secrets")
+            .push(name)
+            .extend(version);
         url.query_pairs_mut()
             .append_pair("api-version", API_VERSION);
-        let token = self.tokens.token(&self.scope).await?;
+        let token = self.tokens.token(&scope).await?;
         let bundle: SecretBundle = self
             .http
             .get_json(self.http.get(url).bearer_auth(token.token.expose()))

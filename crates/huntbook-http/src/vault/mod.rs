@@ -2,12 +2,15 @@
 //!
 //! [`KeyVaultClient`] reads a secret with a bearer token from any
 //! [`crate::TokenSource`]; [`HashiVaultClient`] reads one key of a KV v2 secret with a
-//! Vault token. Both are async; [`Blocking`] runs either from synchronous code, such as
-//! a config loader resolving `{KeyVault: ...}` references.
+//! Vault token. Both are async; [`Blocking`] runs either from synchronous code, and
+//! `Blocking<KeyVaultClient>` and `Blocking<HashiVaultClient>` are `huntbook-core`
+//! `SecretSource`s, so that a `SecretResolver` resolves the `{KeyVault: ...}` and
+//! `{HashiCorpVault: ...}` references of the configuration through them.
 
 mod blocking;
 mod hashicorp;
 mod key_vault;
+mod source;
 
 pub use blocking::Blocking;
 pub use hashicorp::HashiVaultClient;
