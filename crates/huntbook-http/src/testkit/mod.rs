@@ -5,6 +5,8 @@
 //! - [`refuse_first`] answers the first N requests with a status (429 with
 //!   `Retry-After`, 503...) before letting them through;
 //! - [`paged`] serves a list in pages linked by `nextLink`;
+//! - [`require_bearer`] and [`require_query`] answer requests without an accepted
+//!   token or the required `api-version` with the service's documented error;
 //! - [`bearer`], [`query_value`] and [`json_error`] help handlers check requests and
 //!   answer a wrong one with the service's documented error body;
 //! - [`FakeEntraId`], [`FakeKeyVault`] and [`FakeHashiVault`] are the Microsoft identity
@@ -15,6 +17,7 @@
 //! `testkit` feature.
 
 mod entra;
+mod guards;
 mod hashicorp;
 mod key_vault;
 
@@ -33,6 +36,7 @@ use reqwest::Url;
 use serde_json::{json, Value};
 
 pub use entra::{DevicePoll, FakeEntraId, FakeEntraIdConfig, IssuedTokens, RegisteredCertificate};
+pub use guards::{require_bearer, require_query, Accept};
 pub use hashicorp::FakeHashiVault;
 pub use key_vault::FakeKeyVault;
 
