@@ -342,3 +342,14 @@ fn core_resolver_reads_vault_references() {
     let err = resolver.resolve(&missing).unwrap_err().to_string();
     assert!(err.contains("SecretNotFound"), "{err}");
 }
+
+#[test]
+fn key_vault_suffix_must_be_a_dns_name() {
+    let client = || KeyVaultClient::new(Arc::new(FixedToken("t"))).unwrap();
+    for bad in ["evil.com/x", ".vault.azure.net", "localhost", "a..b"] {
+        assert!(client().with_vault_suffix(bad).is_err(), "{bad:?} accepted");
+    }
+    assert!(client()
+        .with_vault_suffix("vault.usgovcloudapi.net")
+        .is_ok());
+}

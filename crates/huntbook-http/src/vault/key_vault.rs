@@ -21,7 +21,11 @@ const API_VERSION: &str = "7.4";
 pub struct KeyVaultClient {
     tokens: Arc<dyn TokenSource>,
     http: HttpClient,
+    suffix: String,
 }
+
+/// The host suffix of vaults in Azure's public cloud.
+const PUBLIC_SUFFIX: &str = "vault.azure.net";
 
 impl std::fmt::Debug for KeyVaultClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,7 +44,28 @@ impl KeyVaultClient {
         Ok(KeyVaultClient {
             tokens,
             http: HttpClient::builder(SERVICE).build()?,
+            suffix: PUBLIC_SUFFIX.to_string(),
         })
+    }
+
+    /// Vaults given by name are in this cloud: `vault.usgovcloudapi.net` (Azure
+    /// Government), `vault.azure.cn` (China); `vault.azure.net` by default.
+    pub fn with_vault_suffix(mut self, suffix: &str) -> Result<KeyVaultClient, VaultError> {
+        let ok = suffix.contains('.')
+            && !suffix.starts_with('.')
+            && !suffix.contains("..")
+            && suffix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !ok {
+            return Err(VaultError::BadName {
+                what: "Key Vault host suffix",
+                value: suffix.to_string(),
+                rule: "a DNS name such as vault.usgovcloudapi.net",
+            });
+        }
+        self.suffix = suffix.to_string();
+        Ok(self)
     }
 
     /// Use this client (timeouts, retries, proxy) for the vaults.
@@ -50,7 +75,8 @@ impl KeyVaultClient {
     }
 
     /// The current version of the secret `name` in `vault`: a vault name
-    /// (`contoso-kv`, meaning `https://contoso-kv.vault.azure.net/`) or the vault's URL.
+    /// (`contoso-kv`, meaning `https://contoso-kv.vault.azure.net/` in the public
+    /// cloud) or the vault's URL.
     pub async fn get_secret(&self, vault: &str, name: &str) -> Result<Secret, VaultError> {
         self.get_secret_version(vault, name, None).await
     }
@@ -62,7 +88,7 @@ impl KeyVaultClient {
         name: &str,
         version: Option<&str>,
     ) -> Result<Secret, VaultError> {
-        let mut url = vault_url(vault)?;
+        let mut url = vault_url(vault, &self.suffix)?;
         check_secret_name(name)?;
         if let Some(version) = version {
             check_version(version)?;
@@ -89,7 +115,7 @@ impl KeyVaultClient {
 }
 
 /// A vault name or URL as a URL ending in `/`.
-fn vault_url(vault: &str) -> Result<Url, VaultError> {
+fn vault_url(vault: &str, suffix: &str) -> Result<Url, VaultError> {
     let bad = |rule| VaultError::BadName {
         what: "Key Vault",
         value: vault.to_string(),
@@ -120,7 +146,7 @@ fn vault_url(vault: &str) -> Result<Url, VaultError> {
             "a vault name has 3-24 letters, digits and dashes and starts with a letter",
         ));
     }
-    Url::parse(&format!("https://{vault}.vault.azure.net/"))
+    Url::parse(&format!("https://{vault}.{suffix}/"))
         .map_err(|_| bad("a vault name that makes a host name"))
 }
 
@@ -174,17 +200,21 @@ mod tests {
     #[test]
     fn vault_names_and_urls() {
         assert_eq!(
-            vault_url("contoso-kv").unwrap().as_str(),
+            vault_url("contoso-kv", PUBLIC_SUFFIX).unwrap().as_str(),
             "https://contoso-kv.vault.azure.net/"
         );
         assert_eq!(
-            vault_url("https://contoso-kv.vault.usgovcloudapi.net")
+            vault_url("contoso-kv", "vault.azure.cn").unwrap().as_str(),
+            "https://contoso-kv.vault.azure.cn/"
+        );
+        assert_eq!(
+            vault_url("https://contoso-kv.vault.usgovcloudapi.net", PUBLIC_SUFFIX)
                 .unwrap()
                 .as_str(),
             "https://contoso-kv.vault.usgovcloudapi.net/"
         );
         for bad in ["kv", "1abc", "a.b.c", "ftp://x/", "contoso kv"] {
-            assert!(vault_url(bad).is_err(), "{bad:?} accepted");
+            assert!(vault_url(bad, PUBLIC_SUFFIX).is_err(), "{bad:?} accepted");
         }
     }
 
