@@ -438,7 +438,10 @@ async fn device_code_polls_until_the_user_signs_in() {
     let shown = Arc::new(Mutex::new(Vec::new()));
     let credential = device_credential(&entra, shown.clone());
     let token = credential.token(&vault_scope()).await.unwrap();
-    assert!(entra.issued().resource_of(token.token.expose()).is_some());
+    assert_eq!(
+        entra.issued().resource_of(token.token.expose()).as_deref(),
+        Some("https://vault.azure.net")
+    );
     assert_eq!(
         shown.lock().unwrap().as_slice(),
         ["To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FAKECODE1 to authenticate."]

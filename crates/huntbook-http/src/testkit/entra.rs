@@ -136,6 +136,8 @@ struct EntraState {
     counter: AtomicU32,
     polls: Mutex<VecDeque<DevicePoll>>,
     device_code: String,
+    /// The resource of the scope the device code was asked for.
+    device_resource: Mutex<String>,
 }
 
 /// A running fake identity platform.
@@ -161,6 +163,7 @@ impl FakeEntraId {
             issued: IssuedTokens::default(),
             counter: AtomicU32::new(0),
             device_code: "fake-device-code-DAQABAAEAAAD".into(),
+            device_resource: Mutex::new(String::new()),
         });
         let router = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
@@ -430,14 +433,18 @@ async fn devicecode(
     if let Err(e) = check_client(&state, &form) {
         return e;
     }
-    if form.get("scope").is_none_or(|s| s.is_empty()) {
+    let Some(scope) = form.get("scope").filter(|s| !s.is_empty()) else {
         return aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             900144,
             "The request body must contain the following parameter: 'scope'.",
         );
-    }
+    };
+    // A delegated scope list may hold several scopes; the first names the resource.
+    let first = scope.split(' ').next().unwrap_or_default();
+    let resource = first.strip_suffix("/.default").unwrap_or(first);
+    *state.device_resource.lock().expect("usable") = resource.to_string();
     let user_code = "FAKECODE1";
     Json(json!({
         "user_code": user_code,
@@ -467,9 +474,8 @@ fn device_code_poll(state: &EntraState, form: &HashMap<String, String>) -> Respo
         .unwrap_or(DevicePoll::Approve);
     let (error, code, description) = match next {
         DevicePoll::Approve => {
-            // The fake does not track which scope the code was for; tokens from the
-            // device flow are recorded for Key Vault's resource, the one tests use.
-            return token_answer(state, "https://vault.azure.net");
+            let resource = state.device_resource.lock().expect("usable").clone();
+            return token_answer(state, &resource);
         }
         DevicePoll::Pending => (
             "authorization_pending",
