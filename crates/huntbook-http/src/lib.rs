@@ -24,7 +24,13 @@
 //! whose `Debug` and `Display` print `***`.
 //!
 //! TLS is rustls with the `ring` provider, and certificate sign-in signs with `ring`
-//! too, so the crate builds without C libraries other than ring's own.
+//! too, so the crate builds without C libraries other than ring's own. A cold build
+//! of the crate and its 109 dependencies (`cargo build -p huntbook-http -j 2`, the
+//! workspace's dev profile, which optimises dependencies) took 450 s of CPU time
+//! (425 s user, 25 s system) and 311 MB of target folder; on an idle 2-core machine
+//! that is about 4 minutes. The dependencies are the HTTP stack that every networked
+//! huntbook crate shares (tokio, hyper, rustls with ring, reqwest), serde, chrono and
+//! huntbook-core.
 //!
 //! Reading a Key Vault secret with an app's client secret, here against the fake
 //! servers of the testkit:
