@@ -32,7 +32,8 @@ pub struct DeviceCodePrompt {
     pub user_code: String,
     pub verification_uri: String,
     /// The server's instruction, e.g. "To sign in, use a web browser to open the page
-    /// https://microsoft.com/devicelogin and enter the code ABCD1234 to authenticate."
+    /// `https://microsoft.com/devicelogin` and enter the code ABCD1234 to
+    /// authenticate."
     pub message: String,
     /// How long the code is valid.
     pub expires_in: Duration,

@@ -4,7 +4,8 @@
 //! [`Blocking`] owns a vault client and a small single-threaded tokio runtime and runs
 //! one call at a time on it. Called from inside another runtime (where blocking the
 //! thread would stall it, and tokio forbids nesting), it runs the call on a helper
-//! thread instead.
+//! thread instead; the calling thread still waits for it, so the vault must not be
+//! served by that same single-threaded runtime.
 
 use std::future::Future;
 
