@@ -9,6 +9,13 @@
 //!   built-in library (`queries/`, compiled in) and from custom folders.
 //! - [`render`] fills a query with values: defaults, aliases, each type written the
 //!   way the environment's language reads it, and every caller value kept a literal.
+//! - A [`Driver`] runs a rendered query and returns an Arrow [`huntbook_table::Table`];
+//!   [`QueryProvider`] pairs one with its environment's store, so that
+//!   `provider.run("SecurityAlert.list_alerts", values)` is the Python
+//!   `qp.SecurityAlert.list_alerts(start=..., end=...)`. The local drivers are
+//!   [`LocalData`] (CSV, JSON lines and Parquet files, each parameter filtering the
+//!   column its query names), [`OsQueryLogs`] and [`VelociraptorLogs`].
+//! - [`sample`] writes a seeded sample SOC dataset that the LocalData library reads.
 //!
 //! ```
 //! use huntbook_data::{Environment, QueryStore, ParamValue};
