@@ -357,6 +357,43 @@ impl SentinelClient {
         .await
     }
 
+    /// Adds items to a watchlist, as MSTICPy does: an item whose values all equal
+    /// those of an item already there is that item, replaced when `overwrite` is
+    /// set and refused ([`SentinelError::ItemExists`]) when not; the others get
+    /// new ids. Nothing is written when an item is refused.
+    pub async fn add_watchlist_items(
+        &self,
+        alias: &str,
+        items: &[Map<String, Value>],
+        overwrite: bool,
+    ) -> Result<Vec<WatchlistItem>, SentinelError> {
+        let existing = self.list_watchlist_items(alias).await?;
+        let mut targets = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let same = existing.iter().find(|old| {
+                let values = &old.properties.items_key_value;
+                item.iter()
+                    .all(|(key, value)| values.get(key) == Some(value))
+            });
+            match same {
+                Some(_) if !overwrite => {
+                    return Err(SentinelError::ItemExists {
+                        alias: alias.to_string(),
+                        index,
+                        item: Value::Object(item.clone()).to_string(),
+                    })
+                }
+                Some(old) => targets.push(Some(old.name.as_str())),
+                None => targets.push(None),
+            }
+        }
+        let mut added = Vec::with_capacity(items.len());
+        for (item, id) in items.iter().zip(targets) {
+            added.push(self.put_watchlist_item(alias, id, item).await?);
+        }
+        Ok(added)
+    }
+
     // ----- plumbing -----
 
     /// `root` + `segments`, with `api-version`.

@@ -46,6 +46,12 @@ pub enum SentinelError {
         message: String,
         url: String,
     },
+    #[error("watchlist {alias} already has an item with the values of item {index} ({item}); pass overwrite to replace it")]
+    ItemExists {
+        alias: String,
+        index: usize,
+        item: String,
+    },
     #[error("Microsoft Sentinel's next page link {link} does not point at {expected}; refusing to send the token there")]
     ForeignNextLink { link: String, expected: String },
     #[error("Microsoft Sentinel's paging at {url} did not end after {pages} pages (it may be repeating itself)")]

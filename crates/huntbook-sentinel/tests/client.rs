@@ -477,6 +477,37 @@ async fn watchlists_with_items_from_csv_and_one_by_one() {
     assert_eq!(hosts, ["ws1", "dc1", "fs1", "ws9"]);
     assert_eq!(client.list_watchlists().await.unwrap().len(), 1);
 
+    // Adding an item that is already there: refused, or replacing it.
+    let again = json!({"Hostname": "dc1", "Owner": "it-ops"});
+    let fresh = json!({"Hostname": "ws10", "Owner": "carol"});
+    let batch = [
+        fresh.as_object().unwrap().clone(),
+        again.as_object().unwrap().clone(),
+    ];
+    let e = client
+        .add_watchlist_items("hva", &batch, false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, SentinelError::ItemExists { index: 1, .. }),
+        "{e:?}"
+    );
+    assert_eq!(
+        client.list_watchlist_items("hva").await.unwrap().len(),
+        4,
+        "nothing written"
+    );
+    let added = client
+        .add_watchlist_items("hva", &batch, true)
+        .await
+        .unwrap();
+    let dc1 = items
+        .iter()
+        .find(|i| i.properties.items_key_value["Hostname"] == "dc1")
+        .unwrap();
+    assert_eq!(added[1].name, dc1.name, "the existing item is replaced");
+    assert_eq!(client.list_watchlist_items("hva").await.unwrap().len(), 5);
+
     let e = client
         .put_watchlist_item("nope", None, item.as_object().unwrap())
         .await

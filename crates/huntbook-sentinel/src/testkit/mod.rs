@@ -192,13 +192,15 @@ async fn handle(
             )
         }
         Some(API_VERSION) => {}
-        Some(other) => return arm_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidApiVersionParameter",
-            &format!(
+        Some(other) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidApiVersionParameter",
+                &format!(
                 "The api-version '{other}' is invalid. The supported versions are '{API_VERSION}'."
             ),
-        ),
+            )
+        }
     }
     if sub != SUBSCRIPTION_ID {
         return arm_error(
