@@ -30,6 +30,7 @@ Examples:
   huntbook proctree show procs.csv --root 'cmd.exe|0x1a4c'          # one tree as text
   huntbook auditd parse audit.log -o events.parquet                 # audit log to events
   huntbook mask events.csv -o masked.csv                            # key: $HUNTBOOK_MASK_KEY
+  huntbook config check --resolve                                   # settings, origins, problems
 
 Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
@@ -52,6 +53,7 @@ enum Command {
     Proctree(cmd::proctree::Args),
     Auditd(cmd::auditd::Args),
     Mask(cmd::mask::Args),
+    Config(cmd::config::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Proctree(args) => cmd::proctree::run(args),
         Command::Auditd(args) => cmd::auditd::run(args),
         Command::Mask(args) => cmd::mask::run(args),
+        Command::Config(args) => cmd::config::run(args),
     };
     ExitCode::from(code)
 }

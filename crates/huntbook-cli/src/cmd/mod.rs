@@ -2,6 +2,7 @@
 
 pub mod auditd;
 pub mod b64;
+pub mod config;
 pub mod export;
 pub mod ioc;
 pub mod mask;

@@ -92,6 +92,18 @@ impl Config {
         }
         let key_vault = read_key_vault(self, &mut report.problems);
         let hashicorp = read_hashicorp_vault(self, &mut report.problems);
+        // A token left out is still needed: list the default so --resolve checks it.
+        if let (Some(vault), None) = (&hashicorp, self.get("HashiCorpVault.Token")) {
+            let origin = self
+                .get("HashiCorpVault")
+                .map(|v| v.origin.clone())
+                .unwrap_or(Origin::Default);
+            references.push((
+                "HashiCorpVault.Token".to_string(),
+                vault.token.clone(),
+                origin,
+            ));
+        }
         for (key, reference, origin) in &references {
             let missing_section = match reference.kind() {
                 SecretKind::KeyVault if key_vault.is_none() && self.get("KeyVault").is_none() => {
@@ -381,6 +393,19 @@ mod tests {
         assert!(report.has_errors());
         let shown = format!("{report:?}");
         assert!(!shown.contains("env-secret-value") && !shown.contains("file-secret-value"));
+    }
+
+    #[test]
+    fn an_omitted_vault_token_is_still_resolved() {
+        let c = config(&[(
+            "/w/huntbook.yaml",
+            "HashiCorpVault:\n  Url: https://vault:8200\n",
+        )]);
+        let report = c.check(Some(&SecretResolver::local()));
+        assert_eq!(report.secrets.len(), 1);
+        assert_eq!(report.secrets[0].key, "HashiCorpVault.Token");
+        assert_eq!(report.secrets[0].reference, "EnvironmentVar VAULT_TOKEN");
+        assert_eq!(report.secrets[0].origin.to_string(), "/w/huntbook.yaml:1");
     }
 
     #[test]
