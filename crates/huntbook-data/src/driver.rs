@@ -1,12 +1,16 @@
 //! The [`Driver`] seam: what runs a rendered query against a data environment, and
 //! [`QueryProvider`], which pairs a driver with the store of its environment's queries.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use huntbook_core::time::{Period, TimeSpan};
 use huntbook_table::Table;
 
 use crate::environment::Environment;
-use crate::render::{bind, render, Bindings, ParamValue};
+use crate::render::{bind, convert, render, Bindings, ParamValue, RenderError};
 use crate::store::{QueryStore, StoreError};
-use crate::template::QuerySource;
+use crate::template::{ParamType, QuerySource};
 
 /// A query ready to run: the template, the values it was bound with, and its text.
 /// Remote drivers send the text; local ones read files and filter with the values.
@@ -41,6 +45,10 @@ pub trait Driver: Send + Sync {
     fn run(&self, request: &QueryRequest<'_>) -> Result<Table, DriverError>;
 }
 
+/// How many slices of a split query run at once: enough to overlap the waits of a
+/// remote service, few enough not to trip its rate limits.
+pub const SPLIT_CONCURRENCY: usize = 4;
+
 /// A driver with its environment's queries: `provider.run("SecurityAlert.list_alerts",
 /// ...)`. This is what the Python `QueryProvider` is a face for: its attribute path
 /// `qp.SecurityAlert.list_alerts` is the store's family and query name.
@@ -74,6 +82,116 @@ impl QueryProvider {
         values: &[(String, ParamValue)],
     ) -> Result<String, StoreError> {
         self.store.render(qualified, values)
+    }
+
+    /// Runs query `qualified` once per `period` slice of its `start`..`end` range,
+    /// at most [`SPLIT_CONCURRENCY`] slices at a time, and joins the rows in time
+    /// order: MSTICPy's `split_query_by`. Each slice but the last ends 1 ns before the
+    /// next begins, as MSTICPy does, so a row on a boundary is returned once.
+    /// `progress(done, total)` is called as slices finish.
+    pub fn run_split(
+        &self,
+        qualified: &str,
+        values: &[(String, ParamValue)],
+        period: Period,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Table, StoreError> {
+        let source = self.store.get(qualified)?;
+        let time_of = |param: &str| -> Result<(String, DateTime<Utc>), StoreError> {
+            let bad = |message: String| RenderError::BadValue {
+                query: qualified.to_string(),
+                param: param.to_string(),
+                message,
+            };
+            let spec = source
+                .param(param)
+                .filter(|p| p.kind == ParamType::Datetime)
+                .ok_or_else(|| {
+                    bad("splitting by time needs a datetime parameter of this name".into())
+                })?;
+            let given = values
+                .iter()
+                .find(|(name, _)| *name == spec.name || spec.aliases.contains(name))
+                .ok_or_else(|| bad("give it a value to split the query by time".into()))?;
+            match convert(spec, given.1.clone()).map_err(bad)? {
+                ParamValue::Time(t) => Ok((given.0.clone(), t)),
+                other => Err(bad(format!("expected a time, got {other:?}")).into()),
+            }
+        };
+        let (start_name, start) = time_of("start")?;
+        let (end_name, end) = time_of("end")?;
+        let span = TimeSpan::new(start, end).map_err(|e| RenderError::BadValue {
+            query: qualified.to_string(),
+            param: "start".into(),
+            message: e.to_string(),
+        })?;
+        let slices: Vec<TimeSpan> = span.split(period).collect();
+        let last = slices.len() - 1;
+        let slice_values = |k: usize| {
+            let slice_end = if k == last {
+                slices[k].end()
+            } else {
+                slices[k].end() - TimeDelta::nanoseconds(1)
+            };
+            values
+                .iter()
+                .map(|(name, v)| match name {
+                    n if *n == start_name => (n.clone(), ParamValue::Time(slices[k].start())),
+                    n if *n == end_name => (n.clone(), ParamValue::Time(slice_end)),
+                    _ => (name.clone(), v.clone()),
+                })
+                .collect::<Vec<_>>()
+        };
+        let (done, total) = (AtomicUsize::new(0), slices.len());
+        let mut tables = Vec::with_capacity(slices.len());
+        for chunk in (0..total).collect::<Vec<_>>().chunks(SPLIT_CONCURRENCY) {
+            let results: Vec<Result<Table, StoreError>> = std::thread::scope(|scope| {
+                let running: Vec<_> = chunk
+                    .iter()
+                    .map(|&k| {
+                        let slice = slice_values(k);
+                        let done = &done;
+                        scope.spawn(move || {
+                            let result = self.run(qualified, &slice);
+                            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                            result
+                        })
+                    })
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|t| t.join().expect("a query slice panicked"))
+                    .collect()
+            });
+            for table in results {
+                tables.push(table?);
+            }
+        }
+        let schema = tables[0].schema.clone();
+        let batches = tables.into_iter().flat_map(|t| t.batches).collect();
+        Ok(Table::from_batches(schema, batches))
+    }
+
+    /// Runs a query written in the environment's own terms (for local data, a file
+    /// name) rather than from a template: MSTICPy's `exec_query`.
+    pub fn exec(&self, text: &str) -> Result<Table, StoreError> {
+        let environment = self.store.environment().clone();
+        let source = QuerySource::from_driver(
+            environment,
+            "exec",
+            "exec_query",
+            String::new(),
+            text,
+            Vec::new(),
+        )
+        .map_err(|message| StoreError::from(DriverError::Other(message)))?;
+        self.driver
+            .run(&QueryRequest {
+                source: &source,
+                bindings: &Bindings::new(),
+                text,
+            })
+            .map_err(StoreError::from)
     }
 
     /// Runs query `qualified` with `values`.

@@ -197,14 +197,18 @@ pub fn convert(spec: &ParamSpec, value: ParamValue) -> Result<ParamValue, String
             },
         ),
         (ParamType::Datetime, V::Time(t)) => V::Time(t),
-        (ParamType::Datetime, v) => {
-            V::Time(text_of(&v).and_then(|t| parse_time(&t)).ok_or_else(|| {
-                format!(
-                    "expected a time such as 2024-05-01T12:00:00Z or 2024-05-01, got {}",
+        // A caller's time is read with MSTICPy's grammar: `-7d`, `-3d@d`, `now`, ISO.
+        (ParamType::Datetime, v) => match text_of(&v) {
+            Some(t) => {
+                V::Time(huntbook_core::time::parse_time(&t, Utc::now()).map_err(|e| e.to_string())?)
+            }
+            None => {
+                return Err(format!(
+                    "expected a time such as -7d, now or 2024-05-01T12:00:00Z, got {}",
                     describe(&v)
-                )
-            })?)
-        }
+                ))
+            }
+        },
         (ParamType::List, V::List(items)) => V::List(items),
         (ParamType::List, V::Text(t)) => V::List(
             t.split(',')

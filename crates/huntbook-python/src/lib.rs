@@ -8,6 +8,7 @@ mod arrow;
 mod execute;
 mod notebooks;
 mod params;
+mod query;
 mod transforms;
 
 #[pymodule]
@@ -17,5 +18,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     notebooks::register(m)?;
     execute::register(m)?;
     transforms::register(m)?;
+    query::register(m)?;
     Ok(())
 }

@@ -179,12 +179,18 @@ impl Config {
 
     /// The folders of custom query files, `QueryDefinitions.Custom`.
     pub fn query_paths(&self) -> Vec<PathBuf> {
-        let Some(custom) = self.get("QueryDefinitions.Custom") else {
-            return Vec::new();
-        };
-        match &custom.kind {
-            Kind::List(items) => items.iter().filter_map(|v| self.path(v)).collect(),
-            _ => self.path(custom).into_iter().collect(),
+        self.paths("QueryDefinitions.Custom")
+    }
+
+    /// A setting holding one path or a list of them (`DataProviders.LocalData.data_paths`).
+    pub fn paths(&self, key: &str) -> Vec<PathBuf> {
+        match self.get(key) {
+            None => Vec::new(),
+            Some(Value {
+                kind: Kind::List(items),
+                ..
+            }) => items.iter().filter_map(|v| self.path(v)).collect(),
+            Some(one) => self.path(one).into_iter().collect(),
         }
     }
 

@@ -15,6 +15,11 @@ Recording and reading findings (scrapbook-compatible)::
     nb = huntbook.read_notebook("out.ipynb")        # later, anywhere
     nb.scraps["hits"].data                          # 12
 
+Querying security data (MSTICPy's query files and names)::
+
+    qp = huntbook.QueryProvider("LocalData", data_paths=["data"])
+    alerts = qp.SecurityAlert.list_alerts(start="-7d", end="now")
+
 Security transforms on DataFrames (MSTICPy's columns)::
 
     iocs = huntbook.extract_iocs(events, columns=["CommandLine"])
@@ -24,6 +29,7 @@ Security transforms on DataFrames (MSTICPy's columns)::
 """
 
 from huntbook._huntbook import __version__
+from huntbook.data import QueryProvider, write_sample_data
 from huntbook.errors import (
     DeadKernelError,
     ExecutionError,
@@ -66,6 +72,8 @@ __all__ = [
     "glue",
     "read_notebook",
     "read_notebooks",
+    "QueryProvider",
+    "write_sample_data",
     "AuditdWarning",
     "ProcessTreeAccessor",
     "build_process_tree",
