@@ -31,6 +31,9 @@ Examples:
   huntbook auditd parse audit.log -o events.parquet                 # audit log to events
   huntbook mask events.csv -o masked.csv                            # key: $HUNTBOOK_MASK_KEY
   huntbook config check --resolve                                   # settings, origins, problems
+  huntbook query list --env MSSentinel --search logon               # query templates
+  huntbook sample-data -o data                                      # a SOC dataset to hunt in
+  huntbook query run SecurityAlert.list_alerts --data data --start -7d -o alerts.parquet
 
 Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
@@ -54,6 +57,8 @@ enum Command {
     Auditd(cmd::auditd::Args),
     Mask(cmd::mask::Args),
     Config(cmd::config::Args),
+    Query(cmd::query::Args),
+    SampleData(cmd::sample_data::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +74,8 @@ fn main() -> ExitCode {
         Command::Auditd(args) => cmd::auditd::run(args),
         Command::Mask(args) => cmd::mask::run(args),
         Command::Config(args) => cmd::config::run(args),
+        Command::Query(args) => cmd::query::run(args),
+        Command::SampleData(args) => cmd::sample_data::run(args),
     };
     ExitCode::from(code)
 }

@@ -40,15 +40,30 @@ pub fn run(args: Args) -> u8 {
         Ok(nb) => nb,
         Err(e) => return super::fail(format!("{e}")),
     };
-    let title = args.title.clone().or_else(|| default_title(&nb)).or_else(|| {
-        args.notebook.file_stem().map(|stem| stem.to_string_lossy().into_owned())
-    });
-    let opts = ExportOptions { no_input: args.no_input, no_prompt: args.no_prompt, title };
+    let title = args
+        .title
+        .clone()
+        .or_else(|| default_title(&nb))
+        .or_else(|| {
+            args.notebook
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        });
+    let opts = ExportOptions {
+        no_input: args.no_input,
+        no_prompt: args.no_prompt,
+        title,
+    };
     let html = to_html(&nb, &opts);
-    let output = args.output.unwrap_or_else(|| args.notebook.with_extension("html"));
+    let output = args
+        .output
+        .unwrap_or_else(|| args.notebook.with_extension("html"));
     if output == Path::new("-") {
         let mut stdout = std::io::stdout().lock();
-        return match stdout.write_all(html.as_bytes()).and_then(|()| stdout.flush()) {
+        return match stdout
+            .write_all(html.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
             Ok(()) => 0,
             // A closed pipe (`| head`) is the reader's choice, not a failure.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
@@ -66,7 +81,11 @@ pub fn run(args: Args) -> u8 {
     }
     match write_atomic(&output, html.as_bytes()) {
         Ok(()) => {
-            eprintln!("huntbook: wrote {} ({} KB)", output.display(), html.len().div_ceil(1024));
+            eprintln!(
+                "huntbook: wrote {} ({} KB)",
+                output.display(),
+                html.len().div_ceil(1024)
+            );
             0
         }
         Err(e) => {
@@ -91,7 +110,13 @@ mod tests {
     use super::*;
 
     fn args(notebook: PathBuf, output: Option<PathBuf>) -> Args {
-        Args { notebook, no_input: false, no_prompt: false, output, title: None }
+        Args {
+            notebook,
+            no_input: false,
+            no_prompt: false,
+            output,
+            title: None,
+        }
     }
 
     fn write_notebook(dir: &Path, name: &str) -> PathBuf {
@@ -123,8 +148,14 @@ mod tests {
     #[test]
     fn bad_input_and_unwritable_output() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(run(args(dir.path().join("missing.ipynb"), None)), crate::EXIT_USAGE);
+        assert_eq!(
+            run(args(dir.path().join("missing.ipynb"), None)),
+            crate::EXIT_USAGE
+        );
         let nb = write_notebook(dir.path(), "a.ipynb");
-        assert_eq!(run(args(nb, Some(dir.path().join("no/such/dir/a.html")))), 1);
+        assert_eq!(
+            run(args(nb, Some(dir.path().join("no/such/dir/a.html")))),
+            1
+        );
     }
 }

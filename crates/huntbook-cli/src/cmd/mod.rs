@@ -8,7 +8,9 @@ pub mod ioc;
 pub mod mask;
 pub mod params;
 pub mod proctree;
+pub mod query;
 pub mod run;
+pub mod sample_data;
 pub mod scraps;
 pub mod table_io;
 

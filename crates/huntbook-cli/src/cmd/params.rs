@@ -84,12 +84,22 @@ fn table(params: &[DeclaredParameter]) -> String {
     let header = ["NAME", "TYPE", "DEFAULT", "HELP"].map(String::from);
     let rows: Vec<[String; 4]> = std::iter::once(header)
         .chain(params.iter().map(|p| {
-            let type_name = if p.inferred_type_name == "None" { "-".to_string() } else { p.inferred_type_name.clone() };
+            let type_name = if p.inferred_type_name == "None" {
+                "-".to_string()
+            } else {
+                p.inferred_type_name.clone()
+            };
             [p.name.clone(), type_name, p.default.clone(), p.help.clone()]
         }))
         .collect();
-    let widths: Vec<usize> =
-        (0..3).map(|col| rows.iter().map(|r| r[col].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..3)
+        .map(|col| {
+            rows.iter()
+                .map(|r| r[col].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for row in &rows {
         let mut line = String::new();
@@ -119,8 +129,14 @@ mod tests {
 
     #[test]
     fn table_and_json_keep_cell_order() {
-        let params = vec![p("zeta", "int", "7", "days to search"), p("a", "None", "\"x\"", "")];
-        assert_eq!(table(&params), "NAME  TYPE  DEFAULT  HELP\nzeta  int   7        days to search\na     -     \"x\"\n");
+        let params = vec![
+            p("zeta", "int", "7", "days to search"),
+            p("a", "None", "\"x\"", ""),
+        ];
+        assert_eq!(
+            table(&params),
+            "NAME  TYPE  DEFAULT  HELP\nzeta  int   7        days to search\na     -     \"x\"\n"
+        );
         let text = json(&params);
         assert!(text.find("\"zeta\"").unwrap() < text.find("\"a\"").unwrap());
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -145,17 +161,44 @@ mod tests {
     #[test]
     fn exit_codes() {
         let dir = tempfile::tempdir().unwrap();
-        let missing = Args { notebook: dir.path().join("missing.ipynb"), json: false };
+        let missing = Args {
+            notebook: dir.path().join("missing.ipynb"),
+            json: false,
+        };
         assert_eq!(run(missing), crate::EXIT_USAGE);
         std::fs::write(dir.path().join("bad.ipynb"), "{not json").unwrap();
-        assert_eq!(run(Args { notebook: dir.path().join("bad.ipynb"), json: true }), crate::EXIT_USAGE);
-        let untagged = notebook(dir.path(), serde_json::json!([
-            {"cell_type": "code", "id": "a1", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": null}
-        ]));
-        assert_eq!(run(Args { notebook: untagged, json: false }), 1);
-        let tagged = notebook(dir.path(), serde_json::json!([
-            {"cell_type": "code", "id": "a1", "metadata": {"tags": ["parameters"]}, "source": "x = 1", "outputs": [], "execution_count": null}
-        ]));
-        assert_eq!(run(Args { notebook: tagged, json: true }), 0);
+        assert_eq!(
+            run(Args {
+                notebook: dir.path().join("bad.ipynb"),
+                json: true
+            }),
+            crate::EXIT_USAGE
+        );
+        let untagged = notebook(
+            dir.path(),
+            serde_json::json!([
+                {"cell_type": "code", "id": "a1", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": null}
+            ]),
+        );
+        assert_eq!(
+            run(Args {
+                notebook: untagged,
+                json: false
+            }),
+            1
+        );
+        let tagged = notebook(
+            dir.path(),
+            serde_json::json!([
+                {"cell_type": "code", "id": "a1", "metadata": {"tags": ["parameters"]}, "source": "x = 1", "outputs": [], "execution_count": null}
+            ]),
+        );
+        assert_eq!(
+            run(Args {
+                notebook: tagged,
+                json: true
+            }),
+            0
+        );
     }
 }

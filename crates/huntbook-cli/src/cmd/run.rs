@@ -53,13 +53,28 @@ pub struct Args {
     #[arg(short = 'r', long = "parameters-raw", alias = "parameters_raw", num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append)]
     pub parameters_raw: Vec<String>,
     /// A YAML or JSON file of parameters (repeatable).
-    #[arg(short = 'f', long = "parameters-file", alias = "parameters_file", value_name = "PATH")]
+    #[arg(
+        short = 'f',
+        long = "parameters-file",
+        alias = "parameters_file",
+        value_name = "PATH"
+    )]
     pub parameters_file: Vec<PathBuf>,
     /// Parameters as a YAML string (repeatable).
-    #[arg(short = 'y', long = "parameters-yaml", alias = "parameters_yaml", value_name = "YAML")]
+    #[arg(
+        short = 'y',
+        long = "parameters-yaml",
+        alias = "parameters_yaml",
+        value_name = "YAML"
+    )]
     pub parameters_yaml: Vec<String>,
     /// Parameters as base64-encoded YAML (repeatable).
-    #[arg(short = 'b', long = "parameters-base64", alias = "parameters_base64", value_name = "BASE64")]
+    #[arg(
+        short = 'b',
+        long = "parameters-base64",
+        alias = "parameters_base64",
+        value_name = "BASE64"
+    )]
     pub parameters_base64: Vec<String>,
     /// Add PAPERMILL_INPUT_PATH as a parameter.
     #[arg(long)]
@@ -93,7 +108,12 @@ pub struct Args {
     #[arg(long)]
     pub allow_errors: bool,
     /// Seconds to wait for the kernel to start.
-    #[arg(long, alias = "start_timeout", value_name = "SECS", default_value_t = 60.0)]
+    #[arg(
+        long,
+        alias = "start_timeout",
+        value_name = "SECS",
+        default_value_t = 60.0
+    )]
     pub start_timeout: f64,
     /// Seconds a cell may run before the kernel is interrupted and the run stopped.
     #[arg(long, value_name = "SECS")]
@@ -160,7 +180,11 @@ pub fn run(args: Args) -> u8 {
             launch: LaunchOptions {
                 cwd: args.cwd.clone(),
                 start_timeout: seconds(args.start_timeout),
-                transport: if args.transport == "tcp" { Transport::Tcp } else { Transport::Ipc },
+                transport: if args.transport == "tcp" {
+                    Transport::Tcp
+                } else {
+                    Transport::Ipc
+                },
                 env: vec![("PYDEVD_DISABLE_FILE_VALIDATION".into(), "1".into())],
             },
             execution_timeout: args.execution_timeout.map(seconds),
@@ -261,9 +285,11 @@ fn seconds(secs: f64) -> Duration {
 /// Turns SIGINT / SIGTERM / SIGHUP into a stop request for the run.
 async fn forward_signals(stop: tokio::sync::watch::Sender<Option<i32>>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
-    else {
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
         return;
     };
     let number = tokio::select! {
@@ -328,13 +354,18 @@ struct CliObserver {
 
 impl CliObserver {
     fn new(args: &Args, level: Level, show_bar: bool) -> Result<CliObserver, String> {
-        let streams =
-            StreamCopies::open(args.stdout_file.as_deref(), args.stderr_file.as_deref(), args.log_output)?;
+        let streams = StreamCopies::open(
+            args.stdout_file.as_deref(),
+            args.stderr_file.as_deref(),
+            args.log_output,
+        )?;
         let bar = show_bar.then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{msg:>12} {bar:30} {pos}/{len} cells [{elapsed_precise}]")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{msg:>12} {bar:30} {pos}/{len} cells [{elapsed_precise}]",
+                )
+                .expect("valid template"),
             );
             bar.set_message("Executing");
             bar
@@ -391,6 +422,9 @@ impl RunObserver for CliObserver {
     }
 
     fn phase(&mut self, name: &str, took: Duration) {
-        self.level.debug(&format!("{name} took {:.1} ms", took.as_secs_f64() * 1000.0));
+        self.level.debug(&format!(
+            "{name} took {:.1} ms",
+            took.as_secs_f64() * 1000.0
+        ));
     }
 }

@@ -62,10 +62,23 @@ pub fn run(args: Args) -> u8 {
 fn table(scraps: &Scraps) -> String {
     let header = ["NAME", "ENCODER", "DISPLAY", "DATA"].map(String::from);
     let rows: Vec<[String; 4]> = std::iter::once(header)
-        .chain(scraps.iter().map(|s| [s.name.clone(), s.encoder.clone(), display_summary(s), preview(s)]))
+        .chain(scraps.iter().map(|s| {
+            [
+                s.name.clone(),
+                s.encoder.clone(),
+                display_summary(s),
+                preview(s),
+            ]
+        }))
         .collect();
-    let widths: Vec<usize> =
-        (0..3).map(|col| rows.iter().map(|r| r[col].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..3)
+        .map(|col| {
+            rows.iter()
+                .map(|r| r[col].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for row in &rows {
         for (col, width) in widths.iter().enumerate() {
@@ -148,11 +161,24 @@ mod tests {
         let text = table(&read_scraps(&sample()));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "NAME      ENCODER  DISPLAY               DATA");
-        assert_eq!(lines[1], r#"greeting  text     -                     "line\nnext""#);
+        assert_eq!(
+            lines[1],
+            r#"greeting  text     -                     "line\nnext""#
+        );
         assert_eq!(lines[2], "n         json     text/html,text/plain  12");
-        assert_eq!(lines[3], "frame     pandas   -                     DataFrame (4 bytes parquet)");
-        assert!(lines[4].ends_with("[1234567,1234567,1234567,1234567,1234567,1234567,1234567,12…"), "{}", lines[4]);
-        assert_eq!(lines[5], "chart     display  text/html,text/plain  (display only)");
+        assert_eq!(
+            lines[3],
+            "frame     pandas   -                     DataFrame (4 bytes parquet)"
+        );
+        assert!(
+            lines[4].ends_with("[1234567,1234567,1234567,1234567,1234567,1234567,1234567,12…"),
+            "{}",
+            lines[4]
+        );
+        assert_eq!(
+            lines[5],
+            "chart     display  text/html,text/plain  (display only)"
+        );
         assert_eq!(lines.len(), 6);
     }
 
@@ -161,12 +187,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.ipynb");
         huntbook_notebook::io::write_path(&sample(), &path).unwrap();
-        assert_eq!(run(Args { notebook: path.clone(), json: true }), 0);
-        assert_eq!(run(Args { notebook: path, json: false }), 0);
-        assert_eq!(run(Args { notebook: dir.path().join("missing.ipynb"), json: false }), crate::EXIT_USAGE);
+        assert_eq!(
+            run(Args {
+                notebook: path.clone(),
+                json: true
+            }),
+            0
+        );
+        assert_eq!(
+            run(Args {
+                notebook: path,
+                json: false
+            }),
+            0
+        );
+        assert_eq!(
+            run(Args {
+                notebook: dir.path().join("missing.ipynb"),
+                json: false
+            }),
+            crate::EXIT_USAGE
+        );
         let broken = dir.path().join("broken.ipynb");
         std::fs::write(&broken, "{\"cells\": [").unwrap();
-        assert_eq!(run(Args { notebook: broken, json: true }), crate::EXIT_USAGE);
+        assert_eq!(
+            run(Args {
+                notebook: broken,
+                json: true
+            }),
+            crate::EXIT_USAGE
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
 }
 
 /// The venv interpreter that has ipykernel, bash_kernel and nbformat installed.
@@ -89,7 +92,8 @@ pub fn write_nb(dir: &Path, name: &str, nb: &Notebook) -> PathBuf {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).unwrap();
     }
-    huntbook_notebook::io::write_path(nb, &path).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    huntbook_notebook::io::write_path(nb, &path)
+        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     path
 }
 
@@ -117,14 +121,18 @@ pub fn validate_all<P: AsRef<Path>>(paths: &[P]) {
     assert!(
         out.status.success(),
         "nbformat rejects one of {:?}:\n{}",
-        paths.iter().map(|p| p.as_ref().display().to_string()).collect::<Vec<_>>(),
+        paths
+            .iter()
+            .map(|p| p.as_ref().display().to_string())
+            .collect::<Vec<_>>(),
         String::from_utf8_lossy(&out.stderr)
     );
 }
 
 /// Reads a notebook without validating it (after a [`validate_all`]).
 pub fn read(path: &Path) -> Notebook {
-    huntbook_notebook::io::read_path(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    huntbook_notebook::io::read_path(path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
 /// The index of the first cell whose source contains `needle`.
@@ -146,7 +154,9 @@ pub fn sources(nb: &Notebook) -> Vec<&str> {
 
 /// The papermill status recorded on a cell.
 pub fn status(cell: &Cell) -> &'static str {
-    CellStatus::of(cell).map(CellStatus::as_str).unwrap_or("<none>")
+    CellStatus::of(cell)
+        .map(CellStatus::as_str)
+        .unwrap_or("<none>")
 }
 
 /// Everything a cell wrote to stdout, joined.
@@ -197,17 +207,27 @@ pub fn errors(cell: &Cell) -> Vec<(String, String)> {
 
 /// How many of papermill's red error-marker cells the notebook has.
 pub fn marker_count(nb: &Notebook) -> usize {
-    nb.cells.iter().filter(|c| c.has_tag(ERROR_MARKER_TAG)).count()
+    nb.cells
+        .iter()
+        .filter(|c| c.has_tag(ERROR_MARKER_TAG))
+        .count()
 }
 
 /// Indices of the injected-parameters cells.
 pub fn injected(nb: &Notebook) -> Vec<usize> {
-    nb.cells.iter().enumerate().filter(|(_, c)| c.has_tag(INJECTED_TAG)).map(|(i, _)| i).collect()
+    nb.cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.has_tag(INJECTED_TAG))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// `metadata.papermill` of the notebook.
 pub fn papermill_meta(nb: &Notebook) -> &Value {
-    nb.metadata.get("papermill").unwrap_or_else(|| panic!("no metadata.papermill in {:#?}", nb.metadata))
+    nb.metadata
+        .get("papermill")
+        .unwrap_or_else(|| panic!("no metadata.papermill in {:#?}", nb.metadata))
 }
 
 /// Standard base64 (with padding), for `-b`.
@@ -215,7 +235,10 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -247,7 +270,12 @@ pub fn huntbook_run(dir: &Path) -> Huntbook {
     Huntbook {
         cmd,
         stdin: None,
-        line: vec!["huntbook".into(), "run".into(), "--python".into(), python.display().to_string()],
+        line: vec![
+            "huntbook".into(),
+            "run".into(),
+            "--python".into(),
+            python.display().to_string(),
+        ],
     }
 }
 
@@ -282,7 +310,10 @@ impl Huntbook {
 
     /// Starts huntbook and returns at once.
     pub fn spawn(mut self) -> Running {
-        self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let started = Instant::now();
         let mut child = self.cmd.spawn().expect("starting the huntbook binary");
         let stdin = child.stdin.take().unwrap();
@@ -293,7 +324,14 @@ impl Huntbook {
         });
         let out = drain(child.stdout.take().unwrap());
         let err = drain(child.stderr.take().unwrap());
-        Running { child, started, out: Some(out), err: Some(err), feeder: Some(feeder), line: self.line.join(" ") }
+        Running {
+            child,
+            started,
+            out: Some(out),
+            err: Some(err),
+            feeder: Some(feeder),
+            line: self.line.join(" "),
+        }
     }
 
     /// Runs huntbook to the end (at most [`RUN_LIMIT`]).
@@ -388,7 +426,11 @@ impl Running {
             if self.started.elapsed() > limit {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                let stderr = self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+                let stderr = self
+                    .err
+                    .take()
+                    .map(|h| h.join().unwrap_or_default())
+                    .unwrap_or_default();
                 panic!(
                     "`{}` still running after {limit:?}: killed it\n--- stderr ---\n{}",
                     self.line,
@@ -432,7 +474,9 @@ impl Running {
             std::thread::sleep(Duration::from_millis(50));
         }
         let outcome = self.wait();
-        let gone = wait_for(Duration::from_secs(5), || seen.iter().all(|p| !alive(p)).then_some(()));
+        let gone = wait_for(Duration::from_secs(5), || {
+            seen.iter().all(|p| !alive(p)).then_some(())
+        });
         assert!(
             gone.is_some(),
             "`{}` left processes behind: {:?}",
@@ -501,7 +545,12 @@ fn stat(pid: u32) -> Option<(char, u32, u64)> {
 
 fn cmdline(pid: u32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " ").trim().to_string())
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace('\0', " ")
+                .trim()
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -509,7 +558,11 @@ fn cmdline(pid: u32) -> String {
 pub fn descendants(root: u32) -> Vec<Proc> {
     let mut parent_of = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        if let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) {
+        if let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        {
             if let Some((state, ppid, start)) = stat(pid) {
                 if state != 'Z' && state != 'X' {
                     parent_of.push((pid, ppid, start));
@@ -523,7 +576,11 @@ pub fn descendants(root: u32) -> Vec<Proc> {
         let mut next = HashSet::new();
         for &(pid, ppid, start) in &parent_of {
             if frontier.contains(&ppid) {
-                found.push(Proc { pid, start_ticks: start, command: cmdline(pid) });
+                found.push(Proc {
+                    pid,
+                    start_ticks: start,
+                    command: cmdline(pid),
+                });
                 next.insert(pid);
             }
         }
@@ -562,7 +619,11 @@ mod tests {
         let mut child = Command::new("/bin/sleep").arg("30").spawn().unwrap();
         let me = std::process::id();
         let kids = descendants(me);
-        let proc = kids.iter().find(|p| p.pid == child.id()).expect("the sleep is a descendant").clone();
+        let proc = kids
+            .iter()
+            .find(|p| p.pid == child.id())
+            .expect("the sleep is a descendant")
+            .clone();
         assert!(proc.command.contains("sleep"));
         assert!(alive(&proc));
         child.kill().unwrap();
