@@ -9,6 +9,7 @@ mod execute;
 mod notebooks;
 mod params;
 mod query;
+mod sentinel;
 mod transforms;
 
 #[pymodule]
@@ -19,5 +20,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     execute::register(m)?;
     transforms::register(m)?;
     query::register(m)?;
+    sentinel::register(m)?;
     Ok(())
 }

@@ -122,7 +122,7 @@ fn cell_timing(cell: &huntbook_notebook::Cell) -> Value {
 }
 
 /// A JSON value as the Python object `json.loads` would make of it.
-fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),

@@ -26,6 +26,12 @@ Security transforms on DataFrames (MSTICPy's columns)::
     decoded = huntbook.unpack_base64(events, column="CommandLine")
     tree = huntbook.build_process_tree(procs)
     tree.hb_tree.summary()
+
+Microsoft Sentinel incidents, bookmarks and watchlists (MSTICPy's names)::
+
+    sentinel = huntbook.MicrosoftSentinel(); sentinel.connect()
+    sentinel.list_incidents()
+    sentinel.create_incident(title="Beaconing from ws1", severity="Medium")
 """
 
 from huntbook._huntbook import __version__
@@ -40,6 +46,7 @@ from huntbook.errors import (
 from huntbook.execute import execute_notebook, inspect_notebook
 from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
 from huntbook.proctree import ProcessTreeAccessor, build_process_tree
+from huntbook.sentinel import MicrosoftSentinel, SentinelConflictError, SentinelError, SentinelNotFoundError
 from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
 from huntbook.transforms import (
     AuditdWarning,
@@ -86,4 +93,8 @@ __all__ = [
     "cmd_speed",
     "unpack_base64",
     "validate_ioc",
+    "MicrosoftSentinel",
+    "SentinelConflictError",
+    "SentinelError",
+    "SentinelNotFoundError",
 ]
