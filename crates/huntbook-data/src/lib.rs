@@ -47,6 +47,7 @@ pub mod environment;
 mod library;
 pub mod local;
 pub mod osquery;
+pub mod remote;
 pub mod render;
 pub mod sample;
 pub mod store;
