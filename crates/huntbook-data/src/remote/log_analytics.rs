@@ -407,9 +407,8 @@ mod tests {
             .query(&[fakes::WORKSPACE_A.into()], "SigninLogs", None)
             .await
             .unwrap_err();
-        assert_eq!(
+        assert!(
             matches!(&err, RemoteError::Http(e) if e.status() == Some(401)),
-            true,
             "{err}"
         );
         let message = err.to_string();

@@ -123,7 +123,7 @@ fn document(seq: usize) -> Value {
         "@timestamp": format!("2024-03-31T{:02}:{:02}:{:02}.000Z", seq / 3600 % 24, seq / 60 % 60, seq % 60),
         "host": {"name": format!("host{}", seq % 7), "os": {"family": "windows"}},
         "process": {"pid": 100 + seq, "name": "cmd.exe"},
-        "event": {"kind": "event", "risk_score": if seq % 2 == 0 { json!(seq as f64 / 2.0) } else { json!(seq) }},
+        "event": {"kind": "event", "risk_score": if seq.is_multiple_of(2) { json!(seq as f64 / 2.0) } else { json!(seq) }},
         "tags": ["endpoint", format!("t{}", seq % 3)],
     })
 }

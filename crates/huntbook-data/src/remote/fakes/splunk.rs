@@ -177,7 +177,7 @@ fn event(i: usize) -> Value {
         "_time": format!("2024-03-31T14:{:02}:{:02}.000+00:00", 25 + (36 + i) / 60, (36 + i) % 60),
         "host": "web01",
         "user": format!("user{i}"),
-        "src_ips": if i % 2 == 0 { json!([format!("10.1.1.{i}"), format!("10.2.2.{i}")]) } else { json!(format!("10.1.1.{i}")) },
+        "src_ips": if i.is_multiple_of(2) { json!([format!("10.1.1.{i}"), format!("10.2.2.{i}")]) } else { json!(format!("10.1.1.{i}")) },
     });
     if i > 0 {
         event["dest_port"] = json!("22");
