@@ -8,9 +8,11 @@
 //! them and hands them to the kernel; it is there for kernels that cannot do IPC. The
 //! directory is removed when the [`ConnectionFile`] is dropped.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::json;
 
@@ -88,7 +90,10 @@ const MAX_DIR_LEN: usize = 90;
 
 impl ConnectionFile {
     /// Creates the private directory and writes the connection file (mode 0600).
-    pub(crate) fn create(transport: Transport, kernel_name: &str) -> Result<ConnectionFile, KernelError> {
+    pub(crate) fn create(
+        transport: Transport,
+        kernel_name: &str,
+    ) -> Result<ConnectionFile, KernelError> {
         let dir = private_dir(transport)?;
         match Self::write_in(dir.clone(), transport, kernel_name) {
             Ok(file) => Ok(file),
@@ -190,21 +195,34 @@ fn private_dir(transport: Transport) -> Result<PathBuf, KernelError> {
     ))
 }
 
-/// Five distinct free ports: all are bound at once (so they differ), then released
-/// for the kernel to bind.
+/// Five distinct free ports, none handed to another kernel by this process before:
+/// they are bound at once (so they differ), then released for the kernel to bind.
+/// The OS may give a port just released to the next bind, so without the record of
+/// ports handed out, two kernels started at once could be given the same port and
+/// one would fail to start.
 fn free_tcp_ports() -> Result<[u16; 5], KernelError> {
-    let listeners = (0..5)
-        .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| KernelError::io("cannot reserve TCP ports on 127.0.0.1", e))?;
-    let mut ports = [0u16; 5];
-    for (slot, listener) in ports.iter_mut().zip(&listeners) {
-        *slot = listener
+    static HANDED_OUT: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let mut handed_out = HANDED_OUT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Listeners on ports handed out before stay bound until the end, so that the
+    // next bind gets another port.
+    let mut listeners = Vec::new();
+    let mut ports = Vec::with_capacity(5);
+    while ports.len() < 5 {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .map_err(|e| KernelError::io("cannot reserve TCP ports on 127.0.0.1", e))?;
+        let port = listener
             .local_addr()
             .map_err(|e| KernelError::io("cannot read a reserved TCP port", e))?
             .port();
+        if handed_out.insert(port) {
+            ports.push(port);
+        }
+        listeners.push(listener);
     }
-    Ok(ports)
+    Ok([ports[0], ports[1], ports[2], ports[3], ports[4]])
 }
 
 /// 256 bits from the OS random source, hex-encoded.
