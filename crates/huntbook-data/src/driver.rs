@@ -45,6 +45,21 @@ pub trait Driver: Send + Sync {
     fn run(&self, request: &QueryRequest<'_>) -> Result<Table, DriverError>;
 }
 
+/// The driver of a local environment (LocalData, OSQueryLogs, VelociraptorLogs)
+/// over the data in `folders`, or `None` for environments whose queries run on a
+/// remote service.
+pub fn local_driver(
+    environment: &Environment,
+    folders: &[std::path::PathBuf],
+) -> Result<Option<Box<dyn Driver>>, DriverError> {
+    Ok(Some(match environment {
+        Environment::LocalData => Box::new(crate::LocalData::new(folders.to_vec())?),
+        Environment::OSQueryLogs => Box::new(crate::OsQueryLogs::new(folders)?),
+        Environment::VelociraptorLogs => Box::new(crate::VelociraptorLogs::new(folders)?),
+        _ => return Ok(None),
+    }))
+}
+
 /// How many slices of a split query run at once: enough to overlap the waits of a
 /// remote service, few enough not to trip its rate limits.
 pub const SPLIT_CONCURRENCY: usize = 4;

@@ -7,10 +7,7 @@ use std::path::PathBuf;
 use huntbook_core::config::{Config, ConfigSearch};
 use huntbook_core::time::Period;
 use huntbook_data::sample;
-use huntbook_data::{
-    Driver, Environment, LocalData, OsQueryLogs, ParamValue, QueryProvider, QuerySource,
-    VelociraptorLogs,
-};
+use huntbook_data::{Driver, Environment, ParamValue, QueryProvider, QuerySource};
 use huntbook_table::Table;
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -27,29 +24,17 @@ struct PyQueryProvider {
     inner: QueryProvider,
 }
 
-/// The driver for a local environment; remote ones are not in this build yet.
-fn local_driver(environment: &Environment, data_paths: Vec<PathBuf>) -> PyResult<Box<dyn Driver>> {
-    let missing = || {
-        PyValueError::new_err(format!(
-            "{environment}: give the folders holding its files with data_paths=[...]"
-        ))
-    };
-    Ok(match environment {
-        Environment::LocalData => Box::new(LocalData::new(data_paths).map_err(value_error)?),
-        Environment::OSQueryLogs if !data_paths.is_empty() => {
-            Box::new(OsQueryLogs::new(&data_paths).map_err(value_error)?)
-        }
-        Environment::VelociraptorLogs if !data_paths.is_empty() => {
-            Box::new(VelociraptorLogs::new(&data_paths).map_err(value_error)?)
-        }
-        Environment::OSQueryLogs | Environment::VelociraptorLogs => return Err(missing()),
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "the {other} driver is not available in this build; the local ones are \
-                 LocalData, OSQueryLogs and VelociraptorLogs"
-            )))
-        }
-    })
+/// The driver for a local environment; the remote ones are not reachable from
+/// Python yet.
+fn local_driver(environment: &Environment, data_paths: &[PathBuf]) -> PyResult<Box<dyn Driver>> {
+    huntbook_data::local_driver(environment, data_paths)
+        .map_err(value_error)?
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "the {environment} driver is not available from Python yet; the local ones \
+                 are LocalData, OSQueryLogs and VelociraptorLogs"
+            ))
+        })
 }
 
 /// A Python value as a query parameter: text, numbers, booleans and lists of them
@@ -113,7 +98,7 @@ impl PyQueryProvider {
         if data_paths.is_empty() && environment == Environment::LocalData {
             data_paths.push(PathBuf::from("."));
         }
-        let driver = local_driver(&environment, data_paths)?;
+        let driver = local_driver(&environment, &data_paths)?;
         let inner = QueryProvider::new(driver, &query_paths).map_err(value_error)?;
         Ok(PyQueryProvider { inner })
     }

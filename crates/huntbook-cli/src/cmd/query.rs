@@ -6,10 +6,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use huntbook_data::template::ParamType;
-use huntbook_data::{
-    Driver, Environment, LocalData, OsQueryLogs, ParamValue, QueryProvider, QueryStore,
-    VelociraptorLogs,
-};
+use huntbook_data::{Driver, Environment, ParamValue, QueryProvider, QueryStore};
 use huntbook_table::{write_table, Table};
 
 use super::table_io::{self, Progress};
@@ -151,17 +148,8 @@ pub fn run(args: Args) -> u8 {
     })
 }
 
-/// The local driver for an environment, or `None` for environments whose queries
-/// run elsewhere.
 fn local_driver(env: &Environment, data: &[PathBuf]) -> Result<Option<Box<dyn Driver>>, String> {
-    let err = |e: huntbook_data::DriverError| e.to_string();
-    let driver: Box<dyn Driver> = match env {
-        Environment::LocalData => Box::new(LocalData::new(data.to_vec()).map_err(err)?),
-        Environment::OSQueryLogs => Box::new(OsQueryLogs::new(data).map_err(err)?),
-        Environment::VelociraptorLogs => Box::new(VelociraptorLogs::new(data).map_err(err)?),
-        _ => return Ok(None),
-    };
-    Ok(Some(driver))
+    huntbook_data::local_driver(env, data).map_err(|e| e.to_string())
 }
 
 fn environment(name: &str) -> Result<Environment, String> {
