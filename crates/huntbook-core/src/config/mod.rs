@@ -138,6 +138,48 @@ impl Config {
         })
     }
 
+    /// This configuration with `settings` (dotted paths and their text) laid over it,
+    /// as if a last file set them; `by` says where they came from in `config check`
+    /// and in error messages (`"connect() arguments"`).
+    ///
+    /// ```
+    /// use huntbook_core::config::Config;
+    /// let config = Config::from_yaml(&[]).unwrap();
+    /// let given = config.with_settings("connect() arguments", &[("DataProviders.Splunk.Args.host", "splunk.local")]);
+    /// assert_eq!(given.get("DataProviders.Splunk.Args.host").and_then(|v| v.as_str()), Some("splunk.local"));
+    /// ```
+    pub fn with_settings(&self, by: &str, settings: &[(&str, &str)]) -> Config {
+        let origin = Origin::Given(Arc::from(by));
+        let mut layer = Value::new(Kind::Map(Vec::new()), origin.clone());
+        for (path, text) in settings {
+            let mut node = &mut layer;
+            for key in path.split('.') {
+                if !matches!(node.kind, Kind::Map(_)) {
+                    // A later setting goes deeper than an earlier one: the deeper wins.
+                    node.kind = Kind::Map(Vec::new());
+                }
+                let Kind::Map(entries) = &mut node.kind else {
+                    unreachable!("made a mapping just above");
+                };
+                let at = match entries.iter().position(|(k, _)| k == key) {
+                    Some(at) => at,
+                    None => {
+                        entries.push((
+                            key.to_string(),
+                            Value::new(Kind::Map(Vec::new()), origin.clone()),
+                        ));
+                        entries.len() - 1
+                    }
+                };
+                node = &mut entries[at].1;
+            }
+            node.kind = Kind::Str(text.to_string());
+        }
+        let mut config = self.clone();
+        merge::merge(&mut config.root, layer);
+        config
+    }
+
     /// The files looked for, in search order, with what became of each.
     pub fn files(&self) -> &[Candidate] {
         &self.files
@@ -199,5 +241,49 @@ impl Config {
             default_vault: self.get("KeyVault.VaultName").and_then(Value::as_str),
             home: self.home.as_deref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_given_in_code_override_files_and_say_where_they_came_from() {
+        const GUID: &str = "8ecf8077-cf51-4820-aadd-14040956f35d";
+        let file = Path::new("msticpyconfig.yaml");
+        let config = Config::from_yaml(&[(
+            file,
+            "DataProviders:\n  Splunk:\n    Args:\n      host: old.example\n      port: 8089\n",
+        )])
+        .unwrap();
+        let given = config.with_settings(
+            "connect() arguments",
+            &[
+                ("DataProviders.Splunk.Args.host", "splunk.local"),
+                ("DataProviders.Splunk.Args.username", "hunter"),
+                ("AzureSentinel.Workspaces.Default.WorkspaceId", GUID),
+                ("AzureSentinel.Workspaces.Default.TenantId", GUID),
+            ],
+        );
+        let host = given.get("DataProviders.Splunk.Args.host").unwrap();
+        assert_eq!(host.as_str(), Some("splunk.local"));
+        assert_eq!(host.origin.to_string(), "connect() arguments");
+        assert_eq!(
+            given
+                .get("DataProviders.Splunk.Args.port")
+                .unwrap()
+                .origin
+                .to_string(),
+            "msticpyconfig.yaml:5"
+        );
+        assert_eq!(given.workspace(None).unwrap().workspace_id, GUID);
+        // The original is unchanged.
+        assert_eq!(
+            config
+                .get("DataProviders.Splunk.Args.host")
+                .and_then(Value::as_str),
+            Some("old.example")
+        );
     }
 }

@@ -4,19 +4,21 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Where a value came from: a line of a file, or huntbook's built-in defaults.
+/// Where a value came from: a line of a file, huntbook's built-in defaults, or a
+/// caller's code (the arguments of a Python `connect()`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Default,
     File { path: Arc<PathBuf>, line: usize },
+    Given(Arc<str>),
 }
 
 impl Origin {
     /// The file a value was read from, if any.
     pub fn file(&self) -> Option<&Path> {
         match self {
-            Origin::Default => None,
             Origin::File { path, .. } => Some(path),
+            Origin::Default | Origin::Given(_) => None,
         }
     }
 }
@@ -27,6 +29,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::Default => f.write_str("built-in default"),
             Origin::File { path, line } => write!(f, "{}:{line}", path.display()),
+            Origin::Given(by) => f.write_str(by),
         }
     }
 }

@@ -134,7 +134,7 @@ impl Builder {
                             path: path.clone(),
                             line: key_marker.line(),
                         },
-                        Origin::Default => Origin::Default,
+                        other => other.clone(),
                     };
                     // A repeated key replaces the earlier one, as in PyYAML.
                     entries.retain(|(k, _)| *k != name);
@@ -275,7 +275,7 @@ mod tests {
     fn line(value: &Value) -> usize {
         match value.origin {
             Origin::File { line, .. } => line,
-            Origin::Default => 0,
+            _ => 0,
         }
     }
 
