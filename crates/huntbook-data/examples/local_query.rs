@@ -22,7 +22,7 @@ fn main() {
     let time =
         |t: &str| ParamValue::Time(parse_time(t).unwrap_or_else(|| panic!("not a time: {t}")));
     let driver = LocalData::new(vec![PathBuf::from(data)]).unwrap_or_else(|e| panic!("{e}"));
-    let provider = QueryProvider::new(Box::new(driver), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let provider = QueryProvider::connected(Box::new(driver), &[]).unwrap_or_else(|e| panic!("{e}"));
     let values = vec![
         ("start".to_string(), time(start)),
         ("end".to_string(), time(end)),

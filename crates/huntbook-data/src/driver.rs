@@ -64,26 +64,126 @@ pub fn local_driver(
 /// remote service, few enough not to trip its rate limits.
 pub const SPLIT_CONCURRENCY: usize = 4;
 
-/// A driver with its environment's queries: `provider.run("SecurityAlert.list_alerts",
-/// ...)`. This is what the Python `QueryProvider` is a face for: its attribute path
-/// `qp.SecurityAlert.list_alerts` is the store's family and query name.
+/// An environment's queries and the connections that run them:
+/// `provider.run("SecurityAlert.list_alerts", ...)`. This is what the Python
+/// `QueryProvider` is a face for: its attribute path `qp.SecurityAlert.list_alerts` is
+/// the store's family and query name.
+///
+/// A provider starts unconnected (its queries can be listed and rendered) and runs
+/// them once [`connect`](QueryProvider::connect)ed. Further connections
+/// ([`add_connection`](QueryProvider::add_connection): another workspace, another
+/// cluster) run every query too, and their rows are joined, as MSTICPy does.
 pub struct QueryProvider {
     store: QueryStore,
-    driver: Box<dyn Driver>,
+    /// The first is the default connection; each has an alias.
+    connections: Vec<(String, Box<dyn Driver>)>,
 }
 
+/// The alias of the connection made by [`QueryProvider::connect`].
+pub const DEFAULT_CONNECTION: &str = "Default";
+
 impl QueryProvider {
-    /// The driver's environment's built-in queries, those in `query_paths`, and the
-    /// driver's own.
+    /// The built-in queries of `environment` and those in `query_paths`; not connected.
     pub fn new(
+        environment: Environment,
+        query_paths: &[std::path::PathBuf],
+    ) -> Result<QueryProvider, StoreError> {
+        Ok(QueryProvider {
+            store: QueryStore::load(environment, query_paths)?,
+            connections: Vec::new(),
+        })
+    }
+
+    /// A provider connected through `driver`, with its environment's queries, those in
+    /// `query_paths` and the driver's own.
+    pub fn connected(
         driver: Box<dyn Driver>,
         query_paths: &[std::path::PathBuf],
     ) -> Result<QueryProvider, StoreError> {
-        let mut store = QueryStore::load(driver.environment(), query_paths)?;
+        let mut provider = QueryProvider::new(driver.environment(), query_paths)?;
+        provider.connect(driver)?;
+        Ok(provider)
+    }
+
+    /// Runs queries through `driver` from now on, in place of any earlier
+    /// connections, and adds the queries the driver offers itself.
+    pub fn connect(&mut self, driver: Box<dyn Driver>) -> Result<(), StoreError> {
+        self.check_environment(driver.as_ref())?;
         for q in driver.driver_queries()? {
-            store.add_query(q);
+            self.store.add_query(q);
         }
-        Ok(QueryProvider { store, driver })
+        self.connections = vec![(DEFAULT_CONNECTION.to_string(), driver)];
+        Ok(())
+    }
+
+    /// Runs every query through `driver` as well, under `alias`.
+    pub fn add_connection(
+        &mut self,
+        alias: &str,
+        driver: Box<dyn Driver>,
+    ) -> Result<(), StoreError> {
+        self.check_environment(driver.as_ref())?;
+        if self.connections.is_empty() {
+            return Err(DriverError::Other(
+                "connect first; add_connection adds to a connection".into(),
+            )
+            .into());
+        }
+        if self.connections.iter().any(|(a, _)| a == alias) {
+            return Err(DriverError::Other(format!(
+                "there is already a connection called {alias:?}"
+            ))
+            .into());
+        }
+        self.connections.push((alias.to_string(), driver));
+        Ok(())
+    }
+
+    /// The aliases of the connections, the default first.
+    pub fn connections(&self) -> Vec<&str> {
+        self.connections.iter().map(|(a, _)| a.as_str()).collect()
+    }
+
+    fn check_environment(&self, driver: &dyn Driver) -> Result<(), StoreError> {
+        let (mine, its) = (self.store.environment(), driver.environment());
+        if *mine != its {
+            return Err(
+                DriverError::Other(format!("a {its} driver cannot run {mine} queries")).into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs `request` on every connection (at once when there are several) and joins
+    /// the rows.
+    fn run_everywhere(&self, request: &QueryRequest<'_>) -> Result<Table, StoreError> {
+        match self.connections.as_slice() {
+            [] => Err(DriverError::Other(format!(
+                "not connected; call connect() before running {}",
+                request.source.name
+            ))
+            .into()),
+            [(_, driver)] => Ok(driver.run(request)?),
+            several => {
+                let tables = std::thread::scope(|scope| {
+                    let running: Vec<_> = several
+                        .iter()
+                        .map(|(alias, driver)| {
+                            scope.spawn(move || {
+                                driver.run(request).map_err(|e| {
+                                    DriverError::Other(format!("connection {alias}: {e}"))
+                                })
+                            })
+                        })
+                        .collect();
+                    running
+                        .into_iter()
+                        .map(|t| t.join().expect("a connection's query panicked"))
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+                Table::union(tables).map_err(|e| DriverError::Other(e.to_string()).into())
+            }
+        }
     }
 
     pub fn store(&self) -> &QueryStore {
@@ -182,9 +282,7 @@ impl QueryProvider {
                 tables.push(table?);
             }
         }
-        let schema = tables[0].schema.clone();
-        let batches = tables.into_iter().flat_map(|t| t.batches).collect();
-        Ok(Table::from_batches(schema, batches))
+        Table::union(tables).map_err(|e| DriverError::Other(e.to_string()).into())
     }
 
     /// Runs a query written in the environment's own terms (for local data, a file
@@ -200,13 +298,11 @@ impl QueryProvider {
             Vec::new(),
         )
         .map_err(|message| StoreError::from(DriverError::Other(message)))?;
-        self.driver
-            .run(&QueryRequest {
-                source: &source,
-                bindings: &Bindings::new(),
-                text,
-            })
-            .map_err(StoreError::from)
+        self.run_everywhere(&QueryRequest {
+            source: &source,
+            bindings: &Bindings::new(),
+            text,
+        })
     }
 
     /// Runs query `qualified` with `values`.
@@ -218,12 +314,10 @@ impl QueryProvider {
         let source = self.store.get(qualified)?;
         let bindings = bind(source, values)?;
         let text = render(source, &bindings, self.store.environment().dialect())?;
-        self.driver
-            .run(&QueryRequest {
-                source,
-                bindings: &bindings,
-                text: &text,
-            })
-            .map_err(StoreError::from)
+        self.run_everywhere(&QueryRequest {
+            source,
+            bindings: &bindings,
+            text: &text,
+        })
     }
 }

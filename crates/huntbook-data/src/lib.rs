@@ -55,7 +55,7 @@ pub mod template;
 pub mod velociraptor;
 mod yaml;
 
-pub use driver::{local_driver, Driver, DriverError, QueryProvider, QueryRequest};
+pub use driver::{local_driver, Driver, DriverError, QueryProvider, QueryRequest, DEFAULT_CONNECTION};
 pub use environment::{Dialect, Environment};
 pub use local::LocalData;
 pub use osquery::OsQueryLogs;

@@ -159,7 +159,7 @@ fn stranger(q: &QuerySource, name: &str) -> ParamValue {
 #[test]
 fn every_local_query_and_parameter_filters() {
     let dir = dataset();
-    let provider = QueryProvider::new(
+    let provider = QueryProvider::connected(
         Box::new(LocalData::new(vec![dir.path().into()]).unwrap()),
         &[],
     )
@@ -223,7 +223,7 @@ fn every_local_query_and_parameter_filters() {
 #[test]
 fn the_intrusion_is_found_by_its_queries() {
     let dir = dataset();
-    let provider = QueryProvider::new(
+    let provider = QueryProvider::connected(
         Box::new(LocalData::new(vec![dir.path().into()]).unwrap()),
         &[],
     )
@@ -366,7 +366,7 @@ sources:
 "#,
     )
     .unwrap();
-    let provider = QueryProvider::new(
+    let provider = QueryProvider::connected(
         Box::new(LocalData::new(vec![dir.path().into()]).unwrap()),
         &[queries.path().to_path_buf()],
     )
@@ -402,7 +402,7 @@ fn csv_and_json_lines_files_filter_like_parquet() {
         .replace("logons.parquet", &format!("logons.{ext}"));
         let qdir = tempfile::tempdir().unwrap();
         std::fs::write(qdir.path().join("local.yaml"), text).unwrap();
-        let provider = QueryProvider::new(
+        let provider = QueryProvider::connected(
             Box::new(LocalData::new(vec![copy.path().into()]).unwrap()),
             &[qdir.path().into()],
         )

@@ -87,6 +87,58 @@ impl Table {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
 
+    /// The rows of several tables in one: columns in the order they first appear, a
+    /// column missing from a table null in its rows (as pandas' `concat` does), and
+    /// the tables' schema notes kept. A column typed differently in two tables is an
+    /// error naming it.
+    pub fn union(tables: Vec<Table>) -> Result<Table, TableError> {
+        let mut fields: Vec<Field> = Vec::new();
+        let mut metadata = std::collections::HashMap::new();
+        for table in &tables {
+            metadata.extend(table.schema.metadata().clone());
+            for field in table.schema.fields() {
+                match fields.iter_mut().find(|f| f.name() == field.name()) {
+                    Some(known) if known.data_type() != field.data_type() => {
+                        return Err(TableError::Mismatch(format!(
+                            "column {} is {} in one result and {} in another",
+                            field.name(),
+                            known.data_type(),
+                            field.data_type()
+                        )))
+                    }
+                    Some(_) => {}
+                    None => fields.push(field.as_ref().clone()),
+                }
+            }
+        }
+        let shared = tables
+            .iter()
+            .all(|t| t.schema.fields().len() == fields.len());
+        let fields: Vec<Field> = fields
+            .into_iter()
+            .map(|f| if shared { f } else { f.with_nullable(true) })
+            .collect();
+        let schema = Arc::new(Schema::new(fields).with_metadata(metadata));
+        let mut batches = Vec::new();
+        for table in tables {
+            for batch in table.batches {
+                let columns = schema
+                    .fields()
+                    .iter()
+                    .map(|f| match batch.column_by_name(f.name()) {
+                        Some(column) => column.clone(),
+                        None => arrow_array::new_null_array(f.data_type(), batch.num_rows()),
+                    })
+                    .collect();
+                batches.push(
+                    RecordBatch::try_new(schema.clone(), columns)
+                        .map_err(|e| TableError::Mismatch(e.to_string()))?,
+                );
+            }
+        }
+        Ok(Table::from_batches(schema, batches))
+    }
+
     /// All rows in one batch (what the transforms take).
     pub fn concat(&self) -> Result<RecordBatch, TableError> {
         arrow_select_concat(&self.schema, &self.batches)
@@ -105,6 +157,8 @@ pub enum TableError {
     },
     #[error("{path}: {message}")]
     Data { path: PathBuf, message: String },
+    #[error("the results cannot be joined: {0}")]
+    Mismatch(String),
 }
 
 fn data_error(path: &Path, e: impl std::fmt::Display) -> TableError {
@@ -633,6 +687,73 @@ mod tests {
         assert_eq!(
             text,
             "reference,n\n\"[\"\"1.\"\",\"\"a\\\"\"b\"\"]\",1\n,2\n"
+        );
+    }
+}
+
+#[cfg(test)]
+mod union_tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use arrow_array::Int64Array;
+
+    fn table(columns: Vec<(&str, ArrayRef)>, note: Option<(&str, &str)>) -> Table {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let mut schema = batch.schema().as_ref().clone();
+        if let Some((k, v)) = note {
+            schema = schema.with_metadata([(k.to_string(), v.to_string())].into());
+        }
+        let schema = Arc::new(schema);
+        Table::from_batches(schema.clone(), vec![batch.with_schema(schema).unwrap()])
+    }
+
+    #[test]
+    fn union_fills_missing_columns_with_nulls_and_keeps_notes() {
+        let a = table(
+            vec![
+                (
+                    "Host",
+                    Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+                ),
+                ("Count", Arc::new(Int64Array::from(vec![1, 2]))),
+            ],
+            None,
+        );
+        let b = table(
+            vec![("Count", Arc::new(Int64Array::from(vec![3])) as ArrayRef)],
+            Some(("huntbook.partial_error", "cut short")),
+        );
+        let joined = Table::union(vec![a, b]).unwrap().concat().unwrap();
+        assert_eq!(joined.num_rows(), 3);
+        assert_eq!(joined.schema().field(0).name(), "Host");
+        assert!(joined.column(0).is_null(2));
+        let counts = joined.column(1).as_primitive::<Int64Type>();
+        assert_eq!(counts.values().to_vec(), vec![1, 2, 3]);
+        assert_eq!(
+            joined
+                .schema()
+                .metadata()
+                .get("huntbook.partial_error")
+                .map(String::as_str),
+            Some("cut short")
+        );
+    }
+
+    #[test]
+    fn union_names_a_column_typed_differently() {
+        let a = table(
+            vec![("Count", Arc::new(Int64Array::from(vec![1])) as ArrayRef)],
+            None,
+        );
+        let b = table(
+            vec![("Count", Arc::new(StringArray::from(vec!["x"])) as ArrayRef)],
+            None,
+        );
+        let e = Table::union(vec![a, b]).unwrap_err().to_string();
+        assert!(
+            e.contains("column Count is Int64 in one result and Utf8 in another"),
+            "{e}"
         );
     }
 }

@@ -188,7 +188,7 @@ fn open_provider(source: &Source) -> Result<QueryProvider, String> {
              `huntbook query show QUERY --env {env}` prints the query to run there"
         ));
     };
-    QueryProvider::new(driver, &source.query_paths).map_err(|e| e.to_string())
+    QueryProvider::connected(driver, &source.query_paths).map_err(|e| e.to_string())
 }
 
 fn list(args: ListArgs) -> Result<(), String> {

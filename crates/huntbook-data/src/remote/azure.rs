@@ -66,6 +66,37 @@ pub(crate) fn arg_secret(
         .map_err(|e| setup(format!("{}: {e}", settings.arg_path(key))))
 }
 
+/// Where a caller points a Microsoft service instead of what the configuration and
+/// the public cloud say: another endpoint (a sovereign cloud, a proxy, a test
+/// server) and another sign-in (a Python credential object).
+#[derive(Clone, Default)]
+pub struct AzureAccess {
+    pub endpoint: Option<String>,
+    pub tokens: Option<Arc<dyn TokenSource>>,
+}
+
+impl AzureAccess {
+    /// The caller's endpoint, else `public`.
+    pub(crate) fn endpoint_or<'a>(&'a self, public: &'a str) -> &'a str {
+        self.endpoint.as_deref().unwrap_or(public)
+    }
+
+    /// The caller's sign-in, else [`credential_from_config`]'s.
+    pub(crate) fn tokens(
+        &self,
+        service: &'static str,
+        config: &Config,
+        resolver: &SecretResolver,
+        own_entry: &[&str],
+        tenant: Option<&str>,
+    ) -> Result<Arc<dyn TokenSource>, RemoteError> {
+        match &self.tokens {
+            Some(tokens) => Ok(tokens.clone()),
+            None => credential_from_config(service, config, resolver, own_entry, tenant),
+        }
+    }
+}
+
 /// The sign-in for a Microsoft service from configuration: an app's client secret
 /// when the provider entry (or `DataProviders.AzureCLI`, as in MSTICPy) has
 /// `ClientId` and `ClientSecret`, else the signed-in Azure CLI user.

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::azure::{azure_error, credential_from_config};
+use super::azure::{azure_error, AzureAccess};
 use super::decode::{ColumnType, RowShape, TableBuilder};
 use super::{body_text, driver_error, endpoint_url, send_query, Blocking, RemoteError};
 use crate::driver::{Driver, DriverError, QueryRequest};
@@ -54,7 +54,7 @@ impl HuntingApi {
         }
     }
 
-    fn service(self) -> &'static str {
+    pub(crate) fn service(self) -> &'static str {
         match self {
             HuntingApi::Endpoint => "Microsoft Defender for Endpoint",
             HuntingApi::M365 => "Microsoft 365 Defender",
@@ -183,13 +183,18 @@ impl HuntingDriver {
         api: HuntingApi,
         config: &Config,
         resolver: &SecretResolver,
+        access: &AzureAccess,
     ) -> Result<HuntingDriver, RemoteError> {
         let entries: &[&str] = match api {
             HuntingApi::Graph => &["MicrosoftGraph", "M365DGraph"],
             _ => &["MicrosoftDefender", "MDE", "M365D"],
         };
-        let tokens = credential_from_config(api.service(), config, resolver, entries, None)?;
-        HuntingDriver::new(HuntingClient::new(api, api.public_host(), tokens)?)
+        let tokens = access.tokens(api.service(), config, resolver, entries, None)?;
+        HuntingDriver::new(HuntingClient::new(
+            api,
+            access.endpoint_or(api.public_host()),
+            tokens,
+        )?)
     }
 }
 

@@ -44,7 +44,7 @@ pub enum Flavor {
 }
 
 impl Flavor {
-    fn service(self) -> &'static str {
+    pub(crate) fn service(self) -> &'static str {
         match self {
             Flavor::Elasticsearch => "Elasticsearch",
             Flavor::OpenSearch => "OpenSearch",

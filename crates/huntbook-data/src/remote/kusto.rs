@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::azure::{arg_text, azure_error, credential_from_config};
+use super::azure::{arg_text, azure_error, AzureAccess};
 use super::decode::{error_record_message, ColumnType, RowShape, TableBuilder};
 use super::{
     body_text, driver_error, endpoint_url, send_query, with_schema_note, Blocking, QueryOptions,
@@ -249,11 +249,14 @@ impl KustoDriver {
     /// A driver knowing the clusters of MSTICPy's configuration: `DataProviders`
     /// entries named `Kusto-<name>` and `KustoClusters.<name>`, each with
     /// `Args.Cluster` (and optionally `Database`). The first is the default. Sign-in
-    /// is the first entry's `ClientId` / `ClientSecret` / `TenantId`, or the Azure CLI.
+    /// is the first entry's `ClientId` / `ClientSecret` / `TenantId`, or the Azure CLI,
+    /// unless `access` gives its own. `access.endpoint`, when given, is the default
+    /// cluster (a configured name or a URL).
     pub fn from_config(
         config: &Config,
         resolver: &SecretResolver,
         options: QueryOptions,
+        access: &AzureAccess,
     ) -> Result<KustoDriver, RemoteError> {
         let setup = |problem: String| RemoteError::Setup {
             service: SERVICE,
@@ -287,14 +290,24 @@ impl KustoDriver {
         let entry_name = first.map(|e| e.name.clone());
         let names: Vec<&str> = entry_name.iter().map(String::as_str).collect();
         let tenant = first.and_then(|e| arg_text(e, "TenantId"));
-        let tokens = credential_from_config(SERVICE, config, resolver, &names, tenant.as_deref())?;
+        let tokens = access.tokens(SERVICE, config, resolver, &names, tenant.as_deref())?;
+        let default_cluster = match &access.endpoint {
+            Some(given) => Some(cluster_url(given, &clusters)),
+            None => clusters.first().map(|(_, url)| url.clone()),
+        };
         let mut driver = KustoDriver::new(
             KustoClient::new(tokens, options)?,
-            clusters.first().map(|(_, url)| url.as_str()),
+            default_cluster.as_deref(),
             first.and_then(|e| arg_text(e, "Database")).as_deref(),
         )?;
         driver.clusters = clusters;
         Ok(driver)
+    }
+
+    /// Sends queries that name no database to `database`.
+    pub fn with_default_database(mut self, database: &str) -> KustoDriver {
+        self.default_database = Some(database.to_string());
+        self
     }
 
     /// The cluster URL and database for a query: its metadata, else the defaults.

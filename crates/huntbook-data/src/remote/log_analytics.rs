@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::azure::{azure_error, credential_from_config};
+use super::azure::{azure_error, AzureAccess};
 use super::decode::{error_record_message, ColumnType, RowShape, TableBuilder};
 use super::{
     body_text, driver_error, endpoint_url, path_segment, send_query, with_schema_note, Blocking,
@@ -228,12 +228,13 @@ impl LogAnalyticsDriver {
 
     /// A driver for the workspaces called `names` under `AzureSentinel.Workspaces`
     /// (`Default` when none is named), signed in as [`credential_from_config`] says
-    /// for the first workspace's tenant.
+    /// for the first workspace's tenant, unless `access` says otherwise.
     pub fn from_config(
         config: &Config,
         resolver: &SecretResolver,
         names: &[&str],
         options: QueryOptions,
+        access: &AzureAccess,
     ) -> Result<LogAnalyticsDriver, RemoteError> {
         let setup = |problem: String| RemoteError::Setup {
             service: SERVICE,
@@ -249,14 +250,14 @@ impl LogAnalyticsDriver {
             .map(|name| config.workspace(name).map_err(|p| setup(p.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         let tenant = workspaces.first().map(|w| w.tenant_id.clone());
-        let tokens = credential_from_config(
+        let tokens = access.tokens(
             SERVICE,
             config,
             resolver,
             &["MSSentinel", "AzureSentinel", "LogAnalytics"],
             tenant.as_deref(),
         )?;
-        let client = LogAnalyticsClient::new(PUBLIC_ENDPOINT, tokens, options)?;
+        let client = LogAnalyticsClient::new(access.endpoint_or(PUBLIC_ENDPOINT), tokens, options)?;
         LogAnalyticsDriver::new(
             client,
             workspaces.into_iter().map(|w| w.workspace_id).collect(),

@@ -12,12 +12,14 @@
 //!
 //! Results are Arrow tables typed from the response schema ([`decode`]). Every driver
 //! has a constructor taking explicit arguments (endpoint, credentials) and one reading
-//! huntbook's configuration.
+//! huntbook's configuration; [`connect::connect`] picks the driver for an environment
+//! and takes MSTICPy's `connect()` arguments.
 //!
 //! [`Driver`]: crate::driver::Driver
 //! [`Driver::run`]: crate::driver::Driver::run
 
 pub mod azure;
+pub mod connect;
 pub mod decode;
 pub mod defender;
 pub mod elastic;
@@ -25,8 +27,10 @@ pub mod kusto;
 pub mod log_analytics;
 pub mod splunk;
 
-#[cfg(test)]
-mod fakes;
+/// Fakes of the services, for tests here and in other languages (the
+/// `fake_query_services` example serves them to the Python tests).
+#[cfg(any(test, feature = "testkit"))]
+pub mod fakes;
 
 use std::fmt;
 use std::future::Future;

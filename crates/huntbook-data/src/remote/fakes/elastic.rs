@@ -32,7 +32,7 @@ pub const PASSWORD: &str = "changeme-for-tests";
 pub const DOCUMENTS: usize = 10_500;
 /// An index one of whose two shards fails every search.
 pub const BROKEN_INDEX: &str = "logs-broken";
-const INDEX: &str = "logs-endpoint";
+pub const INDEX: &str = "logs-endpoint";
 const MAX_RESULT_WINDOW: u64 = 10_000;
 
 struct ElasticState {

@@ -44,7 +44,8 @@ pub const ROWS_PER_WORKSPACE: usize = 20;
 /// The fakes' result cap (the services' is 500,000 rows; a small one keeps tests
 /// quick while taking the same path).
 pub const ROW_LIMIT: usize = 50;
-const APP_SECRET: &str = "app-secret-for-tests";
+/// The test app's client secret at the fake Entra ID.
+pub const APP_SECRET: &str = "app-secret-for-tests";
 
 /// A token source that always gives the same token.
 pub struct StaticToken(pub &'static str);
