@@ -83,3 +83,30 @@ def test_split_by_gives_the_same_rows_with_progress(qp):
 def test_a_missing_data_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="not a folder"):
         huntbook.QueryProvider("LocalData", data_paths=[tmp_path / "absent"])
+
+
+def test_pickles_are_read_by_pandas_and_filtered(tmp_path):
+    data = tmp_path / "data"
+    huntbook.write_sample_data(data, rows=300, seed=3, anchor=ANCHOR)
+    alerts = pd.read_parquet(data / "alerts.parquet")
+    alerts.to_pickle(data / "old_alerts.pkl")
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    (queries / "archive.yaml").write_text(
+        "metadata:\n  version: 1\n  description: archived alerts\n  data_environments: [LocalData]\n"
+        "  data_families: [Archive]\nsources:\n  old_alerts:\n    description: alerts kept in a pickle\n"
+        "    args:\n      query: old_alerts.pkl\n    parameters:\n      start:\n        description: from\n"
+        "        type: datetime\n        column: TimeGenerated\n        op: ge\n"
+    )
+    qp = huntbook.QueryProvider("LocalData", data_paths=[data], query_paths=[queries])
+    assert qp.exec_query("old_alerts.pkl").shape == alerts.shape
+    assert qp.schema["old_alerts.pkl"]["TimeGenerated"] == "datetime"
+    assert qp.schema["alerts.parquet"]["AlertName"] == "string"
+    since = pd.Timestamp(ANCHOR) - pd.Timedelta(days=2)
+    recent = qp.Archive.old_alerts(start=since)
+    assert len(recent) == (alerts["TimeGenerated"] >= since).sum()
+    assert 0 < len(recent) < len(alerts)
+
+    pd.Series([1, 2]).to_pickle(data / "not_a_frame.pkl")
+    with pytest.raises(ValueError, match="holds a Series, not a DataFrame"):
+        huntbook.QueryProvider("LocalData", data_paths=[data]).exec_query("not_a_frame.pkl")

@@ -4,65 +4,14 @@ paths and bodies as the service documents them."""
 
 from __future__ import annotations
 
-import json
-import os
-import pathlib
-import subprocess
-import time
-from typing import NamedTuple
-
 import pandas as pd
 import pytest
 
 import huntbook
+from conftest import StaticCredential, fake_service
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-class _Token(NamedTuple):
-    token: str
-    expires_on: int
-
-
-class StaticCredential:
-    """An azure-identity style credential that hands out one token."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.scopes: list[tuple[str, ...]] = []
-
-    def get_token(self, *scopes: str) -> _Token:
-        self.scopes.append(scopes)
-        return _Token(self.token, int(time.time()) + 3600)
-
-
-@pytest.fixture(scope="session")
-def fake_sentinel_bin() -> pathlib.Path:
-    """The fake server binary, built (or found up to date) by cargo."""
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", pathlib.Path.home() / ".cache/huntbook/target"))
-    subprocess.run(
-        ["cargo", "build", "-q", "-p", "huntbook-sentinel", "--features", "testkit", "--example", "fake_sentinel"],
-        cwd=ROOT,
-        check=True,
-    )
-    return target / "debug" / "examples" / "fake_sentinel"
-
-
-@pytest.fixture
-def fake(fake_sentinel_bin):
-    """A running fake with three incidents, serving lists in pages of two."""
-    proc = subprocess.Popen(
-        [str(fake_sentinel_bin), "--page-size", "2"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        info = json.loads(proc.stdout.readline())
-        yield info
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=10)
+# A fake with three incidents, serving lists in pages of two.
+fake = fake_service("huntbook-sentinel", "fake_sentinel", "--page-size", "2")
 
 
 def settings(fake) -> dict:

@@ -43,6 +43,20 @@ pub trait Driver: Send + Sync {
 
     /// Runs one query.
     fn run(&self, request: &QueryRequest<'_>) -> Result<Table, DriverError>;
+
+    /// The tables the driver queries and their columns, as MSTICPy's
+    /// `QueryProvider.schema` lists them; empty when the service does not say.
+    fn schema(&self) -> Result<Vec<TableColumns>, DriverError> {
+        Ok(Vec::new())
+    }
+}
+
+/// A table and its columns' names and types (in the service's words: Kusto's
+/// `datetime`, `string`, `long`...; for local files, the same words for their types).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableColumns {
+    pub table: String,
+    pub columns: Vec<(String, String)>,
 }
 
 /// The driver of a local environment (LocalData, OSQueryLogs, VelociraptorLogs)
@@ -137,6 +151,17 @@ impl QueryProvider {
         }
         self.connections.push((alias.to_string(), driver));
         Ok(())
+    }
+
+    /// The default connection's tables and columns.
+    pub fn schema(&self) -> Result<Vec<TableColumns>, StoreError> {
+        match self.connections.first() {
+            Some((_, driver)) => Ok(driver.schema()?),
+            None => Err(DriverError::Other(
+                "not connected; call connect() to see the schema".into(),
+            )
+            .into()),
+        }
     }
 
     /// The aliases of the connections, the default first.

@@ -55,7 +55,10 @@ pub mod template;
 pub mod velociraptor;
 mod yaml;
 
-pub use driver::{local_driver, Driver, DriverError, QueryProvider, QueryRequest, DEFAULT_CONNECTION};
+pub use driver::{
+    local_driver, Driver, DriverError, QueryProvider, QueryRequest, TableColumns,
+    DEFAULT_CONNECTION,
+};
 pub use environment::{Dialect, Environment};
 pub use local::LocalData;
 pub use osquery::OsQueryLogs;

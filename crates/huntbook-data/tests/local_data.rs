@@ -424,3 +424,65 @@ fn csv_and_json_lines_files_filter_like_parquet() {
         assert_eq!(got.num_rows(), 241, "{ext}");
     }
 }
+
+/// Files of a format read elsewhere (pandas pickles, read by the Python package) are
+/// served under their own names and filtered like the others.
+#[test]
+fn files_read_by_a_given_reader_are_filtered_like_the_others() {
+    let dir = dataset();
+    // The stand-in "pickle" holds the alerts in Parquet; the reader says which it read.
+    std::fs::copy(
+        dir.path().join("alerts.parquet"),
+        dir.path().join("old_alerts.pkl"),
+    )
+    .unwrap();
+    let read_paths = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = read_paths.clone();
+    let reader: huntbook_data::local::FileReader = Arc::new(move |path| {
+        seen.lock().unwrap().push(path.to_path_buf());
+        let bytes = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let batches = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .and_then(|b| b.build())
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(huntbook_table::Table::from_batches(
+            batches[0].schema(),
+            batches,
+        ))
+    });
+    let local = LocalData::new(vec![dir.path().into()])
+        .unwrap()
+        .with_reader("PKL", reader)
+        .unwrap();
+    let queries = tempfile::tempdir().unwrap();
+    std::fs::write(
+        queries.path().join("old.yaml"),
+        "metadata:\n  version: 1\n  description: old alerts\n  data_environments: [LocalData]\n  data_families: [Archive]\nsources:\n  old_alerts:\n    description: alerts from a pickle\n    args:\n      query: old_alerts.pkl\n    parameters:\n      start:\n        description: from\n        type: datetime\n        column: TimeGenerated\n        op: ge\n",
+    )
+    .unwrap();
+    let provider = QueryProvider::connected(Box::new(local), &[queries.path().into()]).unwrap();
+    let all = provider.exec("old_alerts.pkl").unwrap().num_rows();
+    let since = |t: DateTime<Utc>| {
+        provider
+            .run(
+                "Archive.old_alerts",
+                &[("start".into(), ParamValue::Time(t))],
+            )
+            .unwrap()
+            .num_rows()
+    };
+    assert!(all > 0);
+    assert_eq!(since(anchor() - Duration::days(30)), all);
+    let recent = since(anchor() - Duration::days(1));
+    assert!(0 < recent && recent < all, "{recent} of {all}");
+    assert_eq!(read_paths.lock().unwrap().len(), 3);
+    let schema = provider.schema().unwrap();
+    let alerts = schema.iter().find(|t| t.table == "old_alerts.pkl").unwrap();
+    assert!(alerts
+        .columns
+        .contains(&("TimeGenerated".into(), "datetime".into())));
+    let logons = schema.iter().find(|t| t.table == "logons.parquet").unwrap();
+    assert!(logons.columns.iter().any(|(_, kind)| kind == "string"));
+    assert!(read_paths.lock().unwrap()[0].ends_with("old_alerts.pkl"));
+}

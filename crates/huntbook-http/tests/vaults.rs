@@ -353,3 +353,31 @@ fn key_vault_suffix_must_be_a_dns_name() {
         .with_vault_suffix("vault.usgovcloudapi.net")
         .is_ok());
 }
+
+#[test]
+fn the_configured_resolver_reads_hashicorp_vault_references() {
+    use huntbook_core::config::Config;
+    use huntbook_core::secret::SecretRef;
+
+    let servers = tokio::runtime::Runtime::new().unwrap();
+    let vault = servers.block_on(hashi());
+    let yaml = format!(
+        "HashiCorpVault:\n  Url: {}\n  Token: hvs.test-token\nTIProviders:\n  VirusTotal:\n    Args:\n      AuthKey:\n        HashiCorpVault: {{Path: huntbook/ti, Key: virustotal}}\n",
+        vault.addr()
+    );
+    let config = Config::from_yaml(&[(std::path::Path::new("huntbook.yaml"), &yaml)]).unwrap();
+    let reference: SecretRef = config
+        .secret("TIProviders.VirusTotal.Args.AuthKey")
+        .unwrap()
+        .unwrap();
+    let resolver = huntbook_http::vault::resolver(&config);
+    assert_eq!(resolver.resolve(&reference).unwrap().expose(), "vt-key-1");
+
+    // Without the section, the same reference says what is missing.
+    let bare = Config::from_yaml(&[]).unwrap();
+    let e = huntbook_http::vault::resolver(&bare)
+        .resolve(&reference)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("HashiCorp"), "{e}");
+}

@@ -5,6 +5,7 @@
 use pyo3::prelude::*;
 
 mod arrow;
+mod azure;
 mod execute;
 mod notebooks;
 mod params;

@@ -2,14 +2,19 @@
 //! with the driver of one data environment. The `huntbook.QueryProvider` class turns
 //! the store's families into attributes; here are the calls it makes. Queries run
 //! with the GIL released and return Arrow batches.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
 
 use huntbook_core::config::{Config, ConfigSearch};
 use huntbook_core::time::Period;
+use huntbook_data::remote::azure::AzureAccess;
+use huntbook_data::remote::connect::{connect, Connect};
+use huntbook_data::remote::QueryOptions;
 use huntbook_data::sample;
-use huntbook_data::{Driver, Environment, ParamValue, QueryProvider, QuerySource};
+use huntbook_data::{Driver, Environment, LocalData, ParamValue, QueryProvider};
 use huntbook_table::Table;
-use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -19,22 +24,97 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// A table's columns: `(name, type)`.
+type Columns = Vec<(String, String)>;
+
 #[pyclass(name = "QueryProvider", module = "huntbook._huntbook", frozen)]
 struct PyQueryProvider {
-    inner: QueryProvider,
+    /// Written only by connect and add_connection; queries read it with the GIL
+    /// released, so several can run at once from Python threads.
+    inner: RwLock<QueryProvider>,
+    config: Config,
+    /// Folders of the local environments' data.
+    data_paths: Vec<PathBuf>,
 }
 
-/// The driver for a local environment; the remote ones are not reachable from
-/// Python yet.
-fn local_driver(environment: &Environment, data_paths: &[PathBuf]) -> PyResult<Box<dyn Driver>> {
-    huntbook_data::local_driver(environment, data_paths)
+/// The driver of a local environment over `data_paths` (`None` for the remote ones).
+/// LocalData also serves pandas pickles (`.pkl`, `.pickle`), read by pandas as
+/// MSTICPy reads them; their rows are filtered like any other file's.
+fn local_driver(
+    environment: &Environment,
+    data_paths: &[PathBuf],
+) -> PyResult<Option<Box<dyn Driver>>> {
+    if *environment != Environment::LocalData {
+        return huntbook_data::local_driver(environment, data_paths).map_err(value_error);
+    }
+    let mut data = LocalData::new(data_paths.to_vec()).map_err(value_error)?;
+    for extension in ["pkl", "pickle"] {
+        data = data
+            .with_reader(extension, Arc::new(read_pickle))
+            .map_err(value_error)?;
+    }
+    Ok(Some(Box::new(data)))
+}
+
+/// A pickled DataFrame as a table, through `pandas.read_pickle`.
+fn read_pickle(path: &Path) -> Result<Table, String> {
+    Python::attach(|py| -> PyResult<Table> {
+        let batch = py
+            .import("huntbook._tables")?
+            .call_method1("read_pickle", (path,))?;
+        let batch = crate::arrow::batch_from_py(&batch)?;
+        Ok(Table::from_batches(batch.schema(), vec![batch]))
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// The driver for `environment`: a local one over `data_paths`, or a remote one from
+/// the configuration and what connect() was given.
+fn driver(
+    environment: &Environment,
+    config: &Config,
+    data_paths: &[PathBuf],
+    given: &Connect,
+) -> PyResult<Box<dyn Driver>> {
+    if let Some(local) = local_driver(environment, data_paths)? {
+        if let Some((name, _)) = given.args.first() {
+            return Err(PyValueError::new_err(format!(
+                "connect() takes no {name:?} for {environment}: its data folders are given as data_paths= when the provider is made"
+            )));
+        }
+        return Ok(local);
+    }
+    let resolver = huntbook_http::vault::resolver(config);
+    connect(environment, config, &resolver, given)
         .map_err(value_error)?
         .ok_or_else(|| {
             PyValueError::new_err(format!(
-                "the {environment} driver is not available from Python yet; the local ones \
-                 are LocalData, OSQueryLogs and VelociraptorLogs"
+                "huntbook has no driver for {environment}; the environments it runs are LocalData, \
+                 OSQueryLogs, VelociraptorLogs, MSSentinel, Kusto, MDE, M365D, M365DGraph, Splunk, \
+                 Elastic and OpenSearch"
             ))
         })
+}
+
+/// What connect() and add_connection() were given, as the Rust side takes it.
+fn connect_request(
+    args: Vec<(String, String)>,
+    endpoint: Option<String>,
+    credential: Option<&Bound<'_, PyAny>>,
+    timeout: Option<u64>,
+) -> PyResult<Connect> {
+    let tokens = credential
+        .map(|c| crate::azure::credential(Some(c), ""))
+        .transpose()?;
+    let mut options = QueryOptions::default();
+    if let Some(seconds) = timeout {
+        options.server_timeout = Duration::from_secs(seconds);
+    }
+    Ok(Connect {
+        args,
+        access: AzureAccess { endpoint, tokens },
+        options,
+    })
 }
 
 /// A Python value as a query parameter: text, numbers, booleans and lists of them
@@ -81,7 +161,8 @@ fn one_batch(table: Table) -> PyResult<PyBatch> {
 impl PyQueryProvider {
     /// Folders not given come from the configuration, as MSTICPy reads them:
     /// `QueryDefinitions.Custom` for queries, `DataProviders.<env>.data_paths` for
-    /// local data, else the current folder.
+    /// local data, else the current folder. The local environments are connected at
+    /// once; the remote ones when connect() is called.
     #[new]
     #[pyo3(signature = (environment, query_paths=Vec::new(), data_paths=Vec::new()))]
     fn new(
@@ -98,34 +179,101 @@ impl PyQueryProvider {
         if data_paths.is_empty() && environment == Environment::LocalData {
             data_paths.push(PathBuf::from("."));
         }
-        let driver = local_driver(&environment, &data_paths)?;
-        let inner = QueryProvider::new(driver, &query_paths).map_err(value_error)?;
-        Ok(PyQueryProvider { inner })
+        let mut inner =
+            QueryProvider::new(environment.clone(), &query_paths).map_err(value_error)?;
+        if let Some(local) = local_driver(&environment, &data_paths)? {
+            inner.connect(local).map_err(value_error)?;
+        }
+        Ok(PyQueryProvider {
+            inner: RwLock::new(inner),
+            config,
+            data_paths,
+        })
+    }
+
+    /// Connects (again), replacing every connection: `args` are MSTICPy's keyword
+    /// arguments as text, `endpoint` and `credential` point a Microsoft service
+    /// elsewhere, `timeout` is the server-side limit in seconds.
+    #[pyo3(signature = (args, endpoint=None, credential=None, timeout=None))]
+    fn connect(
+        &self,
+        py: Python<'_>,
+        args: Vec<(String, String)>,
+        endpoint: Option<String>,
+        credential: Option<&Bound<'_, PyAny>>,
+        timeout: Option<u64>,
+    ) -> PyResult<()> {
+        let given = connect_request(args, endpoint, credential, timeout)?;
+        let environment = self.read()?.store().environment().clone();
+        let driver = py.detach(|| driver(&environment, &self.config, &self.data_paths, &given))?;
+        self.write()?.connect(driver).map_err(value_error)
+    }
+
+    /// Adds a connection called `alias` that every query runs on as well.
+    #[pyo3(signature = (alias, args, endpoint=None, credential=None, timeout=None))]
+    fn add_connection(
+        &self,
+        py: Python<'_>,
+        alias: &str,
+        args: Vec<(String, String)>,
+        endpoint: Option<String>,
+        credential: Option<&Bound<'_, PyAny>>,
+        timeout: Option<u64>,
+    ) -> PyResult<()> {
+        let given = connect_request(args, endpoint, credential, timeout)?;
+        let environment = self.read()?.store().environment().clone();
+        let driver = py.detach(|| driver(&environment, &self.config, &self.data_paths, &given))?;
+        self.write()?
+            .add_connection(alias, driver)
+            .map_err(value_error)
+    }
+
+    /// The default connection's tables: `(table, [(column, type)])`.
+    fn schema(&self, py: Python<'_>) -> PyResult<Vec<(String, Columns)>> {
+        let tables = py.detach(|| self.read()?.schema().map_err(value_error))?;
+        Ok(tables.into_iter().map(|t| (t.table, t.columns)).collect())
+    }
+
+    /// The connections' aliases, the default first; empty when not connected.
+    fn connections(&self) -> PyResult<Vec<String>> {
+        Ok(self
+            .read()?
+            .connections()
+            .into_iter()
+            .map(str::to_string)
+            .collect())
     }
 
     /// The environment's canonical name (`MSSentinel` for `AzureSentinel`).
-    fn environment(&self) -> String {
-        self.inner.store().environment().name().to_string()
+    fn environment(&self) -> PyResult<String> {
+        Ok(self.read()?.store().environment().name().to_string())
     }
 
     /// `Family.name` of every query, sorted.
-    fn query_names(&self) -> Vec<String> {
-        self.inner.store().queries().map(|(name, _)| name).collect()
+    fn query_names(&self) -> PyResult<Vec<String>> {
+        Ok(self
+            .read()?
+            .store()
+            .queries()
+            .map(|(name, _)| name)
+            .collect())
     }
 
     /// `Family.name` of the queries whose name, description or tags hold `term`.
-    fn search(&self, term: &str) -> Vec<String> {
-        self.inner
+    fn search(&self, term: &str) -> PyResult<Vec<String>> {
+        Ok(self
+            .read()?
             .store()
             .search(term)
             .into_iter()
             .map(|(n, _)| n)
-            .collect()
+            .collect())
     }
 
     /// `(family, query, description, parameters)` for every query.
-    fn catalogue(&self) -> Vec<(String, String, String, String)> {
-        self.inner
+    fn catalogue(&self) -> PyResult<Vec<(String, String, String, String)>> {
+        Ok(self
+            .read()?
             .store()
             .queries()
             .map(|(qualified, q)| {
@@ -141,12 +289,17 @@ impl PyQueryProvider {
                     params.join(", "),
                 )
             })
-            .collect()
+            .collect())
     }
 
     /// A query's description, parameters and text.
     fn help(&self, qualified: &str) -> PyResult<String> {
-        self.query(qualified).map(|q| q.help())
+        let provider = self.read()?;
+        provider
+            .store()
+            .get(qualified)
+            .map(|q| q.help())
+            .map_err(|e| PyKeyError::new_err(e.to_string()))
     }
 
     /// The query text `qualified` runs with `values`.
@@ -155,7 +308,7 @@ impl PyQueryProvider {
         qualified: &str,
         values: Vec<(String, Bound<'_, PyAny>)>,
     ) -> PyResult<String> {
-        self.inner
+        self.read()?
             .query_text(qualified, &param_values(values)?)
             .map_err(value_error)
     }
@@ -169,7 +322,7 @@ impl PyQueryProvider {
     ) -> PyResult<PyBatch> {
         let values = param_values(values)?;
         let table = py
-            .detach(|| self.inner.run(qualified, &values))
+            .detach(|| self.read()?.run(qualified, &values).map_err(value_error))
             .map_err(value_error)?;
         one_batch(table)
     }
@@ -198,7 +351,11 @@ impl PyQueryProvider {
             }
         };
         let table = py
-            .detach(|| self.inner.run_split(qualified, &values, period, &report))
+            .detach(|| {
+                self.read()?
+                    .run_split(qualified, &values, period, &report)
+                    .map_err(value_error)
+            })
             .map_err(value_error)?;
         one_batch(table)
     }
@@ -206,18 +363,22 @@ impl PyQueryProvider {
     /// Runs a query written in the environment's own terms (for local data, a file
     /// name), with no template.
     fn exec_query(&self, py: Python<'_>, text: &str) -> PyResult<PyBatch> {
-        let table = py.detach(|| self.inner.exec(text)).map_err(value_error)?;
+        let table = py.detach(|| self.read()?.exec(text).map_err(value_error))?;
         one_batch(table)
     }
 }
 
 impl PyQueryProvider {
-    fn query(&self, qualified: &str) -> PyResult<&QuerySource> {
-        self.inner
-            .store()
-            .get(qualified)
-            .map(|q| q.as_ref())
-            .map_err(|e| PyKeyError::new_err(e.to_string()))
+    fn read(&self) -> PyResult<RwLockReadGuard<'_, QueryProvider>> {
+        self.inner.read().map_err(|_| {
+            PyRuntimeError::new_err("an earlier call on this provider panicked; make a new one")
+        })
+    }
+
+    fn write(&self) -> PyResult<std::sync::RwLockWriteGuard<'_, QueryProvider>> {
+        self.inner.write().map_err(|_| {
+            PyRuntimeError::new_err("an earlier call on this provider panicked; make a new one")
+        })
     }
 }
 

@@ -177,6 +177,23 @@ fn io_error(path: &Path, source: std::io::Error) -> TableError {
 
 /// Reads a CSV (with a header row), JSON lines or Parquet file.
 pub fn read_table(path: &Path) -> Result<Table, TableError> {
+    let (schema, rows) = open(path)?;
+    let batches = rows
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| data_error(path, e))?;
+    Ok(Table { schema, batches })
+}
+
+/// The columns of a table file, without reading its rows (for CSV and JSON lines,
+/// the types the first rows show).
+pub fn read_schema(path: &Path) -> Result<SchemaRef, TableError> {
+    open(path).map(|(schema, _)| schema)
+}
+
+type Rows = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
+
+/// A table file's schema and a reader of its rows, which reads nothing until asked.
+fn open(path: &Path) -> Result<(SchemaRef, Rows), TableError> {
     let format = Format::from_path(path)?;
     let file = File::open(path).map_err(|e| io_error(path, e))?;
     match format {
@@ -192,7 +209,7 @@ pub fn read_table(path: &Path) -> Result<Table, TableError> {
                 .with_header(true)
                 .build(reader)
                 .map_err(|e| data_error(path, e))?;
-            collect(path, schema, rows)
+            Ok((schema, Box::new(rows)))
         }
         Format::JsonLines => {
             let mut reader = BufReader::new(file);
@@ -207,14 +224,14 @@ pub fn read_table(path: &Path) -> Result<Table, TableError> {
                 .with_coerce_primitive(true)
                 .build(reader)
                 .map_err(|e| data_error(path, e))?;
-            collect(path, schema, rows)
+            Ok((schema, Box::new(rows)))
         }
         Format::Parquet => {
             let builder =
                 ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| data_error(path, e))?;
             let schema = builder.schema().clone();
             let rows = builder.build().map_err(|e| data_error(path, e))?;
-            collect(path, schema, rows)
+            Ok((schema, Box::new(rows)))
         }
     }
 }
@@ -283,17 +300,6 @@ fn in_key_order(schema: Schema, order: &[String]) -> Schema {
             .unwrap_or(usize::MAX)
     });
     Schema::new_with_metadata(fields, schema.metadata().clone())
-}
-
-fn collect(
-    path: &Path,
-    schema: SchemaRef,
-    rows: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
-) -> Result<Table, TableError> {
-    let batches = rows
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| data_error(path, e))?;
-    Ok(Table { schema, batches })
 }
 
 /// Writes a table in the format its extension names, atomically.

@@ -229,13 +229,14 @@ fn values(
     let mut out = Vec::new();
     for (name, given, default) in [("start", &values.start, "-1d"), ("end", &values.end, "now")] {
         match (query.param(name), given) {
-            (Some(spec), given) if spec.kind == ParamType::Datetime => {
-                // A default in the query itself (the log drivers' optional range)
-                // stands unless a time is given.
-                if given.is_some() || spec.default.is_none() {
-                    let text = given.as_deref().unwrap_or(default);
-                    out.push((name.to_string(), time(&format!("--{name}"), text)?));
-                }
+            // A default in the query itself (the log drivers' optional range) stands
+            // unless a time is given.
+            (Some(spec), given)
+                if spec.kind == ParamType::Datetime
+                    && (given.is_some() || spec.default.is_none()) =>
+            {
+                let text = given.as_deref().unwrap_or(default);
+                out.push((name.to_string(), time(&format!("--{name}"), text)?));
             }
             (_, Some(_)) => {
                 return Err(format!(

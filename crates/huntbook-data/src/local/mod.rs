@@ -18,28 +18,46 @@ pub mod filter;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Schema};
-use huntbook_table::{read_table, Format, Table};
+use huntbook_table::{read_schema, read_table, Format, Table};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
     ArrowPredicate, ArrowPredicateFn, ParquetRecordBatchReaderBuilder, RowFilter,
 };
 use parquet::arrow::ProjectionMask;
 
-use crate::driver::{Driver, DriverError, QueryRequest};
+use crate::driver::{Driver, DriverError, QueryRequest, TableColumns};
 use crate::environment::Environment;
 use crate::render::{Bound, ParamValue};
 use crate::template::{DefaultValue, FilterOp, QuerySource};
 use filter::{time_in_unit, Condition, Operand};
 
+/// Reads a file of a format huntbook does not read itself (a pandas pickle, read by
+/// the Python package) into a table.
+pub type FileReader = Arc<dyn Fn(&Path) -> Result<Table, String> + Send + Sync>;
+
 /// Local files as a data environment.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LocalData {
     folders: Vec<PathBuf>,
     /// Lower-cased file name → path; a later folder wins on a clash, as in MSTICPy.
     files: BTreeMap<String, PathBuf>,
+    /// Readers for other formats, by lower-cased file extension.
+    readers: Vec<(String, FileReader)>,
+}
+
+impl std::fmt::Debug for LocalData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let readers: Vec<&str> = self.readers.iter().map(|(e, _)| e.as_str()).collect();
+        f.debug_struct("LocalData")
+            .field("folders", &self.folders)
+            .field("files", &self.files)
+            .field("readers", &readers)
+            .finish()
+    }
 }
 
 impl LocalData {
@@ -54,15 +72,32 @@ impl LocalData {
                     folder.display()
                 )));
             }
-            for path in table_files(folder)? {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_lowercase())
-                    .unwrap_or_default();
-                files.insert(name, path);
+            for path in data_files(folder, &|p| Format::from_path(p).is_ok())? {
+                files.insert(file_key(&path), path);
             }
         }
-        Ok(LocalData { folders, files })
+        Ok(LocalData {
+            folders,
+            files,
+            readers: Vec::new(),
+        })
+    }
+
+    /// Also serves the files ending in `.{extension}`, read by `reader`; their rows
+    /// are filtered by the query's parameters like any other file's.
+    pub fn with_reader(
+        mut self,
+        extension: &str,
+        reader: FileReader,
+    ) -> Result<LocalData, DriverError> {
+        let extension = extension.to_ascii_lowercase();
+        for folder in &self.folders {
+            for path in data_files(folder, &|p| extension_of(p).as_deref() == Some(&extension))? {
+                self.files.insert(file_key(&path), path);
+            }
+        }
+        self.readers.push((extension, reader));
+        Ok(self)
     }
 
     /// The indexed file names.
@@ -92,7 +127,19 @@ impl LocalData {
     }
 }
 
-fn table_files(dir: &Path) -> Result<Vec<PathBuf>, DriverError> {
+fn file_key(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
+fn extension_of(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// The files under `dir`, recursively, that `wanted` accepts.
+fn data_files(dir: &Path, wanted: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>, DriverError> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
@@ -102,7 +149,7 @@ fn table_files(dir: &Path) -> Result<Vec<PathBuf>, DriverError> {
             let path = entry.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if Format::from_path(&path).is_ok() {
+            } else if wanted(&path) {
                 out.push(path);
             }
         }
@@ -124,13 +171,67 @@ impl Driver for LocalData {
         };
         let conditions = conditions(request.source, request)?;
         let path = self.locate(query, request.text.trim())?;
-        let table = if matches!(Format::from_path(path), Ok(Format::Parquet)) {
-            read_parquet(path, &conditions).map_err(err)?
-        } else {
-            let table = read_table(path).map_err(|e| err(e.to_string()))?;
-            filter_table(path, table, &conditions).map_err(err)?
+        let extension = extension_of(path);
+        let reader = self
+            .readers
+            .iter()
+            .find(|(e, _)| Some(e) == extension.as_ref());
+        let table = match (reader, Format::from_path(path)) {
+            (Some((_, read)), _) => {
+                let table = read(path).map_err(|e| err(format!("{}: {e}", path.display())))?;
+                filter_table(path, table, &conditions).map_err(err)?
+            }
+            (None, Ok(Format::Parquet)) => read_parquet(path, &conditions).map_err(err)?,
+            (None, _) => {
+                let table = read_table(path).map_err(|e| err(e.to_string()))?;
+                filter_table(path, table, &conditions).map_err(err)?
+            }
         };
         Ok(table)
+    }
+
+    /// Every file's columns; a file that cannot be read is an error naming it.
+    fn schema(&self) -> Result<Vec<TableColumns>, DriverError> {
+        self.files
+            .iter()
+            .map(|(name, path)| {
+                let extension = extension_of(path);
+                let schema = match self
+                    .readers
+                    .iter()
+                    .find(|(e, _)| Some(e) == extension.as_ref())
+                {
+                    Some((_, read)) => read(path).map(|t| t.schema),
+                    None => read_schema(path).map_err(|e| e.to_string()),
+                }
+                .map_err(|e| DriverError::Other(format!("{}: {e}", path.display())))?;
+                Ok(TableColumns {
+                    table: name.clone(),
+                    columns: schema
+                        .fields()
+                        .iter()
+                        .map(|f| (f.name().clone(), type_name(f.data_type())))
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A column type in the words Kusto and Log Analytics use, so a local schema reads
+/// like a workspace's.
+fn type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Int64 | DataType::UInt64 | DataType::UInt32 => "long".into(),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16 => {
+            "int".into()
+        }
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => "real".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => "datetime".into(),
+        DataType::Duration(_) => "timespan".into(),
+        other => other.to_string(),
     }
 }
 

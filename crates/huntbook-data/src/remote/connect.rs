@@ -104,6 +104,7 @@ pub fn connect(
 ) -> Result<Option<Box<dyn Driver>>, RemoteError> {
     let accepted = accepted(environment);
     let service = service_name(environment);
+    let given = &with_connection_string(service, given)?;
     let arg = |name: &str| {
         given
             .args
@@ -206,6 +207,33 @@ pub fn connect(
         )?),
         _ => return Ok(None),
     }))
+}
+
+/// `given` with MSTICPy's Log Analytics connection string
+/// (`loganalytics://code().tenant('T').workspace('W')`) read into `tenant_id` and
+/// `workspace_id`.
+fn with_connection_string(service: &'static str, given: &Connect) -> Result<Connect, RemoteError> {
+    let mut given = given.clone();
+    let Some(at) = given.args.iter().position(|(k, _)| k == "connection_str") else {
+        return Ok(given);
+    };
+    let (_, text) = given.args.remove(at);
+    let part = |name: &str| -> Option<String> {
+        let rest = &text[text.find(&format!("{name}("))? + name.len() + 1..];
+        let rest = rest.trim_start();
+        let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+        let value = &rest[1..];
+        Some(value[..value.find(quote)?].to_string())
+    };
+    let workspace = part("workspace").ok_or_else(|| RemoteError::Setup {
+        service,
+        problem: "the connection string names no workspace('...'); give workspace= or workspace_id= and tenant_id= instead".into(),
+    })?;
+    given.args.push(("workspace_id".into(), workspace));
+    if let Some(tenant) = part("tenant") {
+        given.args.push(("tenant_id".into(), tenant));
+    }
+    Ok(given)
 }
 
 /// The service an environment's errors name.
@@ -348,6 +376,13 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("already a connection called \"lab\""), "{e}");
+            let schema = provider.schema().unwrap();
+            assert_eq!(schema.len(), 1);
+            assert_eq!(schema[0].table, "SigninLogs");
+            assert_eq!(
+                schema[0].columns[0],
+                ("TimeGenerated".into(), "datetime".into())
+            );
             provider.exec("SigninLogs | take 4").unwrap().num_rows()
         })
         .await
@@ -395,6 +430,21 @@ mod tests {
         )
         .await;
         assert_eq!(rows, Ok(25));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sentinel_from_msticpys_connection_string() {
+        let fake = FakeLogAnalytics::start(|r| r).await;
+        let text = format!(
+            "loganalytics://code().tenant('{TENANT}').workspace(\"{}\")",
+            fakes::WORKSPACE_B
+        );
+        let given = azure(&fake, &[("connection_str", &text)]).await;
+        let rows = exec(Environment::MSSentinel, no_config(), given, "SigninLogs").await;
+        assert_eq!(rows, Ok(fakes::ROWS_PER_WORKSPACE));
+        let given = azure(&fake, &[("connection_str", "loganalytics://code()")]).await;
+        let e = exec(Environment::MSSentinel, no_config(), given, "SigninLogs").await;
+        assert!(e.unwrap_err().contains("names no workspace('...')"));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use super::{
     body_text, driver_error, endpoint_url, path_segment, send_query, with_schema_note, Blocking,
     QueryOptions, RemoteError, PARTIAL_ERROR_KEY,
 };
-use crate::driver::{Driver, DriverError, QueryRequest};
+use crate::driver::{Driver, DriverError, QueryRequest, TableColumns};
 use crate::environment::Environment;
 
 const SERVICE: &str = "Log Analytics";
@@ -75,21 +75,8 @@ impl LogAnalyticsClient {
             service: SERVICE,
             problem: "no workspace to query; give at least one workspace id".into(),
         })?;
-        let url = self
-            .endpoint
-            .join(&format!("v1/workspaces/{}/query", path_segment(first)))
-            .map_err(|e| RemoteError::Setup {
-                service: SERVICE,
-                problem: format!("workspace id {first:?} does not make a URL: {e}"),
-            })?;
-        let token = self
-            .tokens
-            .token(&self.scope)
-            .await
-            .map_err(|source| RemoteError::Token {
-                service: SERVICE,
-                source,
-            })?;
+        let url = self.workspace_url(first, "query")?;
+        let token = self.token().await?;
         let mut body = json!({ "query": query });
         if let Some(span) = timespan {
             body["timespan"] = json!(span);
@@ -109,6 +96,56 @@ impl LogAnalyticsClient {
         let response = send_query(SERVICE, &self.http, request, azure_error).await?;
         let text = body_text(SERVICE, &self.http, response).await?;
         decode_response(&text, self.options.allow_partial)
+    }
+
+    /// The tables of `workspace` and their columns ("Metadata - Get":
+    /// `GET /v1/workspaces/{workspaceId}/metadata`).
+    pub async fn tables(&self, workspace: &str) -> Result<Vec<TableColumns>, RemoteError> {
+        let url = self.workspace_url(workspace, "metadata")?;
+        let token = self.token().await?;
+        let request = self.http.get(url).bearer_auth(token.token.expose());
+        let response = send_query(SERVICE, &self.http, request, azure_error).await?;
+        let text = body_text(SERVICE, &self.http, response).await?;
+        #[derive(Deserialize)]
+        struct Metadata {
+            #[serde(default)]
+            tables: Vec<MetadataTable>,
+        }
+        #[derive(Deserialize)]
+        struct MetadataTable {
+            name: String,
+            #[serde(default)]
+            columns: Vec<ResponseColumn>,
+        }
+        let metadata: Metadata = serde_json::from_str(&text)
+            .map_err(|e| RemoteError::malformed(SERVICE, "workspace metadata", e))?;
+        Ok(metadata
+            .tables
+            .into_iter()
+            .map(|t| TableColumns {
+                table: t.name,
+                columns: t.columns.into_iter().map(|c| (c.name, c.kind)).collect(),
+            })
+            .collect())
+    }
+
+    fn workspace_url(&self, workspace: &str, tail: &str) -> Result<Url, RemoteError> {
+        self.endpoint
+            .join(&format!("v1/workspaces/{}/{tail}", path_segment(workspace)))
+            .map_err(|e| RemoteError::Setup {
+                service: SERVICE,
+                problem: format!("workspace id {workspace:?} does not make a URL: {e}"),
+            })
+    }
+
+    async fn token(&self) -> Result<huntbook_http::AccessToken, RemoteError> {
+        self.tokens
+            .token(&self.scope)
+            .await
+            .map_err(|source| RemoteError::Token {
+                service: SERVICE,
+                source,
+            })
     }
 }
 
@@ -274,6 +311,13 @@ impl Driver for LogAnalyticsDriver {
         self.blocking
             .run(self.client.query(&self.workspaces, request.text, None))
             .map_err(|e| driver_error(&request.source.name, e))
+    }
+
+    /// The first workspace's tables.
+    fn schema(&self) -> Result<Vec<TableColumns>, DriverError> {
+        self.blocking
+            .run(self.client.tables(&self.workspaces[0]))
+            .map_err(|e| DriverError::Other(e.to_string()))
     }
 }
 

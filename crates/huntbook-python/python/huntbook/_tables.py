@@ -10,12 +10,14 @@ rows would leave several megabytes resident for the rest of the session.
 
 from __future__ import annotations
 
+import decimal
+import json
 from typing import Iterable, Optional, Union
 
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["to_batch", "to_frame", "text_batch"]
+__all__ = ["to_batch", "to_frame", "text_batch", "read_pickle"]
 
 
 Table = Union[pd.DataFrame, pa.Table, pa.RecordBatch]
@@ -24,6 +26,9 @@ _POOL = pa.system_memory_pool()
 # pandas' `str` dtype (the default from pandas 3): text stays in its Arrow buffers.
 _STR = pd.StringDtype("pyarrow", na_value=float("nan"))
 _TEXT_DTYPES = {pa.string(): _STR, pa.large_string(): _STR, pa.string_view(): _STR}
+# The field metadata key under which Rust notes a column's source type (huntbook-data).
+_TYPE_KEY = b"huntbook.type"
+_READ_CELL = {b"dynamic": json.loads, b"decimal": decimal.Decimal}
 
 
 def to_batch(data: Table, columns: Optional[Iterable[str]] = None) -> pa.RecordBatch:
@@ -69,8 +74,29 @@ def to_frame(batch: object) -> pd.DataFrame:
 
     Text columns come back as pandas' ``str`` dtype (missing values are NaN, cells read
     as Python ``str``): making every cell a Python object would cost more time and
-    memory than the transform itself."""
-    return pa.record_batch(batch).to_pandas(types_mapper=_TEXT_DTYPES.get, memory_pool=_POOL)
+    memory than the transform itself. A query's ``dynamic`` (JSON) and ``decimal``
+    columns, which Rust marks in their field metadata, come back as Python objects
+    (dicts, lists, numbers; ``Decimal``), as MSTICPy returns them."""
+    batch = pa.record_batch(batch)
+    frame = batch.to_pandas(types_mapper=_TEXT_DTYPES.get, memory_pool=_POOL)
+    for field in batch.schema:
+        read = _READ_CELL.get((field.metadata or {}).get(_TYPE_KEY))
+        if read is not None:
+            cells = batch.column(field.name).to_pylist()
+            frame[field.name] = pd.Series(
+                [None if c is None else read(c) for c in cells], index=frame.index, dtype=object
+            )
+    return frame
+
+
+def read_pickle(path: str) -> pa.RecordBatch:
+    """A pickled DataFrame (LocalData's ``.pkl`` files) as a record batch. Loading a
+    pickle runs code from the file, as in MSTICPy: keep only trusted pickles in the
+    data folders."""
+    frame = pd.read_pickle(path)
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"the pickle holds a {type(frame).__name__}, not a DataFrame")
+    return to_batch(frame)
 
 
 def _text_array(column: pd.Series) -> pa.Array:

@@ -69,11 +69,16 @@ class QueryProvider:
         )
         self.environment: str = self._core.environment()
         self._families: Dict[str, QueryFamily] = {}
+        self._add_queries()
+
+    def _add_queries(self) -> None:
+        # Connecting can add queries (the tables an OSQuery log holds), so this runs
+        # again after connect().
         for qualified in self._core.query_names():
             family, _, name = qualified.rpartition(".")
             node = self._family(family)
-            setattr(node, name, Query(self, qualified))
-        self.connected = False
+            if not isinstance(getattr(node, name, None), Query):
+                setattr(node, name, Query(self, qualified))
 
     def _family(self, dotted: str) -> "QueryFamily":
         # Hierarchical families (`A.B.name`) become nested attributes.
@@ -90,13 +95,92 @@ class QueryProvider:
             parent = node
         return parent
 
-    def connect(self, connection_str: Optional[str] = None, **kwargs: Any) -> None:
-        """Connect to the data (as MSTICPy's ``connect``).
+    @property
+    def connected(self) -> bool:
+        """Whether queries can run: the local environments are connected when made,
+        the remote ones by :meth:`connect`."""
+        return bool(self._core.connections())
 
-        The local environments read their folders when the provider is made, so this
-        only marks the provider connected; the arguments are accepted for code written
-        for MSTICPy."""
-        self.connected = True
+    def connect(
+        self,
+        connection_str: Optional[str] = None,
+        *,
+        credential: Any = None,
+        endpoint: Optional[str] = None,
+        timeout: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Connect to the environment's service, as MSTICPy's ``connect``.
+
+        Settings come from the configuration (``msticpyconfig.yaml`` /
+        ``huntbook.yaml``); keyword arguments override them for this connection:
+
+        - MSSentinel: ``workspace="Name"`` (a workspace under
+          ``AzureSentinel.Workspaces``; ``Default`` when not given), ``workspaces=[...]``
+          (several at once), or ``workspace_id=`` and ``tenant_id=``; or MSTICPy's
+          connection string ``"loganalytics://code().tenant('…').workspace('…')"``;
+        - Kusto: ``cluster=`` (a configured name or a URL), ``database=``;
+        - MDE, M365D, M365DGraph: ``tenant_id=``, ``client_id=``, ``client_secret=``;
+        - Splunk: ``host=``, ``port=``, ``protocol=``, ``username=``, ``password=``,
+          ``bearer_token=``;
+        - Elastic, OpenSearch: ``url=``, ``index=``, ``api_key=``, ``username=``,
+          ``password=``.
+
+        ``credential`` signs in to the Microsoft services another way than the
+        configuration says: ``"env"`` (``AZURE_CLIENT_ID``/``_SECRET``/``TENANT_ID``),
+        ``"cli"``, ``"msi"`` or an ``azure.identity`` credential object. ``endpoint``
+        sends the queries to another address (a sovereign cloud, a proxy). ``timeout``
+        is how long the service may run a query, in seconds (default 300).
+
+        The local environments are connected when the provider is made; for them this
+        only checks that no arguments are given.
+
+        Example::
+
+            >>> qp = huntbook.QueryProvider("MSSentinel")
+            >>> qp.connect(workspace="Prod")
+            >>> qp.add_connection(workspace="Lab", alias="lab")   # queries run on both
+        """
+        self._core.connect(
+            _connect_args(connection_str, kwargs), endpoint, credential, timeout
+        )
+        self._add_queries()
+
+    def add_connection(
+        self,
+        connection_str: Optional[str] = None,
+        alias: Optional[str] = None,
+        *,
+        credential: Any = None,
+        endpoint: Optional[str] = None,
+        timeout: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Add another connection (another workspace, cluster or server): every
+        query then runs on each connection, at once, and their rows are joined.
+        Takes what :meth:`connect` takes; ``alias`` names the connection (default:
+        its number)."""
+        name = alias or str(len(self._core.connections()))
+        self._core.add_connection(
+            name, _connect_args(connection_str, kwargs), endpoint, credential, timeout
+        )
+
+    @property
+    def schema(self) -> Dict[str, Dict[str, str]]:
+        """The tables of the (default) connection and their columns' types, as
+        MSTICPy gives them: ``{"SigninLogs": {"TimeGenerated": "datetime", ...}}``. For
+        LocalData, each data file; for Microsoft Sentinel, the workspace's tables.
+
+        Example::
+
+            >>> qp.schema["alerts.parquet"]["TimeGenerated"]
+            'datetime'
+        """
+        return {table: dict(columns) for table, columns in self._core.schema()}
+
+    def list_connections(self) -> List[str]:
+        """The connections' aliases, the default first."""
+        return self._core.connections()
 
     def list_queries(self, substring: Optional[str] = None) -> List[str]:
         """``Family.name`` of every query, or of those whose name, description or
@@ -177,6 +261,18 @@ class Query:
 
     def __repr__(self) -> str:
         return f"<query {self._qualified}>"
+
+
+def _connect_args(connection_str: Optional[str], kwargs: Dict[str, Any]) -> List[tuple]:
+    """connect()'s arguments as text, lists comma-joined."""
+    args = [("connection_str", connection_str)] if connection_str else []
+    for name, value in kwargs.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple, set)):
+            value = ",".join(str(v) for v in value)
+        args.append((name, str(value)))
+    return args
 
 
 def _value(value: Any) -> Any:

@@ -7,7 +7,9 @@
 //! 200) and "Azure Monitor Log Analytics API errors" (OneAPI error bodies:
 //! `AuthorizationRequiredError` and `InvalidTokenError` with 401,
 //! `BadArgumentError` with the parser's `innererror` and its line and position,
-//! `WorkspaceNotFoundError` with 404). Tokens must be ones the fake Entra ID issued
+//! `WorkspaceNotFoundError` with 404) and "Metadata - Get"
+//! (`GET /v1/workspaces/{workspaceId}/metadata`: tables with their columns). Tokens
+//! must be ones the fake Entra ID issued
 //! for `https://api.loganalytics.io`.
 
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use huntbook_http::testkit::{bearer, json_error, FakeEntraId, FakeServer, IssuedTokens};
 use serde_json::{json, Value};
@@ -37,6 +39,7 @@ impl FakeLogAnalytics {
         let entra = start_entra().await;
         let router = Router::new()
             .route("/v1/workspaces/{workspace}/query", post(query))
+            .route("/v1/workspaces/{workspace}/metadata", get(metadata))
             .with_state(Arc::new(entra.issued()));
         FakeLogAnalytics {
             server: FakeServer::start(wrap(router)).await,
@@ -47,6 +50,58 @@ impl FakeLogAnalytics {
     pub fn url(&self) -> String {
         self.server.base().to_string()
     }
+}
+
+/// "Metadata - Get": the workspace's tables (here, its sign-in log) with their columns.
+async fn metadata(
+    State(issued): State<Arc<IssuedTokens>>,
+    Path(workspace): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = authorized(&issued, &headers) {
+        return refused;
+    }
+    if ![WORKSPACE_A, WORKSPACE_B, WORKSPACE_C].contains(&workspace.as_str()) {
+        return one_api(
+            StatusCode::NOT_FOUND,
+            "WorkspaceNotFoundError",
+            &format!("Workspace '{workspace}' could not be found"),
+            None,
+        );
+    }
+    let columns: Vec<Value> = signin_columns()
+        .into_iter()
+        .map(|(name, kind)| json!({"name": name, "type": kind}))
+        .collect();
+    Json(json!({
+        "tableGroups": [{"id": "oms/LogManagement", "name": "LogManagement", "tables": ["t/SigninLogs"]}],
+        "tables": [{"id": "t/SigninLogs", "name": "SigninLogs", "timespanColumn": "TimeGenerated", "columns": columns}],
+        "workspaces": [{"id": workspace, "resourceId": format!("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/soc/providers/Microsoft.OperationalInsights/workspaces/{}", &workspace[..8]), "name": &workspace[..8], "region": "westeurope"}],
+    }))
+    .into_response()
+}
+
+/// A bearer token the fake Entra ID issued for the API, else the documented 401.
+fn authorized(issued: &IssuedTokens, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(token) = bearer(headers) else {
+        return Err(one_api(
+            StatusCode::UNAUTHORIZED,
+            "AuthorizationRequiredError",
+            "Valid authentication was not provided",
+            None,
+        ));
+    };
+    if issued.resource_of(token).as_deref() != Some(RESOURCE) {
+        return Err(one_api(
+            StatusCode::UNAUTHORIZED,
+            "InvalidTokenError",
+            "The provided authentication is not valid for this resource",
+            Some(
+                json!({"code": "SignatureVerificationFailed", "message": "Signature validation failed."}),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn one_api(status: StatusCode, code: &str, message: &str, inner: Option<Value>) -> Response {
@@ -63,23 +118,8 @@ async fn query(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(token) = bearer(&headers) else {
-        return one_api(
-            StatusCode::UNAUTHORIZED,
-            "AuthorizationRequiredError",
-            "Valid authentication was not provided",
-            None,
-        );
-    };
-    if issued.resource_of(token).as_deref() != Some(RESOURCE) {
-        return one_api(
-            StatusCode::UNAUTHORIZED,
-            "InvalidTokenError",
-            "The provided authentication is not valid for this resource",
-            Some(
-                json!({"code": "SignatureVerificationFailed", "message": "Signature validation failed."}),
-            ),
-        );
+    if let Err(refused) = authorized(&issued, &headers) {
+        return refused;
     }
     let invalid = |message: &str| {
         one_api(
