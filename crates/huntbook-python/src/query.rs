@@ -191,10 +191,11 @@ impl PyQueryProvider {
         })
     }
 
-    /// Connects (again), replacing every connection: `args` are MSTICPy's keyword
-    /// arguments as text, `endpoint` and `credential` point a Microsoft service
-    /// elsewhere, `timeout` is the server-side limit in seconds.
-    #[pyo3(signature = (args, endpoint=None, credential=None, timeout=None))]
+    /// Connects (again), replacing every connection, or with `alias` adds a
+    /// connection every query runs on as well. `args` are MSTICPy's keyword arguments
+    /// as text, `endpoint` and `credential` point a Microsoft service elsewhere,
+    /// `timeout` is the server-side limit in seconds.
+    #[pyo3(signature = (args, endpoint=None, credential=None, timeout=None, alias=None))]
     fn connect(
         &self,
         py: Python<'_>,
@@ -202,30 +203,17 @@ impl PyQueryProvider {
         endpoint: Option<String>,
         credential: Option<&Bound<'_, PyAny>>,
         timeout: Option<u64>,
+        alias: Option<&str>,
     ) -> PyResult<()> {
         let given = connect_request(args, endpoint, credential, timeout)?;
         let environment = self.read()?.store().environment().clone();
         let driver = py.detach(|| driver(&environment, &self.config, &self.data_paths, &given))?;
-        self.write()?.connect(driver).map_err(value_error)
-    }
-
-    /// Adds a connection called `alias` that every query runs on as well.
-    #[pyo3(signature = (alias, args, endpoint=None, credential=None, timeout=None))]
-    fn add_connection(
-        &self,
-        py: Python<'_>,
-        alias: &str,
-        args: Vec<(String, String)>,
-        endpoint: Option<String>,
-        credential: Option<&Bound<'_, PyAny>>,
-        timeout: Option<u64>,
-    ) -> PyResult<()> {
-        let given = connect_request(args, endpoint, credential, timeout)?;
-        let environment = self.read()?.store().environment().clone();
-        let driver = py.detach(|| driver(&environment, &self.config, &self.data_paths, &given))?;
-        self.write()?
-            .add_connection(alias, driver)
-            .map_err(value_error)
+        let mut provider = self.write()?;
+        match alias {
+            None => provider.connect(driver),
+            Some(alias) => provider.add_connection(alias, driver),
+        }
+        .map_err(value_error)
     }
 
     /// The default connection's tables: `(table, [(column, type)])`.

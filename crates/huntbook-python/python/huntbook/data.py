@@ -161,8 +161,8 @@ class QueryProvider:
         Takes what :meth:`connect` takes; ``alias`` names the connection (default:
         its number)."""
         name = alias or str(len(self._core.connections()))
-        self._core.add_connection(
-            name, _connect_args(connection_str, kwargs), endpoint, credential, timeout
+        self._core.connect(
+            _connect_args(connection_str, kwargs), endpoint, credential, timeout, name
         )
 
     @property
