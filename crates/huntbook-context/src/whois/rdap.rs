@@ -54,18 +54,14 @@ pub(crate) async fn networks(
     let mut url = query_url(server, ip)?;
     let mut object = None;
     for _ in 0..=MAX_REFERRALS {
-        let Some(answer) = fetch(client, &url).await? else {
+        let Some((answer, answered_at)) = fetch(client, &url).await? else {
             break;
         };
-        match referral(&answer, &url) {
-            Some(next) => {
-                object = Some((answer, url));
-                url = next;
-            }
-            None => {
-                object = Some((answer, url.clone()));
-                break;
-            }
+        let next = referral(&answer, &answered_at);
+        object = Some((answer, answered_at));
+        match next {
+            Some(next) => url = next,
+            None => break,
         }
     }
     let Some((object, source)) = object else {
@@ -73,8 +69,8 @@ pub(crate) async fn networks(
     };
     let mut nets = vec![net(&object, &source)];
     if let Some(up) = link(&object, "up") {
-        if let Some(parent) = fetch(client, &up).await? {
-            nets.push(net(&parent, &up));
+        if let Some((parent, answered_at)) = fetch(client, &up).await? {
+            nets.push(net(&parent, &answered_at));
         }
     }
     Ok(nets)
@@ -89,16 +85,20 @@ fn query_url(server: &Url, ip: IpAddr) -> Result<Url, WhoisError> {
         })
 }
 
-/// The JSON object at `url`, `None` for 404.
-async fn fetch(client: &HttpClient, url: &Url) -> Result<Option<Value>, WhoisError> {
+/// The JSON object at `url` and the URL that answered (after redirects); `None` for
+/// 404.
+async fn fetch(client: &HttpClient, url: &Url) -> Result<Option<(Value, Url)>, WhoisError> {
     let request = client
         .get(url.clone())
         .header(reqwest::header::ACCEPT, "application/rdap+json");
-    match client.get_json::<Value>(request).await {
-        Ok(value) => Ok(Some(value)),
-        Err(HttpError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    let response = match client.send(request).await {
+        Ok(response) => response,
+        Err(HttpError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let answered_at = response.url().clone();
+    let object = client.json::<Value>(response).await?;
+    Ok(Some((object, answered_at)))
 }
 
 /// A `related` link to the same kind of query on another server.
