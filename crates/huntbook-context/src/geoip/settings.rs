@@ -20,7 +20,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use huntbook_core::config::{Config, Kind, Origin, ProviderSettings, Value};
+use huntbook_core::config::{Config, Kind, Origin, Value};
 use huntbook_core::secret::{Secret, SecretResolver};
 use reqwest::Url;
 
@@ -75,11 +75,11 @@ impl GeoLiteSettings {
         config: &Config,
         resolver: &SecretResolver,
     ) -> Result<GeoLiteSettings, GeoError> {
-        let entry = provider(config, "GeoIPLite")?;
+        let entry = entry_path(config, "GeoIPLite");
         let default_folder = Value::new(Kind::Str(DEFAULT_FOLDER.into()), Origin::Default);
         let folder_value = entry
             .as_ref()
-            .and_then(|e| e.arg("DBFolder"))
+            .and_then(|e| config.get(&format!("{e}.Args.DBFolder")))
             .filter(|v| !v.is_null())
             .unwrap_or(&default_folder);
         let db_folder = config.path(folder_value).ok_or_else(|| GeoError::Config {
@@ -110,12 +110,12 @@ impl IpStackSettings {
         config: &Config,
         resolver: &SecretResolver,
     ) -> Result<Option<IpStackSettings>, GeoError> {
-        let Some(entry) = provider(config, "IPStack")? else {
+        let Some(entry) = entry_path(config, "IPStack") else {
             return Ok(None);
         };
         let Some(access_key) = secret_arg(config, resolver, &entry, "AuthKey")? else {
             return Err(GeoError::Config {
-                setting: entry.arg_path("AuthKey"),
+                setting: format!("{entry}.Args.AuthKey"),
                 problem: "IPStack needs an access key".into(),
             });
         };
@@ -140,26 +140,23 @@ fn home_expanded(path: PathBuf) -> PathBuf {
     }
 }
 
-fn provider(config: &Config, name: &str) -> Result<Option<ProviderSettings>, GeoError> {
-    let entries = config
-        .providers("OtherProviders")
-        .map_err(|problem| GeoError::Config {
-            setting: "OtherProviders".into(),
-            problem: problem.to_string(),
-        })?;
-    Ok(entries
-        .into_iter()
-        .find(|e| e.name.eq_ignore_ascii_case(name)))
+/// `OtherProviders.<name>` as the file spells the name (any case). The entry is read
+/// directly rather than through the typed provider view, which insists on an
+/// `AuthKey` that a GeoIP user with a database of their own does not need.
+fn entry_path(config: &Config, name: &str) -> Option<String> {
+    let entries = config.get("OtherProviders")?.entries()?;
+    let (key, _) = entries.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?;
+    Some(format!("OtherProviders.{key}"))
 }
 
 /// A credential argument, resolved; `None` when absent or empty.
 fn secret_arg(
     config: &Config,
     resolver: &SecretResolver,
-    entry: &ProviderSettings,
+    entry: &str,
     name: &str,
 ) -> Result<Option<Secret>, GeoError> {
-    let path = entry.arg_path(name);
+    let path = format!("{entry}.Args.{name}");
     let problem = |problem: String| GeoError::Config {
         setting: path.clone(),
         problem,
@@ -193,6 +190,14 @@ mod tests {
         assert_eq!(s.account_id.unwrap().expose(), "654321");
         assert_eq!(s.license_key.unwrap().expose(), "lic-0123");
         assert_eq!(s.download_url.as_str(), MAXMIND_DOWNLOAD);
+    }
+
+    #[test]
+    fn a_folder_without_download_credentials_is_enough() {
+        let c = config("OtherProviders:\n  geoiplite:\n    Args:\n      DBFolder: /data/geo\n");
+        let s = GeoLiteSettings::from_config(&c, &SecretResolver::local()).unwrap();
+        assert_eq!(s.db_folder, Path::new("/data/geo"));
+        assert!(!s.can_download());
     }
 
     #[test]
