@@ -56,7 +56,7 @@ fn json_source(path: &Path) -> Vec<(IpNetwork, u128, u8, Value)> {
 }
 
 /// The record the most specific source network gives `probe`.
-fn expected_for<'a>(source: &'a [(IpNetwork, u128, u8, Value)], probe: u128) -> &'a Value {
+fn expected_for(source: &[(IpNetwork, u128, u8, Value)], probe: u128) -> &Value {
     source
         .iter()
         .filter(|(_, bits, prefix, _)| {

@@ -42,7 +42,7 @@ impl IpStackLookup {
         let mut wanted: Vec<(usize, IpAddr)> = Vec::new();
         for (i, text) in ips.iter().enumerate() {
             match public_or_placeholder(text) {
-                Err(placeholder) => answers[i] = Some(placeholder),
+                Err(label) => answers[i] = Some(GeoLocation::placeholder(text, label)),
                 Ok(ip) => wanted.push((i, ip)),
             }
         }

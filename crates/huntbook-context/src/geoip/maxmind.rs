@@ -228,7 +228,7 @@ impl GeoLiteLookup {
     /// database.
     pub fn lookup(&self, text: &str) -> Result<Option<GeoLocation>, GeoError> {
         match public_or_placeholder(text) {
-            Err(placeholder) => Ok(Some(placeholder)),
+            Err(label) => Ok(Some(GeoLocation::placeholder(text, label))),
             Ok(ip) => self.lookup_public(text.trim(), ip),
         }
     }

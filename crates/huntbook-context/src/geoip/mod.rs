@@ -95,14 +95,15 @@ impl GeoLocation {
     }
 }
 
-/// The address to look up, or the placeholder answer when there is nothing to look
-/// up: a non-public address, or a text that is not an address at all.
-pub(crate) fn public_or_placeholder(text: &str) -> Result<IpAddr, GeoLocation> {
+/// The address to look up, or the label of the placeholder answer when there is
+/// nothing to look up: a non-public address ("Private"...), or a text that is not an
+/// address at all ("Invalid IP").
+pub(crate) fn public_or_placeholder(text: &str) -> Result<IpAddr, &'static str> {
     match crate::ip::parse_ip(text) {
-        Err(_) => Err(GeoLocation::placeholder(text, "Invalid IP")),
+        Err(_) => Err("Invalid IP"),
         Ok(ip) => match ip_type(ip) {
             IpType::Public => Ok(ip),
-            other => Err(GeoLocation::placeholder(text, other.name())),
+            other => Err(other.name()),
         },
     }
 }
@@ -167,13 +168,15 @@ mod tests {
 
     #[test]
     fn non_public_addresses_get_msticpys_placeholder() {
-        let p = public_or_placeholder("192.168.1.1").unwrap_err();
+        let placeholder =
+            |text: &str| GeoLocation::placeholder(text, public_or_placeholder(text).unwrap_err());
+        let p = placeholder("192.168.1.1");
         assert_eq!(p.country_name.as_deref(), Some("Private address"));
         assert_eq!(p.city.as_deref(), Some("location unknown"));
         assert_eq!(p.country_code, None);
-        let p = public_or_placeholder("127.0.0.1").unwrap_err();
+        let p = placeholder("127.0.0.1");
         assert_eq!(p.country_name.as_deref(), Some("Loopback address"));
-        let p = public_or_placeholder("not-an-ip").unwrap_err();
+        let p = placeholder("not-an-ip");
         assert_eq!(p.country_name.as_deref(), Some("Invalid IP address"));
         assert_eq!(p.ip, "not-an-ip");
         assert!(public_or_placeholder(" 8.8.8.8").is_ok());

@@ -105,9 +105,8 @@ async fn fetch(client: &HttpClient, url: &Url) -> Result<Option<(Value, Url)>, W
 fn referral(object: &Value, current: &Url) -> Option<Url> {
     let target = link(object, "related")?;
     let is_ip_query = target.path().contains("/ip/");
-    (is_ip_query && target.host_str() != current.host_str()
-        || is_ip_query && target.port() != current.port())
-    .then_some(target)
+    (is_ip_query && (target.host_str() != current.host_str() || target.port() != current.port()))
+        .then_some(target)
 }
 
 /// The `href` of the first RDAP link with relation `rel`.
