@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 mod arrow;
 mod execute;
+mod geo;
 mod notebooks;
 mod params;
 mod query;
@@ -21,5 +22,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     transforms::register(m)?;
     query::register(m)?;
     sentinel::register(m)?;
+    geo::register(m)?;
     Ok(())
 }

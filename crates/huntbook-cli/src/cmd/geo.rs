@@ -8,12 +8,11 @@ use std::time::Duration;
 use arrow_array::RecordBatch;
 use huntbook_context::columns;
 use huntbook_context::geoip::{
-    self, GeoLiteLookup, GeoLiteSettings, GeoLocation, IpStackLookup, IpStackSettings, Refresh,
+    self, GeoLiteLookup, GeoLiteSettings, GeoLocation, IpStackLookup, IpStackSettings,
 };
 use huntbook_context::whois::{self, WhoisLookup, WhoisResult, WhoisSettings};
 use huntbook_core::config::{Config, ConfigSearch};
 use huntbook_core::secret::SecretResolver;
-use huntbook_http::HttpClient;
 use reqwest::Url;
 
 use super::table_io::{self, Progress};
@@ -238,34 +237,18 @@ fn maxmind(
         if let Some(url) = &args.download_url {
             settings.download_url = url.clone();
         }
-        if !args.no_download {
-            progress.step("Checking the GeoLite2 database".into());
-            let client = HttpClient::builder("MaxMind")
-                .timeout(Duration::from_secs(600))
-                .build()
-                .map_err(|e| e.to_string())?;
-            match runtime()?
-                .block_on(settings.ensure_database(&client))
-                .map_err(|e| e.to_string())?
-            {
-                Refresh::Downloaded => progress.note(format!(
-                    "downloaded GeoLite2-City into {}",
-                    settings.db_folder.display()
-                )),
-                Refresh::Old { reason } => {
-                    progress.note(format!("using an old GeoLite2-City: {reason}"))
-                }
-                Refresh::Current | Refresh::Absent => {}
-            }
+        progress.step("Opening the GeoLite2 databases".into());
+        let (lookup, refresh) = runtime()?
+            .block_on(settings.open(!args.no_download))
+            .map_err(|e| e.to_string())?;
+        if let Some(note) = refresh.note(&settings) {
+            progress.note(note);
         }
-        GeoLiteLookup::from_folder(&settings.db_folder)
+        lookup
     } else {
-        GeoLiteLookup::open(&args.db)
-    }
-    .map_err(|e| e.to_string())?;
-    ips.iter()
-        .map(|ip| lookup.lookup(ip).map_err(|e| e.to_string()))
-        .collect()
+        GeoLiteLookup::open(&args.db).map_err(|e| e.to_string())?
+    };
+    lookup.lookup_all(ips).map_err(|e| e.to_string())
 }
 
 fn ipstack(args: &GeoipArgs, ips: &[String]) -> Result<Vec<Option<GeoLocation>>, String> {
@@ -276,10 +259,7 @@ fn ipstack(args: &GeoipArgs, ips: &[String]) -> Result<Vec<Option<GeoLocation>>,
     if let Some(url) = &args.ipstack_url {
         settings.base_url = url.clone();
     }
-    let client = HttpClient::builder("IPStack")
-        .build()
-        .map_err(|e| e.to_string())?;
-    let lookup = IpStackLookup::new(client, settings);
+    let lookup = IpStackLookup::from_settings(settings).map_err(|e| e.to_string())?;
     runtime()?
         .block_on(lookup.lookup(ips))
         .map_err(|e| e.to_string())

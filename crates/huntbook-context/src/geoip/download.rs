@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use huntbook_http::HttpClient;
 
-use super::{write_atomic, GeoError, GeoLiteSettings, MaxMindDb};
+use super::{write_atomic, GeoError, GeoLiteLookup, GeoLiteSettings, MaxMindDb};
 
 /// The file the download is saved as.
 pub const CITY_FILE: &str = "GeoLite2-City.mmdb";
@@ -33,7 +33,35 @@ pub enum Refresh {
     Absent,
 }
 
+impl Refresh {
+    /// A line for the user about what happened, when there is something to say.
+    pub fn note(&self, settings: &GeoLiteSettings) -> Option<String> {
+        match self {
+            Refresh::Downloaded => Some(format!(
+                "downloaded GeoLite2-City into {}",
+                settings.db_folder.display()
+            )),
+            Refresh::Old { reason } => Some(format!("using an old GeoLite2-City: {reason}")),
+            Refresh::Current | Refresh::Absent => None,
+        }
+    }
+}
+
 impl GeoLiteSettings {
+    /// The databases of the folder, after [`GeoLiteSettings::ensure_database`] when
+    /// `download` is set (with a client of its own, patient enough for a large file).
+    pub async fn open(&self, download: bool) -> Result<(GeoLiteLookup, Refresh), GeoError> {
+        let refresh = if download {
+            let client = HttpClient::builder("MaxMind")
+                .timeout(Duration::from_secs(600))
+                .build()?;
+            self.ensure_database(&client).await?
+        } else {
+            Refresh::Current
+        };
+        Ok((GeoLiteLookup::from_folder(&self.db_folder)?, refresh))
+    }
+
     /// Makes sure `GeoLite2-City.mmdb` in the database folder is current,
     /// downloading it when it is missing or too old and credentials are set. A failed
     /// download keeps an old database (and says why); without any database it is an

@@ -35,6 +35,14 @@ impl IpStackLookup {
         IpStackLookup { client, settings }
     }
 
+    /// A client of its own for these settings.
+    pub fn from_settings(settings: IpStackSettings) -> Result<IpStackLookup, GeoError> {
+        Ok(IpStackLookup::new(
+            HttpClient::builder("IPStack").build()?,
+            settings,
+        ))
+    }
+
     /// The locations of `ips`, in the same order: the placeholder for non-public or
     /// invalid addresses (which are not sent), `None` where IPStack knows nothing.
     pub async fn lookup(&self, ips: &[String]) -> Result<Vec<Option<GeoLocation>>, GeoError> {

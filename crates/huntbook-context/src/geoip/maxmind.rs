@@ -233,6 +233,11 @@ impl GeoLiteLookup {
         }
     }
 
+    /// [`GeoLiteLookup::lookup`] for each address, in order.
+    pub fn lookup_all(&self, ips: &[String]) -> Result<Vec<Option<GeoLocation>>, GeoError> {
+        ips.iter().map(|ip| self.lookup(ip)).collect()
+    }
+
     fn lookup_public(&self, text: &str, ip: IpAddr) -> Result<Option<GeoLocation>, GeoError> {
         let mut found = GeoLocation {
             ip: text.to_string(),
