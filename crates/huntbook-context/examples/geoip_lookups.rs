@@ -61,7 +61,7 @@ fn written_db(folder: &Path, rng: &mut Rng, count: usize) -> (PathBuf, Vec<Strin
     db.write(&path).expect("the database is written");
     let ips = (0..count)
         .map(|_| {
-            let ip = if rng.next() % 5 == 0 {
+            let ip = if rng.next().is_multiple_of(5) {
                 public_v4(rng)
             } else {
                 networks[rng.next() as usize % networks.len()] | (rng.next() as u32 & 0xff)

@@ -237,3 +237,22 @@ async fn bootstrap_files_are_fetched_once() {
         "ipv4.json once; ipv6.json never needed"
     );
 }
+
+#[tokio::test]
+async fn rdap_requests_keep_to_the_rate_limit() {
+    let w = world().await;
+    let mut settings = w.settings.clone();
+    settings.requests_per_second = 4;
+    let lookup = WhoisLookup::new(settings).unwrap();
+    // Eight addresses of NET13, which has no enclosing network: one request each.
+    let ips: Vec<String> = (0..8).map(|i| format!("13.1.{i}.1")).collect();
+    let results = lookup.lookup(&ips).await;
+    assert!(results
+        .iter()
+        .all(|r| r.nets[0].name.as_deref() == Some("NET13")));
+    let times: Vec<_> = w.arin.server().requests().iter().map(|r| r.at).collect();
+    assert_eq!(times.len(), 8);
+    // A burst of four, then one every 250 ms.
+    let spread = times[7].duration_since(times[0]);
+    assert!(spread >= Duration::from_millis(950), "{spread:?}");
+}
