@@ -34,6 +34,8 @@ Examples:
   huntbook query list --env MSSentinel --search logon               # query templates
   huntbook sample-data -o data                                      # a SOC dataset to hunt in
   huntbook query run SecurityAlert.list_alerts --data data --start -7d -o alerts.parquet
+  huntbook geoip 8.8.8.8 81.2.69.160                                # where are they?
+  huntbook whois --file signins.csv --column SourceIP -o whois.parquet  # who holds them?
 
 Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
@@ -59,6 +61,8 @@ enum Command {
     Config(cmd::config::Args),
     Query(cmd::query::Args),
     SampleData(cmd::sample_data::Args),
+    Geoip(cmd::geo::GeoipArgs),
+    Whois(cmd::geo::WhoisArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +80,8 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd::config::run(args),
         Command::Query(args) => cmd::query::run(args),
         Command::SampleData(args) => cmd::sample_data::run(args),
+        Command::Geoip(args) => cmd::geo::run_geoip(args),
+        Command::Whois(args) => cmd::geo::run_whois(args),
     };
     ExitCode::from(code)
 }

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod arrow;
 mod azure;
 mod execute;
+mod geo;
 mod notebooks;
 mod params;
 mod query;
@@ -22,5 +23,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     transforms::register(m)?;
     query::register(m)?;
     sentinel::register(m)?;
+    geo::register(m)?;
     Ok(())
 }

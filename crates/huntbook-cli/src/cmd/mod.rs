@@ -4,6 +4,7 @@ pub mod auditd;
 pub mod b64;
 pub mod config;
 pub mod export;
+pub mod geo;
 pub mod ioc;
 pub mod mask;
 pub mod params;

@@ -27,6 +27,12 @@ Security transforms on DataFrames (MSTICPy's columns)::
     tree = huntbook.build_process_tree(procs)
     tree.hb_tree.summary()
 
+Where addresses are and who holds them (MSTICPy's columns)::
+
+    signins = huntbook.geoip(signins, ip_column="SourceIP")
+    signins = huntbook.whois(signins, ip_column="SourceIP")
+    huntbook.ip_type("10.1.2.3")                    # 'Private'
+
 Microsoft Sentinel incidents, bookmarks and watchlists (MSTICPy's names)::
 
     sentinel = huntbook.MicrosoftSentinel(); sentinel.connect()
@@ -44,6 +50,7 @@ from huntbook.errors import (
     NotebookRunError,
 )
 from huntbook.execute import execute_notebook, inspect_notebook
+from huntbook.geo import geoip, ip_type, is_global_ip, whois, write_mmdb
 from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
 from huntbook.proctree import ProcessTreeAccessor, build_process_tree
 from huntbook.sentinel import MicrosoftSentinel, SentinelConflictError, SentinelError, SentinelNotFoundError
@@ -93,6 +100,11 @@ __all__ = [
     "cmd_speed",
     "unpack_base64",
     "validate_ioc",
+    "geoip",
+    "whois",
+    "ip_type",
+    "is_global_ip",
+    "write_mmdb",
     "MicrosoftSentinel",
     "SentinelConflictError",
     "SentinelError",
