@@ -13,7 +13,7 @@ use huntbook_context::geoip::{
 use huntbook_context::ip;
 use huntbook_context::whois::{self, WhoisLookup, WhoisResult, WhoisSettings};
 use huntbook_core::config::{Config, ConfigSearch};
-use huntbook_core::secret::SecretResolver;
+use huntbook_http::vault::resolver;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -96,8 +96,9 @@ fn maxmind(
     ips: &[String],
 ) -> PyResult<Vec<Option<GeoLocation>>> {
     let lookup = if databases.is_empty() {
-        let mut settings = GeoLiteSettings::from_config(&config()?, &SecretResolver::local())
-            .map_err(value_error)?;
+        let config = config()?;
+        let mut settings =
+            GeoLiteSettings::from_config(&config, &resolver(&config)).map_err(value_error)?;
         if let Some(url) = download_url {
             settings.download_url = url;
         }
@@ -112,7 +113,8 @@ fn maxmind(
 }
 
 fn ipstack(base_url: Option<reqwest::Url>, ips: &[String]) -> PyResult<Vec<Option<GeoLocation>>> {
-    let mut settings = IpStackSettings::from_config(&config()?, &SecretResolver::local())
+    let config = config()?;
+    let mut settings = IpStackSettings::from_config(&config, &resolver(&config))
         .map_err(value_error)?
         .ok_or_else(|| {
             value_error("IPStack is not configured: add OtherProviders.IPStack.Args.AuthKey to huntbook.yaml or msticpyconfig.yaml")

@@ -12,7 +12,7 @@ use huntbook_context::geoip::{
 };
 use huntbook_context::whois::{self, WhoisLookup, WhoisResult, WhoisSettings};
 use huntbook_core::config::{Config, ConfigSearch};
-use huntbook_core::secret::SecretResolver;
+use huntbook_http::vault::resolver;
 use reqwest::Url;
 
 use super::table_io::{self, Progress};
@@ -232,8 +232,8 @@ fn maxmind(
 ) -> Result<Vec<Option<GeoLocation>>, String> {
     let lookup = if args.db.is_empty() {
         let config = load_config()?;
-        let mut settings = GeoLiteSettings::from_config(&config, &SecretResolver::local())
-            .map_err(|e| e.to_string())?;
+        let mut settings =
+            GeoLiteSettings::from_config(&config, &resolver(&config)).map_err(|e| e.to_string())?;
         if let Some(url) = &args.download_url {
             settings.download_url = url.clone();
         }
@@ -253,7 +253,7 @@ fn maxmind(
 
 fn ipstack(args: &GeoipArgs, ips: &[String]) -> Result<Vec<Option<GeoLocation>>, String> {
     let config = load_config()?;
-    let mut settings = IpStackSettings::from_config(&config, &SecretResolver::local())
+    let mut settings = IpStackSettings::from_config(&config, &resolver(&config))
         .map_err(|e| e.to_string())?
         .ok_or("IPStack is not configured: add OtherProviders.IPStack.Args.AuthKey to huntbook.yaml or msticpyconfig.yaml")?;
     if let Some(url) = &args.ipstack_url {
