@@ -437,7 +437,7 @@ fn format_value(
         }
         (ParamValue::Time(t), None) => format_time(*t, dialect),
         (ParamValue::List(items), Some((q, verbatim))) => {
-            let joined: Vec<String> = items.iter().map(|i| plain_text(i)).collect();
+            let joined: Vec<String> = items.iter().map(plain_text).collect();
             escape(&joined.join(","), q, verbatim)
         }
         (ParamValue::List(items), None) => format_list(items, dialect),

@@ -20,20 +20,22 @@
 //! `dynamic` and `decimal` fields carry the metadata `huntbook.type` (`dynamic`,
 //! `decimal`) so the Python layer knows to `json.loads` or `Decimal` them.
 
-use std::borrow::Cow;
+mod json;
+mod part;
+mod split;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, DurationNanosecondBuilder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder, TimestampNanosecondBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
+use arrow_select::concat::concat;
 use huntbook_table::Table;
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use rayon::prelude::*;
+
+use json::{Reader, SyntaxError};
+use part::{Columns, Part, RowError};
 
 /// The field metadata key naming a column's meaning when its Arrow type alone does not.
 pub const TYPE_KEY: &str = "huntbook.type";
@@ -128,8 +130,25 @@ pub enum DecodeError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("table {table}, row {row}{}: {problem}", in_column(.column))]
+    Row {
+        table: String,
+        /// Counted from 1.
+        row: usize,
+        column: Option<String>,
+        problem: String,
+    },
+    #[error("the rows of table {table} are not a JSON array of rows: {problem}")]
+    Rows { table: String, problem: String },
     #[error("cannot assemble table {table}: {reason}")]
     Arrow { table: String, reason: String },
+}
+
+fn in_column(column: &Option<String>) -> String {
+    column
+        .as_ref()
+        .map(|c| format!(", column {c}"))
+        .unwrap_or_default()
 }
 
 impl DecodeError {
@@ -151,71 +170,33 @@ pub enum RowShape {
 /// Builds one table from a schema and JSON rows.
 pub struct TableBuilder {
     table: String,
-    columns: Vec<Column>,
-    by_name: HashMap<String, usize>,
-    rows: usize,
-    /// Error records found among the rows (Kusto writes a failure that happens while
-    /// results stream as an object in place of a row).
+    columns: Columns,
+    /// Runs of rows already read into arrays: the shares of a large answer read in
+    /// parallel, each but the last.
+    finished: Vec<Vec<ArrayRef>>,
+    finished_rows: usize,
+    /// The rows being added to.
+    part: Part,
     row_errors: Vec<String>,
-}
-
-struct Column {
-    name: String,
-    kind: ColumnType,
-    builder: Builder,
-}
-
-enum Builder {
-    Time(TimestampNanosecondBuilder),
-    Long(Int64Builder),
-    Int(Int32Builder),
-    Real(Float64Builder),
-    Bool(BooleanBuilder),
-    Text(StringBuilder),
-    Span(DurationNanosecondBuilder),
 }
 
 impl TableBuilder {
     /// A builder for `table` (the name errors use) with `columns` in order.
     pub fn new(table: &str, columns: Vec<(String, ColumnType)>) -> TableBuilder {
-        let by_name = columns
-            .iter()
-            .enumerate()
-            .map(|(i, (name, _))| (name.clone(), i))
-            .collect();
-        let columns = columns
-            .into_iter()
-            .map(|(name, kind)| Column {
-                builder: match kind {
-                    ColumnType::DateTime => {
-                        Builder::Time(TimestampNanosecondBuilder::new().with_timezone("UTC"))
-                    }
-                    ColumnType::Long => Builder::Long(Int64Builder::new()),
-                    ColumnType::Int => Builder::Int(Int32Builder::new()),
-                    ColumnType::Real => Builder::Real(Float64Builder::new()),
-                    ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
-                    ColumnType::Timespan => Builder::Span(DurationNanosecondBuilder::new()),
-                    ColumnType::String
-                    | ColumnType::Guid
-                    | ColumnType::Decimal
-                    | ColumnType::Dynamic => Builder::Text(StringBuilder::new()),
-                },
-                name,
-                kind,
-            })
-            .collect();
+        let columns = Columns::new(columns);
         TableBuilder {
             table: table.to_string(),
+            part: Part::new(&columns),
             columns,
-            by_name,
-            rows: 0,
+            finished: Vec::new(),
+            finished_rows: 0,
             row_errors: Vec::new(),
         }
     }
 
     /// Rows read so far.
     pub fn rows(&self) -> usize {
-        self.rows
+        self.finished_rows + self.part.rows
     }
 
     /// Error records found in place of rows.
@@ -224,163 +205,91 @@ impl TableBuilder {
     }
 
     /// Reads a JSON array of rows (`[[...], ...]` or `[{...}, ...]`) and appends them.
+    /// A large array is read on every core.
     pub fn push_rows(&mut self, rows: &str, shape: RowShape) -> Result<(), DecodeError> {
-        let mut deserializer = serde_json::Deserializer::from_str(rows);
-        RowsSeed {
-            builder: self,
-            shape,
-        }
-        .deserialize(&mut deserializer)
-        .and_then(|()| deserializer.end())
-        .map_err(|e| DecodeError::json(format!("rows of table {}", self.table), e))
+        self.push_rows_in(rows, shape, split::share_count(rows.len()))
     }
 
-    /// The rows as a table with one record batch.
-    pub fn finish(self) -> Result<Table, DecodeError> {
-        let fields: Vec<Field> = self.columns.iter().map(|c| c.kind.field(&c.name)).collect();
-        let schema = Arc::new(Schema::new(fields));
-        let arrays: Vec<ArrayRef> = self
-            .columns
-            .into_iter()
-            .map(|c| -> ArrayRef {
-                match c.builder {
-                    Builder::Time(mut b) => Arc::new(b.finish()),
-                    Builder::Long(mut b) => Arc::new(b.finish()),
-                    Builder::Int(mut b) => Arc::new(b.finish()),
-                    Builder::Real(mut b) => Arc::new(b.finish()),
-                    Builder::Bool(mut b) => Arc::new(b.finish()),
-                    Builder::Text(mut b) => Arc::new(b.finish()),
-                    Builder::Span(mut b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
-        let batch =
-            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| DecodeError::Arrow {
-                table: self.table.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok(Table::from_batches(schema, vec![batch]))
-    }
-
-    fn push_null(&mut self, index: usize) {
-        match &mut self.columns[index].builder {
-            Builder::Time(b) => b.append_null(),
-            Builder::Long(b) => b.append_null(),
-            Builder::Int(b) => b.append_null(),
-            Builder::Real(b) => b.append_null(),
-            Builder::Bool(b) => b.append_null(),
-            Builder::Text(b) => b.append_null(),
-            Builder::Span(b) => b.append_null(),
-        }
-    }
-
-    /// Appends one cell, given as its JSON text, to column `index`.
-    fn push_cell(&mut self, index: usize, raw: &str) -> Result<(), String> {
-        if raw == "null" {
-            self.push_null(index);
-            return Ok(());
-        }
-        let row = self.rows + 1;
-        let Column {
-            name,
-            kind,
-            builder,
-        } = &mut self.columns[index];
-        let kind = *kind;
-        let name = &*name;
-        let bad = || format!("row {row}, column {name}: {} is not a {kind}", shorten(raw));
-        match builder {
-            Builder::Time(b) => {
-                let text = json_string(raw).ok_or_else(bad)?;
-                b.append_value(parse_datetime(&text).ok_or_else(bad)?)
+    /// [`TableBuilder::push_rows`] in at most `shares` shares.
+    fn push_rows_in(
+        &mut self,
+        rows: &str,
+        shape: RowShape,
+        shares: usize,
+    ) -> Result<(), DecodeError> {
+        let mut reader = Reader::new(rows, 0);
+        reader
+            .expect(b'[', "expected an array of rows")
+            .map_err(|e| self.rows_error(e))?;
+        let end = if reader.peek() == Some(b']') {
+            reader.advance();
+            reader.pos()
+        } else {
+            let part = std::mem::replace(&mut self.part, Part::new(&self.columns));
+            let read = split::read_shares(&self.columns, part, rows, reader.pos(), shape, shares);
+            let mut parts = read.parts;
+            // Every part but the last is complete; the last goes on with later rows.
+            if let Some(last) = parts.pop() {
+                self.part = last;
             }
-            Builder::Long(b) => b.append_value(parse_integer(raw).ok_or_else(bad)?),
-            Builder::Int(b) => {
-                let value = parse_integer(raw).and_then(|v| i32::try_from(v).ok());
-                b.append_value(value.ok_or_else(bad)?)
+            for mut part in parts {
+                self.finished_rows += part.rows;
+                self.row_errors.append(&mut part.row_errors);
+                self.finished.push(part.finish());
             }
-            Builder::Real(b) => b.append_value(parse_real(raw).ok_or_else(bad)?),
-            Builder::Bool(b) => b.append_value(match raw {
-                "true" | "1" => true,
-                "false" | "0" => false,
-                _ => return Err(bad()),
-            }),
-            Builder::Span(b) => {
-                let value = match json_string(raw) {
-                    Some(text) => parse_timespan(&text),
-                    // Some services send a span as a number of 100 ns ticks.
-                    None => parse_integer(raw).and_then(|ticks| ticks.checked_mul(100)),
-                };
-                b.append_value(value.ok_or_else(bad)?)
-            }
-            Builder::Text(b) => match (kind, json_string(raw)) {
-                // A dynamic value sent as a string holding JSON (Log Analytics does this)
-                // is kept as that JSON; any other string stays a JSON string literal so
-                // that the column always holds JSON text.
-                (ColumnType::Dynamic, Some(text)) => {
-                    let inner = text.trim_start();
-                    if inner.starts_with('{') || inner.starts_with('[') {
-                        b.append_value(&*text)
-                    } else {
-                        b.append_value(raw)
-                    }
-                }
-                (ColumnType::Dynamic, None) => b.append_value(raw),
-                (_, Some(text)) => b.append_value(&*text),
-                // Numbers and booleans in a text column (decimals, or a service that
-                // writes a guid as a number) keep their JSON text.
-                (_, None) => b.append_value(raw),
-            },
+            self.row_errors.append(&mut self.part.row_errors);
+            read.end.map_err(|e| self.row_error(e))?
+        };
+        let mut reader = Reader::new(rows, end);
+        if reader.peek().is_some() {
+            return Err(self.rows_error(reader.error("unexpected text after the rows")));
         }
         Ok(())
     }
 
-    fn end_row(&mut self, filled: &[bool]) {
-        for (index, done) in filled.iter().enumerate() {
-            if !done {
-                self.push_null(index);
-            }
+    fn row_error(&self, e: RowError) -> DecodeError {
+        DecodeError::Row {
+            table: self.table.clone(),
+            row: self.finished_rows + e.row + 1,
+            column: e.column.map(|i| self.columns.names[i].clone()),
+            problem: e.problem,
         }
-        self.rows += 1;
     }
-}
 
-/// The text of a JSON string literal, borrowed when it has no escapes.
-fn json_string(raw: &str) -> Option<Cow<'_, str>> {
-    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
-    if !inner.contains('\\') {
-        return Some(Cow::Borrowed(inner));
+    fn rows_error(&self, e: SyntaxError) -> DecodeError {
+        DecodeError::Rows {
+            table: self.table.clone(),
+            problem: format!("{} (at byte {})", e.problem, e.offset),
+        }
     }
-    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
-}
 
-/// An integer written as a JSON number or, as Kusto does for some values, a string.
-fn parse_integer(raw: &str) -> Option<i64> {
-    if let Ok(v) = raw.parse::<i64>() {
-        return Some(v);
-    }
-    match json_string(raw) {
-        Some(text) => text.trim().parse().ok(),
-        // `1.0` and `1e3` from services that write every number as a double.
-        None => raw
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
-            .map(|f| f as i64),
-    }
-}
-
-/// A real, including the `"NaN"`, `"Infinity"` and `"-Infinity"` strings Kusto writes
-/// for values JSON numbers cannot hold.
-fn parse_real(raw: &str) -> Option<f64> {
-    if let Ok(v) = raw.parse::<f64>() {
-        return Some(v);
-    }
-    match json_string(raw)?.trim() {
-        "NaN" => Some(f64::NAN),
-        "Infinity" => Some(f64::INFINITY),
-        "-Infinity" => Some(f64::NEG_INFINITY),
-        text => text.parse().ok(),
+    /// The rows as a table with one record batch.
+    pub fn finish(self) -> Result<Table, DecodeError> {
+        let arrow_error = |e: ArrowError| DecodeError::Arrow {
+            table: self.table.clone(),
+            reason: e.to_string(),
+        };
+        let fields: Vec<Field> = (self.columns.names.iter())
+            .zip(&self.columns.kinds)
+            .map(|(name, kind)| kind.field(name))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let mut runs = self.finished;
+        runs.push(self.part.finish());
+        let arrays = if runs.len() == 1 {
+            runs.pop().unwrap_or_default()
+        } else {
+            (0..schema.fields().len())
+                .into_par_iter()
+                .map(|i| {
+                    let pieces: Vec<&dyn Array> = runs.iter().map(|run| &*run[i]).collect();
+                    concat(&pieces)
+                })
+                .collect::<Result<_, _>>()
+                .map_err(arrow_error)?
+        };
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow_error)?;
+        Ok(Table::from_batches(schema, vec![batch]))
     }
 }
 
@@ -498,156 +407,6 @@ fn shorten(raw: &str) -> String {
         end -= 1;
     }
     format!("{}...", &raw[..end])
-}
-
-struct RowsSeed<'b> {
-    builder: &'b mut TableBuilder,
-    shape: RowShape,
-}
-
-impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RowsSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of rows")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut rows: A) -> Result<(), A::Error> {
-        let mut filled = vec![false; self.builder.columns.len()];
-        while rows
-            .next_element_seed(RowSeed {
-                builder: self.builder,
-                shape: self.shape,
-                filled: &mut filled,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-}
-
-struct RowSeed<'b> {
-    builder: &'b mut TableBuilder,
-    shape: RowShape,
-    filled: &'b mut Vec<bool>,
-}
-
-impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RowSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self.shape {
-            RowShape::Arrays => f.write_str("a row as an array of values"),
-            RowShape::Objects => f.write_str("a row as an object of column values"),
-        }
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut cells: A) -> Result<(), A::Error> {
-        use serde::de::Error;
-        if self.shape != RowShape::Arrays {
-            return Err(A::Error::custom(format!(
-                "row {} is an array, where rows are objects",
-                self.builder.rows + 1
-            )));
-        }
-        let width = self.builder.columns.len();
-        let mut index = 0;
-        while let Some(raw) = cells.next_element::<&RawValue>()? {
-            if index == width {
-                return Err(A::Error::custom(format!(
-                    "row {} has more values than the {width} columns",
-                    self.builder.rows + 1
-                )));
-            }
-            self.builder
-                .push_cell(index, raw.get())
-                .map_err(A::Error::custom)?;
-            index += 1;
-        }
-        if index != width {
-            return Err(A::Error::custom(format!(
-                "row {} has {index} values for {width} columns",
-                self.builder.rows + 1
-            )));
-        }
-        self.builder.rows += 1;
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut cells: A) -> Result<(), A::Error> {
-        use serde::de::Error;
-        if self.shape == RowShape::Arrays {
-            // An error record where a row should be.
-            let record: serde_json::Map<String, serde_json::Value> =
-                serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(
-                    cells,
-                ))?;
-            self.builder
-                .row_errors
-                .push(error_record_message(&serde_json::Value::Object(record)));
-            return Ok(());
-        }
-        self.filled.iter_mut().for_each(|f| *f = false);
-        while let Some(Key(key)) = cells.next_key::<Key<'de>>()? {
-            let raw = cells.next_value::<&RawValue>()?;
-            // Fields outside the schema are not columns of the result.
-            let Some(&index) = self.builder.by_name.get(&*key) else {
-                continue;
-            };
-            if std::mem::replace(&mut self.filled[index], true) {
-                return Err(A::Error::custom(format!(
-                    "row {} names column {key} twice",
-                    self.builder.rows + 1
-                )));
-            }
-            self.builder
-                .push_cell(index, raw.get())
-                .map_err(A::Error::custom)?;
-        }
-        self.builder.end_row(self.filled);
-        Ok(())
-    }
-}
-
-/// An object key, borrowed from the input unless it has escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a column name")
-            }
-
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
 }
 
 /// The message of an error record: Microsoft's OneApi shape (`{"error": {"code",

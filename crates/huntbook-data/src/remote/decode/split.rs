@@ -1,0 +1,142 @@
+//! Reading a large array of rows on every core.
+//!
+//! Where a row starts cannot be known without reading every row before it (a `],[`
+//! can sit inside a string), so the split is a guess checked afterwards. The text is
+//! cut into equal shares; each share after the first starts at the first place past
+//! its cut that looks like the start of a row and from which one row of the schema's
+//! types can be read. Each share is read on its own into its own [`Part`], and stops
+//! where the next share starts. A share's start is confirmed when the share before
+//! it, itself confirmed, stops exactly there. A share that reads past the next
+//! share's start (the guess fell inside a row) reads on to the end of the array and
+//! the later shares are dropped: the answer is then as if read in one piece, only
+//! slower. So the result never depends on the guesses.
+
+use rayon::prelude::*;
+
+use super::json::Reader;
+use super::part::{Columns, Part, RowError, Stop};
+use super::RowShape;
+
+/// Below this many bytes per share, splitting costs more than it saves.
+const MIN_SHARE: usize = 4 << 20;
+
+/// Places past a cut tried as the start of a share before giving it up.
+const TRIES: usize = 64;
+
+/// How many shares to read `len` bytes of rows in.
+pub(super) fn share_count(len: usize) -> usize {
+    (len / MIN_SHARE).clamp(1, rayon::current_num_threads())
+}
+
+/// The rows read: complete parts in order, the last one being where reading
+/// stopped, and the offset just past the array, or the error that stopped it (its row
+/// counted from the start of the last part).
+pub(super) struct Shares {
+    pub parts: Vec<Part>,
+    pub end: Result<usize, RowError>,
+}
+
+/// Reads the rows of `text` from `first` (where the first row starts) to the end of
+/// their array in up to `shares` shares. `part` takes the first share's rows.
+pub(super) fn read_shares(
+    columns: &Columns,
+    part: Part,
+    text: &str,
+    first: usize,
+    shape: RowShape,
+    shares: usize,
+) -> Shares {
+    let starts = share_starts(columns, text, first, shape, shares);
+    let parts = std::iter::once(part).chain((1..starts.len()).map(|_| Part::new(columns)));
+    let boundaries = starts
+        .iter()
+        .skip(1)
+        .map(|&start| Some(start))
+        .chain([None]);
+    let jobs: Vec<(Part, usize, Option<usize>)> = parts
+        .zip(starts.iter().copied())
+        .zip(boundaries)
+        .map(|((part, start), boundary)| (part, start, boundary))
+        .collect();
+    let read = |(mut part, start, boundary): (Part, usize, Option<usize>)| {
+        let mut reader = Reader::new(text, start);
+        let stop = part.read_rows(columns, &mut reader, shape, boundary);
+        (part, stop)
+    };
+    let results: Vec<(Part, Result<Stop, RowError>)> = if jobs.len() == 1 {
+        jobs.into_iter().map(read).collect()
+    } else {
+        jobs.into_par_iter().map(read).collect()
+    };
+    let mut parts = Vec::with_capacity(results.len());
+    for (part, stop) in results {
+        parts.push(part);
+        let end = match stop {
+            Ok(Stop::Boundary) => continue,
+            Ok(Stop::End(end)) => Ok(end),
+            Err(e) => Err(e),
+        };
+        return Shares { parts, end };
+    }
+    unreachable!("the last share has no boundary, so it stops at the end or an error")
+}
+
+/// Where each share starts: `first`, then the row found after each cut.
+fn share_starts(
+    columns: &Columns,
+    text: &str,
+    first: usize,
+    shape: RowShape,
+    shares: usize,
+) -> Vec<usize> {
+    let mut starts = vec![first];
+    let span = text.len() - first;
+    for share in 1..shares {
+        let last = *starts.last().unwrap_or(&first);
+        let cut = (first + span / shares * share).max(last + 1);
+        if let Some(start) = row_start_after(columns, text, cut, shape) {
+            starts.push(start);
+        }
+    }
+    starts
+}
+
+/// The first offset from `cut` that follows a row's end and a comma and from which
+/// a row can be read.
+fn row_start_after(columns: &Columns, text: &str, cut: usize, shape: RowShape) -> Option<usize> {
+    let (close, open) = match shape {
+        RowShape::Arrays => (b']', b'['),
+        RowShape::Objects => (b'}', b'{'),
+    };
+    let bytes = text.as_bytes();
+    let after_space = |mut i: usize| {
+        while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    let mut at = cut;
+    for _ in 0..TRIES {
+        let end = at + bytes.get(at..)?.iter().position(|&b| b == close)?;
+        at = end + 1;
+        let comma = after_space(at);
+        if bytes.get(comma) != Some(&b',') {
+            continue;
+        }
+        let start = after_space(comma + 1);
+        if bytes.get(start) == Some(&open) && readable_row(columns, text, start, shape) {
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// Whether a row of the schema's types can be read at `start`, followed by a
+/// comma or the end of the array.
+fn readable_row(columns: &Columns, text: &str, start: usize, shape: RowShape) -> bool {
+    let mut reader = Reader::new(text, start);
+    let mut part = Part::new(columns);
+    part.read_row(columns, &mut reader, shape).is_ok()
+        && part.rows == 1
+        && matches!(reader.peek(), Some(b',' | b']'))
+}
