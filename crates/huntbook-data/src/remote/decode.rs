@@ -23,19 +23,19 @@
 mod json;
 mod part;
 mod split;
+mod walk;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
-use arrow_select::concat::concat;
 use huntbook_table::Table;
-use rayon::prelude::*;
 
 use json::{Reader, SyntaxError};
 use part::{Columns, Part, RowError};
+pub use walk::{Rows, Walker};
 
 /// The field metadata key naming a column's meaning when its Arrow type alone does not.
 pub const TYPE_KEY: &str = "huntbook.type";
@@ -138,7 +138,18 @@ pub enum DecodeError {
         column: Option<String>,
         problem: String,
     },
-    #[error("the rows of table {table} are not a JSON array of rows: {problem}")]
+    #[error("the {what} is not what the service documents: {problem} at byte {offset}")]
+    Syntax {
+        what: &'static str,
+        problem: &'static str,
+        offset: usize,
+    },
+    #[error("the {what} is not what the service documents: it has no {field}")]
+    Missing {
+        what: &'static str,
+        field: &'static str,
+    },
+    #[error("the rows of table {table} are not a JSON array: {problem}")]
     Rows { table: String, problem: String },
     #[error("cannot assemble table {table}: {reason}")]
     Arrow { table: String, reason: String },
@@ -171,13 +182,7 @@ pub enum RowShape {
 pub struct TableBuilder {
     table: String,
     columns: Columns,
-    /// Runs of rows already read into arrays: the shares of a large answer read in
-    /// parallel, each but the last.
-    finished: Vec<Vec<ArrayRef>>,
-    finished_rows: usize,
-    /// The rows being added to.
     part: Part,
-    row_errors: Vec<String>,
 }
 
 impl TableBuilder {
@@ -188,20 +193,17 @@ impl TableBuilder {
             table: table.to_string(),
             part: Part::new(&columns),
             columns,
-            finished: Vec::new(),
-            finished_rows: 0,
-            row_errors: Vec::new(),
         }
     }
 
     /// Rows read so far.
     pub fn rows(&self) -> usize {
-        self.finished_rows + self.part.rows
+        self.part.rows
     }
 
     /// Error records found in place of rows.
     pub fn row_errors(&self) -> &[String] {
-        &self.row_errors
+        &self.part.row_errors
     }
 
     /// Reads a JSON array of rows (`[[...], ...]` or `[{...}, ...]`) and appends them.
@@ -217,78 +219,95 @@ impl TableBuilder {
         shape: RowShape,
         shares: usize,
     ) -> Result<(), DecodeError> {
-        let mut reader = Reader::new(rows, 0);
-        reader
-            .expect(b'[', "expected an array of rows")
-            .map_err(|e| self.rows_error(e))?;
-        let end = if reader.peek() == Some(b']') {
-            reader.advance();
-            reader.pos()
-        } else {
-            let part = std::mem::replace(&mut self.part, Part::new(&self.columns));
-            let read = split::read_shares(&self.columns, part, rows, reader.pos(), shape, shares);
-            let mut parts = read.parts;
-            // Every part but the last is complete; the last goes on with later rows.
-            if let Some(last) = parts.pop() {
-                self.part = last;
-            }
-            for mut part in parts {
-                self.finished_rows += part.rows;
-                self.row_errors.append(&mut part.row_errors);
-                self.finished.push(part.finish());
-            }
-            self.row_errors.append(&mut self.part.row_errors);
-            read.end.map_err(|e| self.row_error(e))?
-        };
+        let end = self.read_rows_at(rows, 0, shape, shares)?;
         let mut reader = Reader::new(rows, end);
         if reader.peek().is_some() {
-            return Err(self.rows_error(reader.error("unexpected text after the rows")));
+            return Err(self.rows_error(reader.error("text follows the array"), 0));
         }
         Ok(())
     }
 
-    fn row_error(&self, e: RowError) -> DecodeError {
+    /// Reads the array of rows at byte `start` of `text`, in at most `shares`
+    /// shares, and returns where the array ends.
+    fn read_rows_at(
+        &mut self,
+        text: &str,
+        start: usize,
+        shape: RowShape,
+        shares: usize,
+    ) -> Result<usize, DecodeError> {
+        let mut reader = Reader::new(text, start);
+        reader
+            .expect(b'[', "expected '['")
+            .map_err(|e| self.rows_error(e, start))?;
+        if reader.peek() == Some(b']') {
+            reader.advance();
+            return Ok(reader.pos());
+        }
+        let part = std::mem::replace(&mut self.part, Part::new(&self.columns));
+        let starts = split::share_starts(&self.columns, text, reader.pos(), shape, shares);
+        let read = split::read_shares(&self.columns, part, text, &starts, shape);
+        // The rows of the part that stopped reading, at an error, come after these.
+        let mut before = 0;
+        let mut parts = read.parts.into_iter();
+        if let Some(first) = parts.next() {
+            self.part = first;
+        }
+        for part in parts {
+            before = self.part.rows;
+            self.part.append(part).map_err(|e| self.arrow_error(e))?;
+        }
+        read.end.map_err(|e| {
+            let e = RowError {
+                row: before + e.row,
+                ..e
+            };
+            self.row_error(e, start)
+        })
+    }
+
+    /// `e` as an error naming the table, the row counted from the first one pushed,
+    /// and the byte counted from `origin`, where the array starts.
+    fn row_error(&self, e: RowError, origin: usize) -> DecodeError {
+        let at = e
+            .offset
+            .map(|offset| format!(" (at byte {} of the rows)", offset - origin))
+            .unwrap_or_default();
         DecodeError::Row {
             table: self.table.clone(),
-            row: self.finished_rows + e.row + 1,
+            row: e.row + 1,
             column: e.column.map(|i| self.columns.names[i].clone()),
-            problem: e.problem,
+            problem: e.problem + &at,
         }
     }
 
-    fn rows_error(&self, e: SyntaxError) -> DecodeError {
+    fn rows_error(&self, e: SyntaxError, origin: usize) -> DecodeError {
         DecodeError::Rows {
             table: self.table.clone(),
-            problem: format!("{} (at byte {})", e.problem, e.offset),
+            problem: format!("{} (at byte {} of the rows)", e.problem, e.offset - origin),
+        }
+    }
+
+    fn arrow_error(&self, e: ArrowError) -> DecodeError {
+        DecodeError::Arrow {
+            table: self.table.clone(),
+            reason: e.to_string(),
         }
     }
 
     /// The rows as a table with one record batch.
     pub fn finish(self) -> Result<Table, DecodeError> {
-        let arrow_error = |e: ArrowError| DecodeError::Arrow {
-            table: self.table.clone(),
-            reason: e.to_string(),
-        };
         let fields: Vec<Field> = (self.columns.names.iter())
             .zip(&self.columns.kinds)
             .map(|(name, kind)| kind.field(name))
             .collect();
         let schema = Arc::new(Schema::new(fields));
-        let mut runs = self.finished;
-        runs.push(self.part.finish());
-        let arrays = if runs.len() == 1 {
-            runs.pop().unwrap_or_default()
-        } else {
-            (0..schema.fields().len())
-                .into_par_iter()
-                .map(|i| {
-                    let pieces: Vec<&dyn Array> = runs.iter().map(|run| &*run[i]).collect();
-                    concat(&pieces)
-                })
-                .collect::<Result<_, _>>()
-                .map_err(arrow_error)?
-        };
-        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow_error)?;
+        let arrays = self.part.finish();
+        let batch =
+            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| DecodeError::Arrow {
+                table: self.table,
+                reason: e.to_string(),
+            })?;
         Ok(Table::from_batches(schema, vec![batch]))
     }
 }
@@ -575,6 +594,203 @@ mod tests {
         assert_eq!(
             b.row_errors(),
             ["LimitsExceeded: Query result set has exceeded the internal record count limit"]
+        );
+    }
+
+    /// Array rows with what could mislead a split: `],[` inside strings, dynamic
+    /// arrays of arrays side by side, escapes, nulls, line breaks between rows and
+    /// error records in place of rows.
+    fn tricky_rows(n: usize) -> String {
+        let mut rows = Vec::new();
+        for i in 0..n {
+            rows.push(format!(
+                r#"[{i}, "a],[{i}, \"q\"]", [[{i}],[1]], [[2],[3]], "[[{i}],[\"x\"]]", {}]"#,
+                if i % 4 == 0 {
+                    "null".into()
+                } else {
+                    format!("{i}.5")
+                }
+            ));
+            if i % 97 == 5 {
+                rows.push(format!(
+                    r#"{{"error": {{"code": "E{i}", "message": "m"}}}}"#
+                ));
+            }
+        }
+        let mut text = String::from("[");
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                text.push_str(if i % 3 == 0 { ",\n  " } else { "," });
+            }
+            text.push_str(row);
+        }
+        text + "]"
+    }
+
+    fn tricky_columns() -> Vec<(String, ColumnType)> {
+        columns(&[
+            ("N", "long"),
+            ("S", "string"),
+            ("D1", "dynamic"),
+            ("D2", "dynamic"),
+            ("D3", "dynamic"),
+            ("X", "real"),
+        ])
+    }
+
+    /// The table read in `shares` shares, its error records, and how many shares it
+    /// took.
+    fn read_in(
+        text: &str,
+        columns: Vec<(String, ColumnType)>,
+        shape: RowShape,
+        shares: usize,
+    ) -> Result<(RecordBatch, Vec<String>, usize), String> {
+        let first = text.find(['[', '{']).unwrap() + 1;
+        let taken = split::share_starts(&Columns::new(columns.clone()), text, first, shape, shares);
+        let mut b = TableBuilder::new("PrimaryResult", columns);
+        b.push_rows_in(text, shape, shares)
+            .map_err(|e| e.to_string())?;
+        let taken = taken.len();
+        let errors = b.row_errors().to_vec();
+        let rows = b.rows();
+        let table = b.finish().unwrap();
+        assert_eq!(table.num_rows(), rows);
+        Ok((table.batches[0].clone(), errors, taken))
+    }
+
+    #[test]
+    fn shares_give_the_same_table_as_one_read() {
+        let text = tricky_rows(1000);
+        let (whole, errors, _) = read_in(&text, tricky_columns(), RowShape::Arrays, 1).unwrap();
+        assert_eq!(whole.num_rows(), 1000);
+        assert_eq!(errors.len(), 11);
+        for shares in 2..7 {
+            let (table, split_errors, taken) =
+                read_in(&text, tricky_columns(), RowShape::Arrays, shares).unwrap();
+            assert_eq!(taken, shares);
+            assert_eq!(table, whole, "{shares} shares");
+            assert_eq!(split_errors, errors);
+        }
+        // Every value is where it belongs, also past the rows the builders' room was
+        // estimated from.
+        let n = whole.column(0).as_primitive::<Int64Type>();
+        assert!(n.values().iter().copied().eq(0..1000));
+        let dynamic = whole.column(4).as_string::<i32>();
+        assert_eq!(dynamic.value(7), r#"[[7],["x"]]"#);
+        assert_eq!(dynamic.value(999), r#"[[999],["x"]]"#);
+        let x = whole.column(5).as_primitive::<Float64Type>();
+        assert_eq!((x.is_null(996), x.value(997)), (true, 997.5));
+        assert_eq!(
+            whole.column(1).as_string::<i32>().value(7),
+            r#"a],[7, "q"]"#
+        );
+    }
+
+    #[test]
+    fn object_rows_give_the_same_table_in_shares() {
+        let rows: Vec<String> = (0..1000)
+            .map(|i| {
+                format!(
+                    r#"{{"S": "}},{{\"N\": 1}}", "D": [{{"a": {i}}}, {{"b": [{{}}]}}], "N": {i}}}"#
+                )
+            })
+            .collect();
+        let text = format!("[{}]", rows.join(", "));
+        let columns = || columns(&[("N", "long"), ("S", "string"), ("D", "dynamic")]);
+        let (whole, _, _) = read_in(&text, columns(), RowShape::Objects, 1).unwrap();
+        assert_eq!(whole.num_rows(), 1000);
+        for shares in 2..5 {
+            let (table, _, _) = read_in(&text, columns(), RowShape::Objects, shares).unwrap();
+            assert_eq!(table, whole, "{shares} shares");
+        }
+    }
+
+    #[test]
+    fn an_error_names_the_same_row_however_the_rows_are_shared() {
+        let text = tricky_rows(1000).replace("[[900]", "[[900]}");
+        for shares in 1..5 {
+            let err = read_in(&text, tricky_columns(), RowShape::Arrays, shares).unwrap_err();
+            assert!(
+                err.starts_with(
+                    "table PrimaryResult, row 901, column D1: expected ',' or ']' in an array"
+                ),
+                "{shares} shares: {err}"
+            );
+        }
+        let text = tricky_rows(1000)
+            .replace(r#"[998, "a"#, r#"["998", "a"#)
+            .replace(r#"[999, "a"#, r#"[true, "a"#);
+        for shares in 1..5 {
+            let err = read_in(&text, tricky_columns(), RowShape::Arrays, shares).unwrap_err();
+            assert_eq!(
+                err, "table PrimaryResult, row 1000, column N: true is not a long",
+                "{shares} shares"
+            );
+        }
+    }
+
+    #[test]
+    fn pages_add_to_the_rows_read_before() {
+        let mut b = TableBuilder::new("results", tricky_columns());
+        b.push_rows_in(&tricky_rows(300), RowShape::Arrays, 3)
+            .unwrap();
+        b.push_rows_in("[]", RowShape::Arrays, 3).unwrap();
+        b.push_rows_in(&tricky_rows(300), RowShape::Arrays, 1)
+            .unwrap();
+        let err = b
+            .push_rows_in(
+                &tricky_rows(300).replace("[[5],[1]]", "x"),
+                RowShape::Arrays,
+                2,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("table results, row 606, column D1: expected a value"),
+            "{err}"
+        );
+        let mut b = TableBuilder::new("results", tricky_columns());
+        b.push_rows_in(&tricky_rows(300), RowShape::Arrays, 3)
+            .unwrap();
+        b.push_rows_in(&tricky_rows(300), RowShape::Arrays, 2)
+            .unwrap();
+        assert_eq!(b.rows(), 600);
+        let table = b.finish().unwrap();
+        let n = table.batches[0].column(0).as_primitive::<Int64Type>();
+        assert_eq!((n.value(299), n.value(300), n.value(599)), (299, 0, 299));
+    }
+
+    #[test]
+    fn text_that_is_not_an_array_of_rows_is_refused() {
+        let cases = [
+            ("{}", "the rows of table T are not a JSON array: expected '[' (at byte 0 of the rows)"),
+            ("[[1]] x", "the rows of table T are not a JSON array: text follows the array (at byte 6 of the rows)"),
+            ("[[1],]", "table T, row 2: expected a row (an array of values) (at byte 5 of the rows)"),
+            ("[[1] [2]]", "table T, row 2: expected ',' or ']' after a row (at byte 5 of the rows)"),
+            ("[[1], [1, 2]]", "table T, row 2: it has more values than the 1 columns"),
+            ("[[1], []]", "table T, row 2: it has 0 values for 1 columns"),
+            ("[[01]]", "table T, row 1, column A: expected ',' or ']' after a value (at byte 3 of the rows)"),
+        ];
+        for (text, expected) in cases {
+            let mut b = TableBuilder::new("T", columns(&[("A", "long")]));
+            let err = b.push_rows(text, RowShape::Arrays).unwrap_err().to_string();
+            assert_eq!(err, expected, "{text}");
+        }
+        let mut b = TableBuilder::new("T", columns(&[("A", "long")]));
+        let err = b
+            .push_rows(r#"[{"A": 1}, [1]]"#, RowShape::Objects)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "table T, row 2: it is an array, where rows are objects"
+        );
+        let err = b
+            .push_rows(r#"[{"A": 1, "A": 2}]"#, RowShape::Objects)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "table T, row 2, column A: the row names A twice"
         );
     }
 

@@ -188,11 +188,19 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The JSON text of the object or array that starts here.
-    pub fn nested(&mut self) -> Result<&'a str, SyntaxError> {
-        self.peek();
+    /// The JSON text of the next value, checked but not decoded.
+    pub fn raw(&mut self) -> Result<&'a str, SyntaxError> {
+        let first = self.peek();
         let start = self.pos;
-        self.skip_nested()?;
+        match first {
+            Some(b'"') => {
+                self.string(false)?;
+            }
+            Some(b'[' | b'{') => self.skip_nested()?,
+            _ => {
+                self.scalar()?;
+            }
+        }
         Ok(&self.text[start..self.pos])
     }
 
@@ -541,6 +549,22 @@ mod tests {
             let plain = "a".repeat(len);
             assert_eq!(skip_plain(plain.as_bytes(), 0), len);
         }
+    }
+
+    #[test]
+    fn raw_values_are_checked_but_not_decoded() {
+        let mut reader = Reader::new(r#" "a\"b" , {"x": [1]} 7"#, 0);
+        assert_eq!(reader.raw().unwrap(), r#""a\"b""#);
+        reader.expect(b',', "comma").unwrap();
+        assert_eq!(reader.raw().unwrap(), r#"{"x": [1]}"#);
+        assert_eq!(reader.raw().unwrap(), "7");
+        assert_eq!(
+            Reader::new("[1, }", 0).raw().unwrap_err(),
+            SyntaxError {
+                offset: 4,
+                problem: "expected a value"
+            }
+        );
     }
 
     #[test]

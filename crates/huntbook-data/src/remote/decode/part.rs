@@ -4,11 +4,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, DurationNanosecondBuilder, Float64Builder, Int32Builder, Int64Builder,
-    PrimitiveBuilder, StringBuilder, TimestampNanosecondBuilder,
+    ArrayBuilder, BooleanBuilder, DurationNanosecondBuilder, Float64Builder, Int32Builder,
+    Int64Builder, PrimitiveBuilder, StringBuilder, TimestampNanosecondBuilder,
 };
+use arrow_array::cast::AsArray;
 use arrow_array::types::ArrowPrimitiveType;
-use arrow_array::ArrayRef;
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::ArrowError;
+use rayon::prelude::*;
 
 use super::json::{Cell, Kind, Reader, SyntaxError};
 use super::{error_record_message, parse_datetime, parse_timespan, shorten, ColumnType, RowShape};
@@ -56,6 +59,8 @@ pub(super) struct RowError {
     pub row: usize,
     pub column: Option<usize>,
     pub problem: String,
+    /// Where in the text, for a syntax error.
+    pub offset: Option<usize>,
 }
 
 /// Why a run of rows stopped.
@@ -76,7 +81,12 @@ pub(super) struct Part {
     pub row_errors: Vec<String>,
     /// Which columns the object row being read has named.
     filled: Vec<bool>,
+    /// Whether the builders were given the room the rows are expected to take.
+    sized: bool,
 }
+
+/// Rows read before the room the rest will take is estimated from them.
+const SAMPLE: usize = 256;
 
 impl Part {
     pub fn new(columns: &Columns) -> Part {
@@ -89,20 +99,34 @@ impl Part {
             rows: 0,
             row_errors: Vec::new(),
             filled: vec![false; columns.names.len()],
+            sized: false,
         }
     }
 
     /// Reads rows from the start of the one at `reader` up to the end of their array,
-    /// or up to `boundary` when a row starts exactly there.
+    /// or up to `boundary` when a row starts exactly there. The builders are given
+    /// room for rows up to the offset `room_to`, as estimated from the first rows:
+    /// growing an Arrow buffer copies it.
     pub fn read_rows(
         &mut self,
         columns: &Columns,
         reader: &mut Reader,
         shape: RowShape,
         mut boundary: Option<usize>,
+        room_to: usize,
     ) -> Result<Stop, RowError> {
+        let (first_row, first_byte) = (self.rows, reader.pos());
         loop {
             self.read_row(columns, reader, shape)?;
+            if !self.sized && self.rows == first_row + SAMPLE {
+                self.sized = true;
+                let bytes_per_row = (reader.pos() - first_byte).div_ceil(SAMPLE);
+                // A little more than the estimate, so that a few long rows do not
+                // force one last copy.
+                let more = room_to.saturating_sub(reader.pos()) / bytes_per_row * 9 / 8;
+                let rows = self.rows + more;
+                self.builders.iter_mut().for_each(|b| b.make_room(rows));
+            }
             match reader.peek() {
                 Some(b',') => {
                     reader.advance();
@@ -135,7 +159,7 @@ impl Part {
             (Some(b'{'), RowShape::Objects) => self.read_object_row(columns, reader),
             (Some(b'{'), RowShape::Arrays) => {
                 // An error record where a row should be.
-                let text = reader.nested().map_err(|e| self.syntax(None, e))?;
+                let text = reader.raw().map_err(|e| self.syntax(None, e))?;
                 let record = serde_json::from_str(text).map_err(|e| {
                     self.problem(
                         None,
@@ -254,14 +278,26 @@ impl Part {
             row: self.rows,
             column,
             problem,
+            offset: None,
         }
     }
 
     fn syntax(&self, column: Option<usize>, e: SyntaxError) -> RowError {
-        self.problem(
-            column,
-            format!("{} (at byte {} of the rows)", e.problem, e.offset),
-        )
+        RowError {
+            offset: Some(e.offset),
+            ..self.problem(column, e.problem.to_string())
+        }
+    }
+
+    /// Adds the rows of `next`, read after these, column by column in parallel.
+    pub fn append(&mut self, next: Part) -> Result<(), ArrowError> {
+        self.builders
+            .par_iter_mut()
+            .zip(next.builders.into_par_iter())
+            .try_for_each(|(builder, next)| builder.append(next))?;
+        self.rows += next.rows;
+        self.row_errors.extend(next.row_errors);
+        Ok(())
     }
 
     /// The columns read, in order.
@@ -374,6 +410,62 @@ impl Builder {
         }
     }
 
+    fn len(&self) -> usize {
+        match self {
+            Builder::Time(b) => b.len(),
+            Builder::Long(b) => b.len(),
+            Builder::Int(b) => b.len(),
+            Builder::Real(b) => b.len(),
+            Builder::Bool(b) => b.len(),
+            Builder::Span(b) => b.len(),
+            Builder::Text(b) | Builder::Dynamic(b) => b.len(),
+        }
+    }
+
+    /// Gives the builder room for `rows` values, text ones as long on average as
+    /// those so far. Arrow builders cannot reserve, so the values so far move to a
+    /// new builder made with that capacity.
+    fn make_room(&mut self, rows: usize) {
+        let len = self.len();
+        if len == 0 || rows <= len {
+            return;
+        }
+        match self {
+            Builder::Time(b) => regrow(b, rows),
+            Builder::Long(b) => regrow(b, rows),
+            Builder::Int(b) => regrow(b, rows),
+            Builder::Real(b) => regrow(b, rows),
+            Builder::Span(b) => regrow(b, rows),
+            Builder::Bool(b) => {
+                let so_far = b.finish();
+                *b = BooleanBuilder::with_capacity(rows);
+                b.append_array(&so_far);
+            }
+            Builder::Text(b) | Builder::Dynamic(b) => {
+                let bytes = b.values_slice().len().div_ceil(len) * rows;
+                let so_far = b.finish();
+                *b = StringBuilder::with_capacity(rows, bytes);
+                // The values so far fitted their offsets, so they fit again.
+                let _ = b.append_array(&so_far);
+            }
+        }
+    }
+
+    /// Adds the values of `next`, a builder of the same column.
+    fn append(&mut self, next: Builder) -> Result<(), ArrowError> {
+        let next = next.finish();
+        match self {
+            Builder::Time(b) => b.append_array(next.as_primitive()),
+            Builder::Long(b) => b.append_array(next.as_primitive()),
+            Builder::Int(b) => b.append_array(next.as_primitive()),
+            Builder::Real(b) => b.append_array(next.as_primitive()),
+            Builder::Span(b) => b.append_array(next.as_primitive()),
+            Builder::Bool(b) => b.append_array(next.as_boolean()),
+            Builder::Text(b) | Builder::Dynamic(b) => b.append_array(next.as_string())?,
+        }
+        Ok(())
+    }
+
     fn finish(self) -> ArrayRef {
         match self {
             Builder::Time(mut b) => Arc::new(b.finish()),
@@ -385,6 +477,13 @@ impl Builder {
             Builder::Text(mut b) | Builder::Dynamic(mut b) => Arc::new(b.finish()),
         }
     }
+}
+
+/// [`Builder::make_room`] for a primitive builder.
+fn regrow<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>, rows: usize) {
+    let so_far = b.finish();
+    *b = PrimitiveBuilder::with_capacity(rows).with_data_type(so_far.data_type().clone());
+    b.append_array(&so_far);
 }
 
 fn append<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>, value: Option<T::Native>) -> bool {

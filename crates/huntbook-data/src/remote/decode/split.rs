@@ -36,17 +36,16 @@ pub(super) struct Shares {
     pub end: Result<usize, RowError>,
 }
 
-/// Reads the rows of `text` from `first` (where the first row starts) to the end of
-/// their array in up to `shares` shares. `part` takes the first share's rows.
+/// Reads the rows of `text` to the end of their array in shares starting at
+/// `starts` (the first being where the first row starts). `part` takes the first
+/// share's rows.
 pub(super) fn read_shares(
     columns: &Columns,
     part: Part,
     text: &str,
-    first: usize,
+    starts: &[usize],
     shape: RowShape,
-    shares: usize,
 ) -> Shares {
-    let starts = share_starts(columns, text, first, shape, shares);
     let parts = std::iter::once(part).chain((1..starts.len()).map(|_| Part::new(columns)));
     let boundaries = starts
         .iter()
@@ -60,7 +59,12 @@ pub(super) fn read_shares(
         .collect();
     let read = |(mut part, start, boundary): (Part, usize, Option<usize>)| {
         let mut reader = Reader::new(text, start);
-        let stop = part.read_rows(columns, &mut reader, shape, boundary);
+        // The later shares' rows join the first share's builders.
+        let room_to = match boundary {
+            Some(end) if start != starts[0] => end,
+            _ => text.len(),
+        };
+        let stop = part.read_rows(columns, &mut reader, shape, boundary, room_to);
         (part, stop)
     };
     let results: Vec<(Part, Result<Stop, RowError>)> = if jobs.len() == 1 {
@@ -81,8 +85,9 @@ pub(super) fn read_shares(
     unreachable!("the last share has no boundary, so it stops at the end or an error")
 }
 
-/// Where each share starts: `first`, then the row found after each cut.
-fn share_starts(
+/// Where each of up to `shares` shares starts: `first`, then the row found after
+/// each cut.
+pub(super) fn share_starts(
     columns: &Columns,
     text: &str,
     first: usize,
@@ -139,4 +144,108 @@ fn readable_row(columns: &Columns, text: &str, start: usize, shape: RowShape) ->
     part.read_row(columns, &mut reader, shape).is_ok()
         && part.rows == 1
         && matches!(reader.peek(), Some(b',' | b']'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::decode::ColumnType;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+
+    fn columns() -> Columns {
+        Columns::new(vec![
+            ("Note".into(), ColumnType::String),
+            ("N".into(), ColumnType::Long),
+        ])
+    }
+
+    /// Rows whose first value holds text that looks like a row of this schema.
+    fn decoy_rows(n: usize) -> (String, Vec<usize>) {
+        let mut text = String::from("[");
+        let mut starts = Vec::new();
+        for i in 0..n {
+            if i > 0 {
+                text.push(',');
+            }
+            starts.push(text.len());
+            text.push_str(&format!(r#"["x],[1,2],[{i}", {i}]"#));
+        }
+        text.push(']');
+        (text, starts)
+    }
+
+    fn numbers(part: Part) -> Vec<i64> {
+        part.finish()[1]
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec()
+    }
+
+    #[test]
+    fn a_start_guessed_inside_a_row_is_read_through() {
+        let columns = columns();
+        let (text, starts) = decoy_rows(10);
+        // The decoy in row 4 can be read as a row of this schema.
+        let decoy = starts[4] + text[starts[4]..].find("[1,2]").unwrap();
+        assert!(readable_row(&columns, &text, decoy, RowShape::Arrays));
+        let read = read_shares(
+            &columns,
+            Part::new(&columns),
+            &text,
+            &[1, decoy],
+            RowShape::Arrays,
+        );
+        assert_eq!(read.end.unwrap(), text.len());
+        assert_eq!(read.parts.len(), 1);
+        let part = read.parts.into_iter().next().unwrap();
+        assert_eq!(numbers(part), (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_start_at_a_row_is_confirmed_and_errors_count_from_it() {
+        let columns = columns();
+        let (text, starts) = decoy_rows(10);
+        let read = read_shares(
+            &columns,
+            Part::new(&columns),
+            &text,
+            &[1, starts[5]],
+            RowShape::Arrays,
+        );
+        assert_eq!(read.end.unwrap(), text.len());
+        let [first, second] = <[Part; 2]>::try_from(read.parts).ok().unwrap();
+        assert_eq!(numbers(first), [0, 1, 2, 3, 4]);
+        assert_eq!(numbers(second), [5, 6, 7, 8, 9]);
+
+        let text = text.replace(r#", 7]"#, r#", "seven"]"#);
+        let read = read_shares(
+            &columns,
+            Part::new(&columns),
+            &text,
+            &[1, starts[5]],
+            RowShape::Arrays,
+        );
+        assert_eq!(read.parts.len(), 2);
+        assert_eq!(read.parts[0].rows, 5);
+        let error = read.end.unwrap_err();
+        assert_eq!((error.row, error.column), (2, Some(1)));
+    }
+
+    #[test]
+    fn shares_start_at_rows_past_their_cuts() {
+        let columns = columns();
+        let (text, starts) = decoy_rows(2000);
+        for shares in 2..6 {
+            let found = share_starts(&columns, &text, 1, RowShape::Arrays, shares);
+            assert_eq!(found.len(), shares);
+            assert!(found.windows(2).all(|w| w[0] < w[1]));
+            for start in &found[1..] {
+                assert!(starts.contains(start) || text[*start..].starts_with("[1,2]"));
+            }
+        }
+        // No row after the cut: one share.
+        let found = share_starts(&columns, "[[\"a\", 1]]", 1, RowShape::Arrays, 2);
+        assert_eq!(found, [1]);
+    }
 }
