@@ -19,6 +19,15 @@
 //!
 //! `dynamic` and `decimal` fields carry the metadata `huntbook.type` (`dynamic`,
 //! `decimal`) so the Python layer knows to `json.loads` or `Decimal` them.
+//!
+//! An answer can hold half a million rows (the services' default cap), so the rows
+//! are read in one pass by a JSON reader of our own (`json`), which unescapes each
+//! string as it finds its end; into builders given room for the rows expected
+//! (`part`); on every core, in shares whose boundaries are guessed and then checked
+//! (`split`). For the answers whose rows are most of the text (Log Analytics, Kusto),
+//! a [`Walker`] reads the frame around the rows so that the rows are read where they
+//! are, not found first and read again. A bad row is named by its number and column
+//! whichever share read it.
 
 mod json;
 mod part;

@@ -28,9 +28,9 @@ pub(super) fn share_count(len: usize) -> usize {
     (len / MIN_SHARE).clamp(1, rayon::current_num_threads())
 }
 
-/// The rows read: complete parts in order, the last one being where reading
-/// stopped, and the offset just past the array, or the error that stopped it (its row
-/// counted from the start of the last part).
+/// The rows read: the parts in order, each but the last having stopped exactly
+/// where the next starts; and the offset just past the array, or the error that
+/// stopped the last part (its row counted from that part's start).
 pub(super) struct Shares {
     pub parts: Vec<Part>,
     pub end: Result<usize, RowError>,
@@ -59,7 +59,7 @@ pub(super) fn read_shares(
         .collect();
     let read = |(mut part, start, boundary): (Part, usize, Option<usize>)| {
         let mut reader = Reader::new(text, start);
-        // The later shares' rows join the first share's builders.
+        // The first share's builders take the later shares' rows too.
         let room_to = match boundary {
             Some(end) if start != starts[0] => end,
             _ => text.len(),
