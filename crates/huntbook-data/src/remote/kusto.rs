@@ -20,11 +20,10 @@ use huntbook_core::secret::SecretResolver;
 use huntbook_http::{HttpClient, Scope, TokenSource};
 use huntbook_table::Table;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::azure::{arg_text, azure_error, AzureAccess};
-use super::decode::{error_record_message, ColumnType, RowShape, TableBuilder};
+use super::decode::{error_record_message, ColumnType, DecodeError, Rows, TableBuilder, Walker};
 use super::{
     body_text, driver_error, endpoint_url, send_query, with_schema_note, Blocking, QueryOptions,
     RemoteError, PARTIAL_ERROR_KEY,
@@ -110,24 +109,28 @@ fn timespan_text(d: Duration) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// A frame of a v2 answer, with what huntbook uses of it.
+#[derive(Default)]
 struct Frame<'a> {
-    frame_type: String,
-    #[serde(default)]
+    frame_type: Option<String>,
     table_kind: Option<String>,
-    #[serde(default)]
     table_name: Option<String>,
-    #[serde(default)]
-    columns: Option<Vec<FrameColumn>>,
-    #[serde(default, borrow)]
-    rows: Option<&'a RawValue>,
-    #[serde(default)]
+    columns: Option<Vec<(String, ColumnType)>>,
+    rows: Option<Rows<'a>>,
     has_errors: Option<bool>,
-    #[serde(default)]
     cancelled: Option<bool>,
-    #[serde(default, rename = "OneApiErrors")]
     one_api_errors: Option<Vec<Value>>,
+}
+
+impl Frame<'_> {
+    fn is_primary_result(&self) -> bool {
+        self.frame_type.as_deref() == Some("DataTable")
+            && self.table_kind.as_deref() == Some("PrimaryResult")
+    }
+
+    fn table_name(&self) -> &str {
+        self.table_name.as_deref().unwrap_or("PrimaryResult")
+    }
 }
 
 #[derive(Deserialize)]
@@ -140,32 +143,26 @@ struct FrameColumn {
 /// The primary result of a v2 answer (a JSON array of frames), typed from its
 /// columns.
 pub fn decode_frames(text: &str, allow_partial: bool) -> Result<Table, RemoteError> {
-    let frames: Vec<Frame> = serde_json::from_str(text)
-        .map_err(|e| RemoteError::malformed(SERVICE, "v2 query response", e))?;
+    let decode = |e| RemoteError::decode(SERVICE, e);
+    let mut answer = Walker::new(text, "v2 query response");
     let mut errors = Vec::new();
-    let mut primary = None;
-    for frame in &frames {
-        match frame.frame_type.as_str() {
-            "DataTable"
-                if frame.table_kind.as_deref() == Some("PrimaryResult") && primary.is_none() =>
-            {
-                let columns = frame
-                    .columns
-                    .iter()
-                    .flatten()
-                    .map(|c| (c.column_name.clone(), ColumnType::from_name(&c.column_type)))
-                    .collect();
-                let name = frame.table_name.as_deref().unwrap_or("PrimaryResult");
-                let mut builder = TableBuilder::new(name, columns);
-                if let Some(rows) = frame.rows {
-                    builder
-                        .push_rows(rows.get(), RowShape::Arrays)
-                        .map_err(|e| RemoteError::decode(SERVICE, e))?;
+    let mut primary: Option<TableBuilder> = None;
+    answer.array().map_err(decode)?;
+    while answer.element().map_err(decode)? {
+        let frame = walk_frame(&mut answer, primary.is_none()).map_err(decode)?;
+        match frame.frame_type.as_deref() {
+            Some("DataTable") if frame.is_primary_result() && primary.is_none() => {
+                let name = frame.table_name().to_string();
+                let columns = frame.columns.unwrap_or_default();
+                let builder = match frame.rows {
+                    Some(rows) => rows.into_builder(|| TableBuilder::new(&name, columns)),
+                    None => Ok(TableBuilder::new(&name, columns)),
                 }
+                .map_err(decode)?;
                 errors.extend(builder.row_errors().iter().cloned());
                 primary = Some(builder);
             }
-            "DataSetCompletion" => {
+            Some("DataSetCompletion") => {
                 errors.extend(
                     frame
                         .one_api_errors
@@ -183,6 +180,7 @@ pub fn decode_frames(text: &str, allow_partial: bool) -> Result<Table, RemoteErr
             _ => {}
         }
     }
+    answer.end().map_err(decode)?;
     let message = (!errors.is_empty()).then(|| errors.join("; "));
     let Some(primary) = primary else {
         return Err(RemoteError::Failed {
@@ -203,6 +201,48 @@ pub fn decode_frames(text: &str, allow_partial: bool) -> Result<Table, RemoteErr
         Some(m) => with_schema_note(table, PARTIAL_ERROR_KEY, &m),
         None => table,
     })
+}
+
+/// One frame. When `wanted` (no primary result read yet) and the frame is known to
+/// be the primary result by the time its rows come, they are read where they are;
+/// other rows are kept as text.
+fn walk_frame<'a>(answer: &mut Walker<'a>, wanted: bool) -> Result<Frame<'a>, DecodeError> {
+    let mut frame = Frame::default();
+    answer.object()?;
+    while let Some(key) = answer.key()? {
+        match key.as_str() {
+            "FrameType" => frame.frame_type = Some(answer.parse()?),
+            "TableKind" => frame.table_kind = answer.parse()?,
+            "TableName" => frame.table_name = answer.parse()?,
+            "Columns" => {
+                let columns: Option<Vec<FrameColumn>> = answer.parse()?;
+                frame.columns = columns.map(|list| {
+                    list.into_iter()
+                        .map(|c| (c.column_name, ColumnType::from_name(&c.column_type)))
+                        .collect()
+                });
+            }
+            "Rows" => {
+                let builder = match &frame.columns {
+                    Some(columns) if wanted && frame.is_primary_result() => {
+                        Some(TableBuilder::new(frame.table_name(), columns.clone()))
+                    }
+                    _ => None,
+                };
+                frame.rows = Some(answer.rows(builder)?);
+            }
+            "HasErrors" => frame.has_errors = answer.parse()?,
+            "Cancelled" => frame.cancelled = answer.parse()?,
+            "OneApiErrors" => frame.one_api_errors = answer.parse()?,
+            _ => {
+                answer.raw()?;
+            }
+        }
+    }
+    if frame.frame_type.is_none() {
+        return Err(answer.missing("FrameType in a frame"));
+    }
+    Ok(frame)
 }
 
 /// A cluster as written in query metadata or configuration, as a URL.

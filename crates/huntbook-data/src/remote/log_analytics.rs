@@ -17,11 +17,10 @@ use huntbook_http::{HttpClient, Scope, TokenSource};
 use huntbook_table::Table;
 use reqwest::Url;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::azure::{azure_error, AzureAccess};
-use super::decode::{error_record_message, ColumnType, RowShape, TableBuilder};
+use super::decode::{error_record_message, ColumnType, DecodeError, Rows, TableBuilder, Walker};
 use super::{
     body_text, driver_error, endpoint_url, path_segment, send_query, with_schema_note, Blocking,
     QueryOptions, RemoteError, PARTIAL_ERROR_KEY,
@@ -150,65 +149,117 @@ impl LogAnalyticsClient {
 }
 
 #[derive(Deserialize)]
-struct Response<'a> {
-    #[serde(borrow)]
-    tables: Vec<ResponseTable<'a>>,
-    #[serde(default)]
-    error: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct ResponseTable<'a> {
-    name: String,
-    columns: Vec<ResponseColumn>,
-    #[serde(borrow)]
-    rows: &'a RawValue,
-}
-
-#[derive(Deserialize)]
 struct ResponseColumn {
     name: String,
     #[serde(rename = "type")]
     kind: String,
 }
 
+/// A table of the answer.
+struct ResponseTable<'a> {
+    name: String,
+    columns: Vec<(String, ColumnType)>,
+    rows: Rows<'a>,
+}
+
 /// The primary result of a query API answer, typed from its columns.
 pub fn decode_response(text: &str, allow_partial: bool) -> Result<Table, RemoteError> {
-    let response: Response = serde_json::from_str(text)
-        .map_err(|e| RemoteError::malformed(SERVICE, "query response", e))?;
-    let partial = response.error.as_ref().map(partial_message);
+    let decode = |e| RemoteError::decode(SERVICE, e);
+    let (tables, error) = walk_response(text).map_err(decode)?;
+    let partial = error.as_ref().map(partial_message);
     if let (Some(message), false) = (&partial, allow_partial) {
         return Err(RemoteError::Partial {
             service: SERVICE,
             message: message.clone(),
         });
     }
-    let table = response
-        .tables
-        .iter()
-        .find(|t| t.name == "PrimaryResult")
-        .or(response.tables.first())
+    let primary = tables.iter().position(|t| t.name == "PrimaryResult");
+    let table = tables
+        .into_iter()
+        .nth(primary.unwrap_or(0))
         .ok_or_else(|| RemoteError::Failed {
             service: SERVICE,
             message: partial
                 .clone()
                 .unwrap_or_else(|| "the answer holds no table".into()),
         })?;
-    let columns = table
-        .columns
-        .iter()
-        .map(|c| (c.name.clone(), ColumnType::from_name(&c.kind)))
-        .collect();
-    let mut builder = TableBuilder::new(&table.name, columns);
-    builder
-        .push_rows(table.rows.get(), RowShape::Arrays)
-        .map_err(|e| RemoteError::decode(SERVICE, e))?;
-    let result = builder
-        .finish()
-        .map_err(|e| RemoteError::decode(SERVICE, e))?;
+    let ResponseTable {
+        name,
+        columns,
+        rows,
+    } = table;
+    let result = rows
+        .into_builder(|| TableBuilder::new(&name, columns))
+        .and_then(TableBuilder::finish)
+        .map_err(decode)?;
     Ok(match partial {
         Some(message) => with_schema_note(result, PARTIAL_ERROR_KEY, &message),
         None => result,
+    })
+}
+
+/// The tables of an answer and its partial-result error. The rows of the first
+/// `PrimaryResult` table are read where they are; those of others are kept as text
+/// (a table without that name is read only when no table has it).
+fn walk_response(text: &str) -> Result<(Vec<ResponseTable<'_>>, Option<Value>), DecodeError> {
+    let mut answer = Walker::new(text, "query response");
+    let mut tables = None;
+    let mut error = None;
+    answer.object()?;
+    while let Some(key) = answer.key()? {
+        match key.as_str() {
+            "tables" => {
+                let mut list: Vec<ResponseTable> = Vec::new();
+                answer.array()?;
+                while answer.element()? {
+                    let wanted = !list.iter().any(|t| t.name == "PrimaryResult");
+                    list.push(walk_table(&mut answer, wanted)?);
+                }
+                tables = Some(list);
+            }
+            "error" => error = answer.parse()?,
+            _ => {
+                answer.raw()?;
+            }
+        }
+    }
+    answer.end()?;
+    let tables = tables.ok_or_else(|| answer.missing("tables"))?;
+    Ok((tables, error))
+}
+
+fn walk_table<'a>(answer: &mut Walker<'a>, wanted: bool) -> Result<ResponseTable<'a>, DecodeError> {
+    let (mut name, mut columns, mut rows) = (None, None, None);
+    answer.object()?;
+    while let Some(key) = answer.key()? {
+        match key.as_str() {
+            "name" => name = Some(answer.parse::<String>()?),
+            "columns" => {
+                let list: Vec<ResponseColumn> = answer.parse()?;
+                let list: Vec<(String, ColumnType)> = list
+                    .into_iter()
+                    .map(|c| (c.name, ColumnType::from_name(&c.kind)))
+                    .collect();
+                columns = Some(list);
+            }
+            "rows" => {
+                let builder = match (&name, &columns) {
+                    (Some(name), Some(columns)) if wanted && name == "PrimaryResult" => {
+                        Some(TableBuilder::new(name, columns.clone()))
+                    }
+                    _ => None,
+                };
+                rows = Some(answer.rows(builder)?);
+            }
+            _ => {
+                answer.raw()?;
+            }
+        }
+    }
+    Ok(ResponseTable {
+        name: name.ok_or_else(|| answer.missing("table name"))?,
+        columns: columns.ok_or_else(|| answer.missing("table columns"))?,
+        rows: rows.ok_or_else(|| answer.missing("table rows"))?,
     })
 }
 
