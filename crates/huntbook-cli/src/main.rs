@@ -34,6 +34,7 @@ Examples:
   huntbook query list --env MSSentinel --search logon               # query templates
   huntbook sample-data -o data                                      # a SOC dataset to hunt in
   huntbook query run SecurityAlert.list_alerts --data data --start -7d -o alerts.parquet
+  huntbook ti lookup 38.75.137.9 evil-site.com                      # threat intel
 
 Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
@@ -59,6 +60,7 @@ enum Command {
     Config(cmd::config::Args),
     Query(cmd::query::Args),
     SampleData(cmd::sample_data::Args),
+    Ti(cmd::ti::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd::config::run(args),
         Command::Query(args) => cmd::query::run(args),
         Command::SampleData(args) => cmd::sample_data::run(args),
+        Command::Ti(args) => cmd::ti::run(args),
     };
     ExitCode::from(code)
 }
