@@ -10,6 +10,7 @@ mod notebooks;
 mod params;
 mod query;
 mod sentinel;
+mod ti;
 mod transforms;
 
 #[pymodule]
@@ -21,5 +22,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     transforms::register(m)?;
     query::register(m)?;
     sentinel::register(m)?;
+    ti::register(m)?;
     Ok(())
 }

@@ -1,8 +1,7 @@
 //! [`TiLookup`]: the providers, and lookups across them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -302,9 +301,10 @@ impl TiLookup {
         }
 
         let total = from_cache + to_ask.iter().map(Vec::len).sum::<usize>();
-        let done = Arc::new(AtomicUsize::new(from_cache));
+        // Counted and reported under one lock, so that reports never go backwards.
+        let done = Arc::new(Mutex::new(from_cache));
         if let Some(progress) = &options.progress {
-            progress(done.load(Ordering::SeqCst), total);
+            progress(from_cache, total);
         }
 
         let mut tasks = JoinSet::new();
@@ -327,10 +327,12 @@ impl TiLookup {
                         .await
                         .expect("the semaphore stays open");
                     let answers = provider.lookup(&batch).await;
-                    let now = done.fetch_add(batch.len(), Ordering::SeqCst) + batch.len();
+                    let mut count = done.lock().unwrap_or_else(|p| p.into_inner());
+                    *count += batch.len();
                     if let Some(progress) = progress {
-                        progress(now, total);
+                        progress(*count, total);
                     }
+                    drop(count);
                     (batch, answers)
                 });
                 pending.insert(handle.id(), (p, chunk.to_vec()));
