@@ -110,13 +110,18 @@ impl Cache {
         }
         let oldest = now_seconds() - ttl.as_secs_f64();
         let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
-        let mut statement = connection
+        // One read transaction for all: otherwise every query takes and releases the
+        // file's shared lock, which costs more than the query itself.
+        let transaction = connection
+            .unchecked_transaction()
+            .map_err(|e| self.error(e))?;
+        let mut statement = transaction
             .prepare_cached(
                 "SELECT answer FROM ti_answers
                  WHERE provider = ?1 AND ioc_type = ?2 AND subtype = ?3 AND ioc = ?4 AND stored_at >= ?5",
             )
             .map_err(|e| self.error(e))?;
-        items
+        let answers = items
             .iter()
             .map(|item| {
                 let text: Option<String> = statement
@@ -135,7 +140,10 @@ impl Cache {
                 // An entry written by another version may not read; it is asked again.
                 Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
             })
-            .collect()
+            .collect();
+        drop(statement);
+        transaction.commit().map_err(|e| self.error(e))?;
+        answers
     }
 
     /// Keep `answers` of `provider`, replacing older ones.

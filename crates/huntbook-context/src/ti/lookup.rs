@@ -1,6 +1,6 @@
 //! [`TiLookup`]: the providers, and lookups across them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 
 use super::model::{Answer, LookupRow, Observable, Status};
 use super::preprocess::{self, Refusal};
-use super::provider::TiProvider;
+use super::provider::{supported, TiProvider};
 use super::TiError;
 use crate::cache::Cache;
 
@@ -244,7 +244,7 @@ impl TiLookup {
     ) -> Result<Vec<LookupRow>, TiError> {
         let providers = self.chosen(options)?;
         let mut unique: Vec<&LookupItem> = Vec::with_capacity(items.len());
-        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        let mut seen = HashSet::with_capacity(items.len());
         for item in items {
             if seen.insert(item) {
                 unique.push(item);
@@ -261,6 +261,7 @@ impl TiLookup {
         let mut from_cache = 0;
         for registered in &providers {
             let provider = &registered.provider;
+            let keys: HashSet<String> = provider.query_keys().into_iter().collect();
             let mut slots: Vec<Option<Answer>> = vec![None; unique.len()];
             let mut ask = Vec::new();
             for (i, prep) in prepared.iter().enumerate() {
@@ -268,7 +269,7 @@ impl TiLookup {
                     Err(refusal) => {
                         slots[i] = Some(Answer::failed(refusal.status, refusal.reason.clone(), ""))
                     }
-                    Ok(obs) if !provider.supports(&obs.ioc_type, obs.subtype.as_deref()) => {
+                    Ok(obs) if !supported(&keys, &obs.ioc_type, obs.subtype.as_deref()) => {
                         slots[i] = Some(Answer::failed(
                             Status::NotSupported,
                             format!("{} does not support {}", provider.name(), obs.query_key()),

@@ -1,5 +1,6 @@
 //! The [`TiProvider`] trait: one implementation per family of providers.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -14,7 +15,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A source of threat intelligence.
 ///
 /// [`TiLookup`](super::TiLookup) asks a provider only about observables whose query
-/// key it [supports](TiProvider::supports), in slices of at most
+/// key it [answers](TiProvider::query_keys) (a hash type also by a `file_hash`
+/// query), in slices of at most
 /// [`max_batch`](TiProvider::max_batch), with at most
 /// [`concurrency`](TiProvider::concurrency) slices in flight. A provider never
 /// fails as a whole: each observable gets an [`Answer`], a failed one carrying the
@@ -25,14 +27,6 @@ pub trait TiProvider: Send + Sync {
 
     /// The query keys answered, MSTICPy's `ipv4`, `ipv4-passivedns`, `file_hash`...
     fn query_keys(&self) -> Vec<String>;
-
-    /// Whether this provider answers `ioc_type` with `subtype`. A hash type is also
-    /// answered by a `file_hash` query.
-    fn supports(&self, ioc_type: &IocType, subtype: Option<&str>) -> bool {
-        let keys = self.query_keys();
-        let wanted = query_key(ioc_type, subtype);
-        keys.contains(&wanted) || (is_hash(ioc_type) && keys.contains(&file_hash_key(subtype)))
-    }
 
     /// The most observables one call of [`lookup`](TiProvider::lookup) takes.
     fn max_batch(&self) -> usize {
@@ -52,6 +46,13 @@ pub trait TiProvider: Send + Sync {
 
     /// One answer per observable, in order.
     fn lookup<'a>(&'a self, items: &'a [Observable]) -> BoxFuture<'a, Vec<Answer>>;
+}
+
+/// Whether a provider with query `keys` answers `ioc_type` with `subtype`; a hash
+/// type is also answered by a `file_hash` query.
+pub(crate) fn supported(keys: &HashSet<String>, ioc_type: &IocType, subtype: Option<&str>) -> bool {
+    keys.contains(&query_key(ioc_type, subtype))
+        || (is_hash(ioc_type) && keys.contains(&file_hash_key(subtype)))
 }
 
 /// The key MSTICPy uses for a query about any of the three hashes.
