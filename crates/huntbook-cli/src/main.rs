@@ -36,6 +36,7 @@ Examples:
   huntbook query run SecurityAlert.list_alerts --data data --start -7d -o alerts.parquet
   huntbook geoip 8.8.8.8 81.2.69.160                                # where are they?
   huntbook whois --file signins.csv --column SourceIP -o whois.parquet  # who holds them?
+  huntbook ti lookup 38.75.137.9 evil-site.com                      # threat intel
 
 Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
@@ -63,6 +64,7 @@ enum Command {
     SampleData(cmd::sample_data::Args),
     Geoip(cmd::geo::GeoipArgs),
     Whois(cmd::geo::WhoisArgs),
+    Ti(cmd::ti::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::SampleData(args) => cmd::sample_data::run(args),
         Command::Geoip(args) => cmd::geo::run_geoip(args),
         Command::Whois(args) => cmd::geo::run_whois(args),
+        Command::Ti(args) => cmd::ti::run(args),
     };
     ExitCode::from(code)
 }

@@ -12,6 +12,7 @@ mod notebooks;
 mod params;
 mod query;
 mod sentinel;
+mod ti;
 mod transforms;
 
 #[pymodule]
@@ -24,5 +25,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     query::register(m)?;
     sentinel::register(m)?;
     geo::register(m)?;
+    ti::register(m)?;
     Ok(())
 }

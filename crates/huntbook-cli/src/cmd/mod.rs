@@ -14,6 +14,7 @@ pub mod run;
 pub mod sample_data;
 pub mod scraps;
 pub mod table_io;
+pub mod ti;
 
 /// Prints an error for the user and returns the usage exit code.
 pub fn fail(message: impl std::fmt::Display) -> u8 {

@@ -38,6 +38,12 @@ Microsoft Sentinel incidents, bookmarks and watchlists (MSTICPy's names)::
     sentinel = huntbook.MicrosoftSentinel(); sentinel.connect()
     sentinel.list_incidents()
     sentinel.create_incident(title="Beaconing from ws1", severity="Medium")
+
+Threat intelligence across providers (MSTICPy's TILookup)::
+
+    ti = huntbook.TILookup()
+    ti.lookup_ioc("38.75.137.9")
+    ti.lookup_iocs(df, column="Observable", providers=["OTX", "VirusTotal"])
 """
 
 from huntbook._huntbook import __version__
@@ -55,6 +61,7 @@ from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook
 from huntbook.proctree import ProcessTreeAccessor, build_process_tree
 from huntbook.sentinel import MicrosoftSentinel, SentinelConflictError, SentinelError, SentinelNotFoundError
 from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
+from huntbook.ti import TILookup
 from huntbook.transforms import (
     AuditdWarning,
     cmd_speed,
@@ -109,4 +116,5 @@ __all__ = [
     "SentinelConflictError",
     "SentinelError",
     "SentinelNotFoundError",
+    "TILookup",
 ]

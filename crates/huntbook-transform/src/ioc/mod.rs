@@ -374,6 +374,15 @@ pub fn validate(text: &str, ioc_type: &IocType) -> bool {
     default_extractor().validate(text, ioc_type)
 }
 
+/// The plain form of a defanged observable of `ioc_type`, e.g. `hxxps[://]evil[.]com`
+/// → `https://evil.com`; text that is not defanged comes back unchanged.
+pub fn refang(text: &str, ioc_type: &IocType) -> String {
+    match ioc_type.builtin_index() {
+        Some(index) => scan::refang(text, index),
+        None => text.to_string(),
+    }
+}
+
 /// md5/sha1/sha256 from the length of a hex string (32/40/64), else `None`.
 pub fn file_hash_type(text: &str) -> Option<IocType> {
     let t = text.trim();

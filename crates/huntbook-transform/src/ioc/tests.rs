@@ -638,3 +638,17 @@ proptest! {
         let _ = validate(&text, &IocType::Url);
     }
 }
+
+#[test]
+fn refang_gives_the_plain_form_for_the_type() {
+    assert_eq!(
+        refang("hxxps[://]evil[.]com/a", &IocType::Url),
+        "https://evil.com/a"
+    );
+    assert_eq!(refang("38[.]75[.]137[.]9", &IocType::Ipv4), "38.75.137.9");
+    assert_eq!(
+        refang("plain.example.com", &IocType::Dns),
+        "plain.example.com"
+    );
+    assert_eq!(refang("x[.]y", &IocType::Custom("tag".into())), "x[.]y");
+}
