@@ -46,6 +46,19 @@ pub fn text_values(batch: &RecordBatch, column: &str) -> Result<Vec<Option<Strin
     })
 }
 
+/// For each row of `batch`, the answer `found` holds for the (trimmed) text of its
+/// `column`: how lookup answers are joined back to the rows they were asked for.
+pub fn answers_by_row<'a, T>(
+    batch: &RecordBatch,
+    column: &str,
+    found: &'a std::collections::HashMap<String, T>,
+) -> Result<Vec<Option<&'a T>>, ColumnError> {
+    Ok(text_values(batch, column)?
+        .iter()
+        .map(|v| v.as_deref().and_then(|key| found.get(key.trim())))
+        .collect())
+}
+
 /// The distinct non-empty values, trimmed, in order of first appearance: what is
 /// worth looking up.
 pub fn distinct(values: &[Option<String>]) -> Vec<String> {

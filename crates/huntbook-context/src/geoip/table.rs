@@ -75,11 +75,7 @@ pub fn join_locations(
     column: &str,
     found: &HashMap<String, GeoLocation>,
 ) -> Result<RecordBatch, ColumnError> {
-    let values = columns::text_values(batch, column)?;
-    let rows: Vec<Option<&GeoLocation>> = values
-        .iter()
-        .map(|v| v.as_deref().and_then(|ip| found.get(ip.trim())))
-        .collect();
+    let rows = columns::answers_by_row(batch, column, found)?;
     columns::append(batch, location_columns(&rows))
 }
 

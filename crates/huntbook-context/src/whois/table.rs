@@ -144,11 +144,7 @@ pub fn join_whois(
     column: &str,
     results: &HashMap<String, WhoisResult>,
 ) -> Result<RecordBatch, ColumnError> {
-    let values = columns::text_values(batch, column)?;
-    let rows: Vec<Option<&WhoisResult>> = values
-        .iter()
-        .map(|v| v.as_deref().and_then(|ip| results.get(ip.trim())))
-        .collect();
+    let rows = columns::answers_by_row(batch, column, results)?;
     let mut added = vec![text_column(
         "AsnDescription",
         rows.iter()
