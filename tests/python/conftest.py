@@ -1,5 +1,6 @@
 """Shared fixtures for the Python tests (run by scripts/test inside the project venv)."""
 
+import functools
 import os
 import pathlib
 import time
@@ -26,17 +27,21 @@ def fake_service(package: str, example: str, *args: str):
     import json
     import subprocess
 
-    @pytest.fixture
-    def running():
+    @functools.cache
+    def binary() -> pathlib.Path:
+        # Built once per test session; each test gets a fresh server below.
         target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", pathlib.Path.home() / ".cache/huntbook/target"))
-        # cargo finds the binary up to date after the first build.
         subprocess.run(
             ["cargo", "build", "-q", "-p", package, "--features", "testkit", "--example", example],
             cwd=ROOT,
             check=True,
         )
+        return target / "debug" / "examples" / example
+
+    @pytest.fixture
+    def running():
         proc = subprocess.Popen(
-            [str(target / "debug" / "examples" / example), *args],
+            [str(binary()), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
