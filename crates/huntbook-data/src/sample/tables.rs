@@ -408,8 +408,13 @@ fn signins(ctx: &Context) -> RecordBatch {
         "SharePoint Online",
     ];
     for _ in 0..ctx.rows {
-        let user = format!("{}@contoso.com", rng.pick(USERS));
-        let place = rng.pick(OFFICES);
+        // Each user works from one office (London users now and then from Manchester,
+        // too close to be a travel alert), so that the only impossible travel in the
+        // data is the planted one.
+        let n = rng.below(USERS.len() as u64) as usize;
+        let user = format!("{}@contoso.com", USERS[n]);
+        let home = n % 2 * 2;
+        let place = &OFFICES[if home == 0 && rng.chance(0.1) { 1 } else { home }];
         let app = *rng.pick(APPS);
         let ok = !rng.chance(0.04);
         push(&mut t, ctx.time(&mut rng), &user, place, app, ok);
