@@ -44,8 +44,14 @@ Threat intelligence across providers (MSTICPy's TILookup)::
     ti = huntbook.TILookup()
     ti.lookup_ioc("38.75.137.9")
     ti.lookup_iocs(df, column="Observable", providers=["OTX", "VirusTotal"])
+
+Detections of classic attacks, with their evidence rows and a severity::
+
+    huntbook.detect.brute_force(logons)
+    huntbook.detect.impossible_travel(signins)
 """
 
+from huntbook import detect
 from huntbook._huntbook import __version__
 from huntbook.data import QueryProvider, write_sample_data
 from huntbook.errors import (
@@ -117,4 +123,5 @@ __all__ = [
     "SentinelError",
     "SentinelNotFoundError",
     "TILookup",
+    "detect",
 ]
