@@ -3,7 +3,7 @@
 //! [`generate`] writes, for a seed and an anchor time, the same files every time:
 //! Sentinel-shaped tables as Parquet (`alerts`, `processes` (4688), `logons`
 //! (4624/4625), `signins` (Entra ID), `network` (firewall flows), `office`, `syslog`,
-//! `auditd`), an OSQuery results log and Velociraptor artifact logs. Background
+//! `auditd`, `ti_indicators` (Sentinel's threat-intel table)), an OSQuery results log and Velociraptor artifact logs. Background
 //! activity fills the seven days before the anchor, and one intrusion runs through
 //! them, for hunts to find:
 //!

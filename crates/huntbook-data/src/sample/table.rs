@@ -5,7 +5,9 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow_array::{
+    ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -21,6 +23,7 @@ pub enum Kind {
     Time,
     Text,
     Int,
+    Bool,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +31,9 @@ pub enum Cell {
     Time(i64),
     Text(String),
     Int(i64),
+    Bool(bool),
+    /// A missing value, in a column of any kind.
+    Null,
 }
 
 impl From<&str> for Cell {
@@ -38,6 +44,11 @@ impl From<&str> for Cell {
 impl From<String> for Cell {
     fn from(s: String) -> Self {
         Cell::Text(s)
+    }
+}
+impl From<bool> for Cell {
+    fn from(b: bool) -> Self {
+        Cell::Bool(b)
     }
 }
 impl From<i64> for Cell {
@@ -98,6 +109,15 @@ impl TableBuilder {
                     Arc::new(Int64Array::from_iter(self.rows.iter().map(|r| {
                         match r[i] {
                             Cell::Int(v) => Some(v),
+                            _ => None,
+                        }
+                    }))),
+                ),
+                Kind::Bool => (
+                    Field::new(*name, DataType::Boolean, true),
+                    Arc::new(BooleanArray::from_iter(self.rows.iter().map(|r| {
+                        match r[i] {
+                            Cell::Bool(b) => Some(b),
                             _ => None,
                         }
                     }))),

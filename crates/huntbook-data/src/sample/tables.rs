@@ -22,6 +22,9 @@ pub const TRAVEL_USER: &str = "carol@contoso.com";
 pub const TRAVEL_IP: &str = "45.142.120.9";
 pub const LINUX_HOST: &str = "lnx-web01";
 pub const SSH_ATTACKER_IP: &str = "192.0.2.77";
+pub const C2_DOMAIN: &str = "cdn-update.example.net";
+/// The SHA256 the sample's threat feed gives the dropped `svc.exe`.
+pub const DROPPER_SHA256: &str = "5b0f1c9d3e8a7f2b64c1d0e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9";
 
 pub const USERS: &[&str] = &[
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
@@ -106,6 +109,7 @@ pub const TABLES: &[(&str, Build)] = &[
     ("office", office),
     ("syslog", syslog),
     ("auditd", auditd),
+    ("ti_indicators", ti_indicators),
 ];
 
 fn pid(rng: &mut Rng) -> String {
@@ -414,7 +418,11 @@ fn signins(ctx: &Context) -> RecordBatch {
         let n = rng.below(USERS.len() as u64) as usize;
         let user = format!("{}@contoso.com", USERS[n]);
         let home = n % 2 * 2;
-        let place = &OFFICES[if home == 0 && rng.chance(0.1) { 1 } else { home }];
+        let place = &OFFICES[if home == 0 && rng.chance(0.1) {
+            1
+        } else {
+            home
+        }];
         let app = *rng.pick(APPS);
         let ok = !rng.chance(0.04);
         push(&mut t, ctx.time(&mut rng), &user, place, app, ok);
@@ -527,7 +535,7 @@ fn network(ctx: &Context) -> RecordBatch {
             443,
             sent,
             recv,
-            "cdn-update.example.net",
+            C2_DOMAIN,
         );
         time += MINUTE + rng.range(-5_000_000, 5_000_000);
     }
@@ -876,6 +884,122 @@ fn alerts(ctx: &Context) -> RecordBatch {
     ];
     for (time, name, sev, tactic, host, account, ip) in story {
         push(&mut t, &mut rng, time, name, sev, tactic, host, account, ip);
+    }
+    t.finish()
+}
+
+/// Microsoft Sentinel's `ThreatIntelligenceIndicator` table: the feed knows the
+/// intrusion's C2 address, domain, URL and dropper, and the spray's source, among
+/// indicators the rest of the data never meets.
+fn ti_indicators(ctx: &Context) -> RecordBatch {
+    let mut rng = ctx.rng(9);
+    let mut t = TableBuilder::new(&[
+        ("TimeGenerated", Kind::Time),
+        ("IndicatorId", Kind::Text),
+        ("SourceSystem", Kind::Text),
+        ("Action", Kind::Text),
+        ("ThreatType", Kind::Text),
+        ("ThreatSeverity", Kind::Int),
+        ("ConfidenceScore", Kind::Int),
+        ("Active", Kind::Bool),
+        ("Description", Kind::Text),
+        ("NetworkIP", Kind::Text),
+        ("DomainName", Kind::Text),
+        ("Url", Kind::Text),
+        ("FileHashType", Kind::Text),
+        ("FileHashValue", Kind::Text),
+    ]);
+    let push = |t: &mut TableBuilder,
+                rng: &mut Rng,
+                kind: &str,
+                value: &str,
+                threat: &str,
+                action: &str,
+                confidence: i64,
+                text: &str| {
+        let id = format!("indicator--{:016x}", rng.next_u64());
+        let field = |k: &str| {
+            if k == kind {
+                Cell::from(value)
+            } else {
+                Cell::Null
+            }
+        };
+        let hash_type = if kind == "hash" {
+            Cell::from("SHA256")
+        } else {
+            Cell::Null
+        };
+        t.push(vec![
+            Cell::Time(ctx.start + rng.range(0, ctx.end - ctx.start - 1)),
+            id.into(),
+            "Threat feed".into(),
+            action.into(),
+            threat.into(),
+            rng.range(1, 5).into(),
+            confidence.into(),
+            true.into(),
+            text.into(),
+            field("ip"),
+            field("domain"),
+            field("url"),
+            hash_type,
+            field("hash"),
+        ]);
+    };
+    for i in 0..(ctx.rows / 20).max(10) {
+        let ip = format!("203.0.113.{}", 100 + i % 150);
+        let domain = format!("bad-{i}.example.org");
+        let (kind, value) = if i % 2 == 0 {
+            ("ip", ip.as_str())
+        } else {
+            ("domain", domain.as_str())
+        };
+        let confidence = rng.range(20, 100);
+        push(
+            &mut t,
+            &mut rng,
+            kind,
+            value,
+            "Botnet",
+            "",
+            confidence,
+            "Seen in other organisations",
+        );
+    }
+    let c2_url = format!("http://{C2_IP}/svc.exe");
+    let story = [
+        ("ip", C2_IP, "C2", "alert", 90, "Command and control server"),
+        (
+            "domain",
+            C2_DOMAIN,
+            "C2",
+            "alert",
+            85,
+            "Command and control domain",
+        ),
+        (
+            "url",
+            c2_url.as_str(),
+            "MaliciousUrl",
+            "block",
+            80,
+            "Payload download",
+        ),
+        ("hash", DROPPER_SHA256, "Malware", "alert", 95, "Dropper"),
+        (
+            "ip",
+            SPRAY_IP,
+            "Bruteforce",
+            "",
+            60,
+            "Password spraying source",
+        ),
+    ];
+    for (kind, value, threat, action, confidence, text) in story {
+        push(
+            &mut t, &mut rng, kind, value, threat, action, confidence, text,
+        );
     }
     t.finish()
 }
