@@ -22,7 +22,8 @@
 //! AbuseIPDB, CrowdSec, IPQualityScore, Pulsedive, URLhaus, ThreatFox, MalwareBazaar,
 //! Open PageRank); [`tor::TorProvider`] checks Tor exit nodes; and
 //! [`crate::feeds::FeedProvider`] answers offline from local CSV, STIX 2.1 and MISP
-//! feeds.
+//! feeds; [`sentinel::SentinelTiProvider`] searches Microsoft Sentinel's threat-intel
+//! table through a query provider.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -51,6 +52,7 @@ mod lookup;
 mod model;
 pub mod preprocess;
 mod provider;
+pub mod sentinel;
 mod setup;
 mod table;
 pub mod tor;

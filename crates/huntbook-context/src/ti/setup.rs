@@ -13,6 +13,10 @@
 //! | `CacheTtl` | web services | how long answers are reused: `12h`, `7d` (default 1 day) |
 //! | `Url`, `MaxAge` | Tor | the exit list (default the Tor Project's) and when to fetch it again (default `1d`) |
 //! | `Paths`, `Severity` | LocalFeeds | feed files or folders, and the severity of a listed observable |
+//! | `DataEnvironment` | AzSTI | where the threat-intel table is queried: `MSSentinel` (default) or any query environment, e.g. `LocalData` |
+//! | `WorkspaceID`, `TenantID`, `Workspace` | AzSTI | the Sentinel workspace (by id, or by its name in `AzureSentinel.Workspaces`; default the configured default workspace) |
+//! | `DataPaths` | AzSTI on LocalData | the folders holding `ti_indicators.parquet` (or `.csv`...) |
+//! | `Lookback` | AzSTI | how far back indicators count: `30d` (default), `12h` |
 //!
 //! A provider whose credentials are missing or cannot be resolved is not loaded, and
 //! says why in `provider_status` (as MSTICPy warns and goes on); malformed `Args` are
@@ -25,12 +29,16 @@ use std::time::Duration;
 
 use huntbook_core::config::{Config, Kind, ProviderSettings, Value};
 use huntbook_core::secret::{Secret, SecretResolver};
+use huntbook_data::driver::{Driver, QueryProvider};
+use huntbook_data::remote::connect::{connect, Connect};
+use huntbook_data::{Environment, LocalData};
 use huntbook_http::client::RateLimit;
 use reqwest::Url;
 
 use super::http::{HttpProvider, HttpSettings, Service, SERVICES};
 use super::lookup::{ProviderStatus, TiLookup};
 use super::model::Severity;
+use super::sentinel::SentinelTiProvider;
 use super::tor::{TorProvider, TorSettings};
 use super::TiError;
 use crate::cache::Cache;
@@ -39,15 +47,13 @@ use crate::feeds::{Feed, FeedProvider};
 /// The provider kinds a `Provider:` key may name.
 pub fn available_providers() -> Vec<&'static str> {
     let mut all: Vec<&str> = SERVICES.iter().map(|s| s.key).collect();
-    all.extend(["Tor", "LocalFeeds"]);
+    all.extend(["Tor", "LocalFeeds", "AzSTI"]);
     all
 }
 
 /// MSTICPy providers huntbook does not have (yet); their entries are listed as not
 /// loaded rather than refused.
-const NOT_AVAILABLE: [&str; 7] = [
-    "AzSTI",
-    "AzureSentinel",
+const NOT_AVAILABLE: [&str; 5] = [
     "RiskIQ",
     "IntSights",
     "BinaryEdge",
@@ -88,6 +94,21 @@ impl TiLookup {
                 || kind.eq_ignore_ascii_case("localfeed")
             {
                 Arc::new(FeedProvider::load(&entry.name, &feeds(&args)?)?)
+            } else if kind.eq_ignore_ascii_case("azsti")
+                || kind.eq_ignore_ascii_case("azuresentinel")
+            {
+                match sentinel_queries(&args, resolver)? {
+                    Ok(queries) => Arc::new(SentinelTiProvider::new(
+                        &entry.name,
+                        queries,
+                        args.parsed("Lookback", parse_duration)?
+                            .unwrap_or(DEFAULT_LOOKBACK),
+                    )),
+                    Err(reason) => {
+                        lookup.note_not_loaded(not_loaded(reason));
+                        continue;
+                    }
+                }
             } else if NOT_AVAILABLE.iter().any(|k| k.eq_ignore_ascii_case(kind)) {
                 lookup.note_not_loaded(not_loaded(format!("huntbook has no {kind} provider yet")));
                 continue;
@@ -107,6 +128,50 @@ impl TiLookup {
         lookup.set_cache(open_cache(config)?);
         Ok(lookup)
     }
+}
+
+/// How far back the threat-intel table is searched unless `Lookback` says otherwise.
+const DEFAULT_LOOKBACK: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The query provider an AzSTI entry looks up through; `Ok(Err(reason))` when it cannot
+/// connect (no workspace, no credentials), so the entry is listed as not loaded.
+fn sentinel_queries(
+    args: &Args,
+    resolver: &SecretResolver,
+) -> Result<Result<QueryProvider, String>, TiError> {
+    let environment = Environment::parse(
+        &args
+            .text("DataEnvironment")?
+            .unwrap_or_else(|| "MSSentinel".into()),
+    );
+    let driver: Box<dyn Driver> = if environment == Environment::LocalData {
+        let paths = args.paths(
+            "DataPaths",
+            "AzSTI on LocalData needs DataPaths: the folders of the indicator table",
+        )?;
+        match LocalData::new(paths) {
+            Ok(local) => Box::new(local),
+            Err(e) => return Err(args.error("DataPaths", e.to_string())),
+        }
+    } else {
+        // MSTICPy's AzSTI Args, as the connect() keywords they stand for.
+        let mut given = Connect::default();
+        for (arg, keyword) in [
+            ("WorkspaceID", "workspace_id"),
+            ("TenantID", "tenant_id"),
+            ("Workspace", "workspace"),
+        ] {
+            if let Some(value) = args.text(arg)? {
+                given.args.push((keyword.to_string(), value));
+            }
+        }
+        match connect(&environment, args.config, resolver, &given) {
+            Ok(Some(driver)) => driver,
+            Ok(None) => return Err(args.error("DataEnvironment", format!("{environment} cannot be queried for threat intelligence; use MSSentinel or LocalData"))),
+            Err(e) => return Ok(Err(e.to_string())),
+        }
+    };
+    Ok(QueryProvider::connected(driver, &[]).map_err(|e| e.to_string()))
 }
 
 fn open_cache(config: &Config) -> Result<Option<Arc<Cache>>, TiError> {
@@ -169,6 +234,19 @@ impl Args<'_> {
         match self.text(name)? {
             None => Ok(None),
             Some(text) => parse(&text).map(Some).map_err(|m| self.error(name, m)),
+        }
+    }
+
+    /// One path or a list of them (relative to the file that gives them); an error
+    /// saying `missing` when there is none.
+    fn paths(&self, name: &str, missing: &str) -> Result<Vec<PathBuf>, TiError> {
+        match self.get(name) {
+            None => Err(self.error(name, missing.into())),
+            Some(Value {
+                kind: Kind::List(items),
+                ..
+            }) => Ok(items.iter().filter_map(|v| self.config.path(v)).collect()),
+            Some(one) => Ok(self.config.path(one).into_iter().collect()),
         }
     }
 
@@ -275,19 +353,7 @@ fn feeds(args: &Args) -> Result<Vec<Feed>, TiError> {
         Severity::parse(t)
             .ok_or_else(|| format!("`{t}` is not a severity (unknown, information, warning, high)"))
     })?;
-    let paths = match args.get("Paths") {
-        None => {
-            return Err(args.error(
-                "Paths",
-                "LocalFeeds needs Paths: the feed files or folders".into(),
-            ))
-        }
-        Some(Value {
-            kind: Kind::List(items),
-            ..
-        }) => items.iter().filter_map(|v| args.config.path(v)).collect(),
-        Some(one) => args.config.path(one).into_iter().collect::<Vec<_>>(),
-    };
+    let paths = args.paths("Paths", "LocalFeeds needs Paths: the feed files or folders")?;
     Ok(paths
         .into_iter()
         .map(|path| Feed {

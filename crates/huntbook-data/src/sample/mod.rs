@@ -3,9 +3,9 @@
 //! [`generate`] writes, for a seed and an anchor time, the same files every time:
 //! Sentinel-shaped tables as Parquet (`alerts`, `processes` (4688), `logons`
 //! (4624/4625), `signins` (Entra ID), `network` (firewall flows), `office`, `syslog`,
-//! `auditd`, `ti_indicators` (Sentinel's threat-intel table)), an OSQuery results log and Velociraptor artifact logs. Background
-//! activity fills the seven days before the anchor, and one intrusion runs through
-//! them, for hunts to find:
+//! `auditd`, `ti_indicators` (Sentinel's threat-intel table)), an OSQuery results
+//! log and Velociraptor artifact logs. Background activity fills the seven days
+//! before the anchor, and one intrusion runs through them, for hunts to find:
 //!
 //! - a phishing document on `WORKSTATION-07` starts an encoded PowerShell download,
 //!   a dropped `svc.exe`, discovery commands, an LSASS dump and a scheduled task

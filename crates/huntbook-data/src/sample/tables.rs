@@ -995,6 +995,7 @@ fn ti_indicators(ctx: &Context) -> RecordBatch {
             60,
             "Password spraying source",
         ),
+        ("ip", TRAVEL_IP, "Proxy", "", 70, "Anonymising VPN exit"),
     ];
     for (kind, value, threat, action, confidence, text) in story {
         push(
