@@ -17,8 +17,6 @@ use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::DataType;
-#[cfg(test)]
-use arrow_schema::{Field, Schema};
 
 use crate::columns::texts;
 use crate::table::Table;
@@ -226,6 +224,7 @@ fn log10_or_zero(values: &[Option<f64>]) -> ArrayRef {
 mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type};
+    use arrow_schema::{Field, Schema};
 
     use super::*;
 

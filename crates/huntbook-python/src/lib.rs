@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 mod arrow;
 mod azure;
+mod clustering;
 mod execute;
 mod geo;
 mod notebooks;
@@ -26,5 +27,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sentinel::register(m)?;
     geo::register(m)?;
     ti::register(m)?;
+    clustering::register(m)?;
     Ok(())
 }

@@ -44,9 +44,16 @@ Threat intelligence across providers (MSTICPy's TILookup)::
     ti = huntbook.TILookup()
     ti.lookup_ioc("38.75.137.9")
     ti.lookup_iocs(df, column="Observable", providers=["OTX", "VirusTotal"])
+
+Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
+
+    feats = huntbook.add_process_features(procs)
+    clusters = huntbook.cluster_events(feats, ["commandlineTokensFull", "pathScore"])
+    odd = huntbook.outliers(feats, ["commandlineLen", "pathScore"])
 """
 
 from huntbook._huntbook import __version__
+from huntbook.clustering import add_process_features, cluster_events, cluster_labels, identify_outliers, outliers
 from huntbook.data import QueryProvider, write_sample_data
 from huntbook.errors import (
     DeadKernelError,
@@ -95,6 +102,11 @@ __all__ = [
     "read_notebooks",
     "QueryProvider",
     "write_sample_data",
+    "add_process_features",
+    "cluster_events",
+    "cluster_labels",
+    "outliers",
+    "identify_outliers",
     "AuditdWarning",
     "ProcessTreeAccessor",
     "build_process_tree",
