@@ -94,6 +94,14 @@ pub struct IsolationForest {
 impl IsolationForest {
     /// Grows the forest on the rows of `x` and sets the cut from their scores.
     pub fn fit(x: &Matrix, options: &ForestOptions) -> Result<IsolationForest, AnalysisError> {
+        Ok(Self::fit_scored(x, options)?.0)
+    }
+
+    /// [`IsolationForest::fit`], and the scores of the rows of `x`.
+    pub fn fit_scored(
+        x: &Matrix,
+        options: &ForestOptions,
+    ) -> Result<(IsolationForest, Vec<f64>), AnalysisError> {
         if x.rows() == 0 || x.cols() == 0 {
             return Err(AnalysisError::Invalid(
                 "the isolation forest needs at least one row and one feature".into(),
@@ -103,6 +111,13 @@ impl IsolationForest {
             return Err(AnalysisError::Invalid(
                 "n_estimators must be at least 1".into(),
             ));
+        }
+        if let Contamination::Fraction(share) = options.contamination {
+            if !(share > 0.0 && share <= 0.5) {
+                return Err(AnalysisError::Invalid(format!(
+                    "contamination must be above 0 and at most 0.5, got {share}"
+                )));
+            }
         }
         let sample_size = sample_size(options.max_samples, x.rows())?;
         let features = feature_count(options.max_features, x.cols())?;
@@ -122,17 +137,13 @@ impl IsolationForest {
             sample_size,
             cut: 0.5,
         };
+        let scores = forest.scores(x)?;
         if let Contamination::Fraction(share) = options.contamination {
-            if !(share > 0.0 && share <= 0.5) {
-                return Err(AnalysisError::Invalid(format!(
-                    "contamination must be above 0 and at most 0.5, got {share}"
-                )));
-            }
             // scikit-learn's offset: the percentile of the negated scores.
-            let negated: Vec<f64> = forest.scores(x)?.iter().map(|s| -s).collect();
+            let negated: Vec<f64> = scores.iter().map(|s| -s).collect();
             forest.cut = -percentile(negated, 100.0 * share);
         }
-        Ok(forest)
+        Ok((forest, scores))
     }
 
     /// The anomaly score of each row of `x` (see the module documentation).
@@ -175,8 +186,7 @@ pub fn outliers(
     options: &ForestOptions,
 ) -> Result<RecordBatch, AnalysisError> {
     let x = Matrix::from_columns(batch, columns)?;
-    let forest = IsolationForest::fit(&x, options)?;
-    let scores = forest.scores(&x)?;
+    let (forest, scores) = IsolationForest::fit_scored(&x, options)?;
     let flags: BooleanArray = scores.iter().map(|&s| Some(s > forest.cut())).collect();
     let mut table = Table::from(batch);
     table.replace(SCORE_COLUMN, Arc::new(Float64Array::from(scores)));
@@ -256,9 +266,8 @@ enum Node {
         left: usize,
         right: usize,
     },
-    Leaf {
-        rows: usize,
-    },
+    /// A leaf, with `c` of the rows it holds: the path length still to add.
+    Leaf { rest: f64 },
 }
 
 impl Tree {
@@ -285,7 +294,9 @@ impl Tree {
         rng: &mut Rng,
     ) -> usize {
         let id = self.nodes.len();
-        self.nodes.push(Node::Leaf { rows: rows.len() });
+        self.nodes.push(Node::Leaf {
+            rest: average_path_length(rows.len()),
+        });
         if rows.len() <= 1 || depth >= max_depth {
             return id;
         }
@@ -335,7 +346,7 @@ impl Tree {
                     };
                     depth += 1;
                 }
-                Node::Leaf { rows } => return depth as f64 + average_path_length(rows),
+                Node::Leaf { rest } => return depth as f64 + rest,
             }
         }
     }

@@ -87,7 +87,7 @@ def add_process_features(
         ...                       "CommandLine": ["cmd /c whoami"], "SubjectLogonId": ["0x3e7"]})
         >>> huntbook.add_process_features(procs)[["processName", "commandlineTokensFull", "isSystemSession"]]
           processName  commandlineTokensFull  isSystemSession
-        0     cmd.exe                      2             True
+        0     cmd.exe                      3             True
     """
     sent = [c for c in _SOURCES + _FEATURES if c in input_frame.columns]
     result = to_frame(
