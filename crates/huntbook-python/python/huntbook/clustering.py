@@ -194,13 +194,15 @@ def outliers(
     (``None``/``"auto"``: min(256, rows); an int: that many; a float: that share) and
     ``max_features`` features (``None``: all; an int or a share). Added columns:
 
-    - ``OutlierScore``: the anomaly score in (0, 1], higher is stranger; it equals
-      ``-IsolationForest.score_samples(X)``.
+    - ``OutlierScore``: the anomaly score in (0, 1], higher is stranger; the quantity
+      scikit-learn reports as ``-IsolationForest.score_samples(X)``.
     - ``IsOutlier``: whether the score is above the cut that leaves ``contamination``
-      of the rows above it (``"auto"``: above 0.5); it equals
+      of the rows above it (``"auto"``: above 0.5); scikit-learn's
       ``IsolationForest.predict(X) == -1``.
 
-    The same ``seed`` gives the same answer on every run.
+    The trees are random, as scikit-learn's are, but drawn from another generator: the
+    same ``seed`` gives the same answer on every run, and the outliers found agree
+    with scikit-learn's for any seed up to the rows near the cut.
 
     Example::
 
