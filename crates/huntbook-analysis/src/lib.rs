@@ -7,8 +7,14 @@
 //! names of its columns, and returns a batch, so the CLI and the Python package use
 //! them alike. The crate is pure: no I/O, no async.
 
+pub mod cluster;
 pub mod columns;
 pub mod detect;
+pub mod features;
+mod kdtree;
+pub mod matrix;
+pub mod outliers;
+mod table;
 
 /// Why an analysis could not run on the table it was given.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod arrow;
 mod azure;
 mod detect;
+mod clustering;
 mod execute;
 mod geo;
 mod notebooks;
@@ -28,5 +29,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     geo::register(m)?;
     ti::register(m)?;
     detect::register(m)?;
+    clustering::register(m)?;
     Ok(())
 }

@@ -24,7 +24,7 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 
 /// Reads `batch`, runs a table transform on it with the GIL released, and hands the
 /// resulting table back.
-fn on_batch<E: std::fmt::Display + Send>(
+pub(crate) fn on_batch<E: std::fmt::Display + Send>(
     py: Python<'_>,
     batch: &Bound<'_, PyAny>,
     transform: impl FnOnce(&RecordBatch) -> Result<RecordBatch, E> + Send,

@@ -49,10 +49,17 @@ Detections of classic attacks, with their evidence rows and a severity::
 
     huntbook.detect.brute_force(logons)
     huntbook.detect.impossible_travel(signins)
+
+Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
+
+    feats = huntbook.add_process_features(procs)
+    clusters = huntbook.cluster_events(feats, ["commandlineTokensFull", "pathScore"])
+    odd = huntbook.outliers(feats, ["commandlineLen", "pathScore"])
 """
 
 from huntbook import detect
 from huntbook._huntbook import __version__
+from huntbook.clustering import add_process_features, cluster_events, cluster_labels, identify_outliers, outliers
 from huntbook.data import QueryProvider, write_sample_data
 from huntbook.errors import (
     DeadKernelError,
@@ -101,6 +108,11 @@ __all__ = [
     "read_notebooks",
     "QueryProvider",
     "write_sample_data",
+    "add_process_features",
+    "cluster_events",
+    "cluster_labels",
+    "outliers",
+    "identify_outliers",
     "AuditdWarning",
     "ProcessTreeAccessor",
     "build_process_tree",
