@@ -8,6 +8,7 @@
 //! them alike. The crate is pure: no I/O, no async.
 
 pub mod columns;
+pub mod timeseries;
 
 /// Why an analysis could not run on the table it was given.
 #[derive(Debug, thiserror::Error)]
