@@ -13,6 +13,7 @@ mod params;
 mod query;
 mod sentinel;
 mod ti;
+mod timeseries;
 mod transforms;
 
 #[pymodule]
@@ -26,5 +27,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sentinel::register(m)?;
     geo::register(m)?;
     ti::register(m)?;
+    timeseries::register(m)?;
     Ok(())
 }
