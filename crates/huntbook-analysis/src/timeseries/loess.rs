@@ -32,7 +32,31 @@ pub fn fit_at(
     robustness: Option<&[f64]>,
     scratch: &mut Vec<f64>,
 ) -> Option<f64> {
-    let n = y.len();
+    window_weights(y.len(), width, linear, x, left, right, robustness, scratch)
+        .then(|| weighted_sum(scratch, &y[left - 1..right]))
+}
+
+fn weighted_sum(weights: &[f64], values: &[f64]) -> f64 {
+    weights
+        .iter()
+        .zip(values)
+        .map(|(w, v)| w * v)
+        .fold(0.0, |a, b| a + b)
+}
+
+/// Fills `weights` with the loess weights of the window `left..=right` of a series of
+/// `n` points for the fit at `x`; false when they are all zero.
+#[allow(clippy::too_many_arguments)]
+fn window_weights(
+    n: usize,
+    width: usize,
+    linear: bool,
+    x: usize,
+    left: usize,
+    right: usize,
+    robustness: Option<&[f64]>,
+    scratch: &mut Vec<f64>,
+) -> bool {
     let range = n as f64 - 1.0;
     let mut h = (x as f64 - left as f64).max(right as f64 - x as f64);
     if width > n {
@@ -62,7 +86,7 @@ pub fn fit_at(
         }
     }
     if total <= 0.0 {
-        return None;
+        return false;
     }
     for w in scratch.iter_mut() {
         *w /= total;
@@ -90,13 +114,59 @@ pub fn fit_at(
             }
         }
     }
-    Some(
-        scratch
-            .iter()
-            .zip(&y[left - 1..right])
-            .map(|(w, v)| w * v)
-            .fold(0.0, |a, b| a + b),
-    )
+    true
+}
+
+/// Fits points of one series with one smoother. Without robustness weights the
+/// weights of a window depend only on where the point sits in it, so all the interior
+/// points (alike) share one computation of them.
+struct Fitter<'a> {
+    y: &'a [f64],
+    smoother: Smoother,
+    robustness: Option<&'a [f64]>,
+    weights: Vec<f64>,
+    /// The window shape (x - left, right - x) the weights are for, and whether they
+    /// are usable (not all zero).
+    cached: Option<((isize, isize), bool)>,
+}
+
+impl<'a> Fitter<'a> {
+    fn new(y: &'a [f64], smoother: Smoother, robustness: Option<&'a [f64]>) -> Fitter<'a> {
+        Fitter {
+            y,
+            smoother,
+            robustness,
+            weights: Vec::with_capacity(smoother.width.min(y.len())),
+            cached: None,
+        }
+    }
+
+    /// The fit at `x`, or the point's own value when the window weighs nothing.
+    fn fit(&mut self, x: usize, left: usize, right: usize) -> f64 {
+        let shape = (x as isize - left as isize, right as isize - x as isize);
+        let usable = match self.cached {
+            Some((cached, usable)) if cached == shape && self.robustness.is_none() => usable,
+            _ => {
+                let usable = window_weights(
+                    self.y.len(),
+                    self.smoother.width,
+                    self.smoother.linear,
+                    x,
+                    left,
+                    right,
+                    self.robustness,
+                    &mut self.weights,
+                );
+                self.cached = Some((shape, usable));
+                usable
+            }
+        };
+        if usable {
+            weighted_sum(&self.weights, &self.y[left - 1..right])
+        } else {
+            self.y[x - 1]
+        }
+    }
 }
 
 /// Smooths all of `y` into `out` (same length): each point's window is the `width`
@@ -109,32 +179,25 @@ pub fn smooth(y: &[f64], smoother: Smoother, robustness: Option<&[f64]>, out: &m
         out[..n].copy_from_slice(y);
         return;
     }
-    let Smoother {
-        width,
-        linear,
-        jump,
-    } = smoother;
-    let jump = jump.min(n - 1);
-    let mut scratch = Vec::with_capacity(width.min(n));
-    let fit = |x: usize, left: usize, right: usize, scratch: &mut Vec<f64>| {
-        fit_at(y, width, linear, x, left, right, robustness, scratch).unwrap_or(y[x - 1])
-    };
+    let width = smoother.width;
+    let jump = smoother.jump.min(n - 1);
+    let mut fitter = Fitter::new(y, smoother, robustness);
     // The window of the last fitted point, reused for the final point when the jumps
     // do not land on it.
     let (mut left, mut right) = (1, n);
     if width >= n {
         for i in (0..n).step_by(jump) {
-            out[i] = fit(i + 1, 1, n, &mut scratch);
+            out[i] = fitter.fit(i + 1, 1, n);
         }
     } else if jump == 1 {
         let half = (width + 2) / 2;
         right = width;
-        for i in 0..n {
+        for (i, slot) in out[..n].iter_mut().enumerate() {
             if i + 1 > half && right != n {
                 left += 1;
                 right += 1;
             }
-            out[i] = fit(i + 1, left, right, &mut scratch);
+            *slot = fitter.fit(i + 1, left, right);
         }
         return;
     } else {
@@ -147,7 +210,7 @@ pub fn smooth(y: &[f64], smoother: Smoother, robustness: Option<&[f64]>, out: &m
             } else {
                 (i + 2 - half, width + i + 1 - half)
             };
-            out[i] = fit(i + 1, left, right, &mut scratch);
+            out[i] = fitter.fit(i + 1, left, right);
         }
     }
     if jump == 1 {
@@ -163,7 +226,7 @@ pub fn smooth(y: &[f64], smoother: Smoother, robustness: Option<&[f64]>, out: &m
     }
     let last_fitted = ((n - 1) / jump) * jump + 1;
     if last_fitted != n {
-        out[n - 1] = fit(n, left, right, &mut scratch);
+        out[n - 1] = fitter.fit(n, left, right);
         if last_fitted != n - 1 {
             let delta = (out[n - 1] - out[last_fitted - 1]) / (n - last_fitted) as f64;
             for j in last_fitted..n {
