@@ -201,11 +201,11 @@ pub fn smooth(y: &[f64], smoother: Smoother, robustness: Option<&[f64]>, out: &m
         }
         return;
     } else {
-        let half = (width + 1) / 2;
+        let half = width.div_ceil(2);
         for i in (0..n).step_by(jump) {
             (left, right) = if i + 1 < half {
                 (1, width)
-            } else if i + 1 >= n - half + 1 {
+            } else if i >= n - half {
                 (n - width + 1, n)
             } else {
                 (i + 2 - half, width + i + 1 - half)

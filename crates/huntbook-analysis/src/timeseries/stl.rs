@@ -81,7 +81,7 @@ struct Plan {
 }
 
 fn odd_at_least_three(name: &str, value: usize) -> Result<(), AnalysisError> {
-    if value < 3 || value % 2 == 0 {
+    if value < 3 || value.is_multiple_of(2) {
         return Err(AnalysisError::Invalid(format!(
             "{name} must be an odd integer >= 3, not {value}; use {}",
             (value | 1).max(3)
@@ -111,7 +111,7 @@ fn jump(name: &str, value: usize) -> Result<usize, AnalysisError> {
 
 /// An odd window wider than the period, as a default must be.
 fn next_odd(value: usize) -> usize {
-    value + usize::from(value % 2 == 0)
+    value + usize::from(value.is_multiple_of(2))
 }
 
 impl Plan {
@@ -255,18 +255,17 @@ fn inner_loop(
     seasonal: &mut [f64],
     trend: &mut [f64],
 ) {
-    let n = y.len();
     let np = plan.period;
-    let mut work = vec![0.0; n];
+    let mut work = vec![0.0; y.len()];
     for _ in 0..plan.inner {
-        for i in 0..n {
-            work[i] = y[i] - trend[i];
+        for ((w, v), t) in work.iter_mut().zip(y).zip(trend.iter()) {
+            *w = v - t;
         }
         let cycles = smooth_cycles(&work, np, plan.seasonal, weights);
         let low = low_pass(&cycles, np, plan.low_pass);
-        for i in 0..n {
-            seasonal[i] = cycles[np + i] - low[i];
-            work[i] = y[i] - seasonal[i];
+        for (i, (w, s)) in work.iter_mut().zip(seasonal.iter_mut()).enumerate() {
+            *s = cycles[np + i] - low[i];
+            *w = y[i] - *s;
         }
         smooth(&work, plan.trend, weights, trend);
     }
@@ -424,14 +423,14 @@ mod tests {
             .map(|i| 10.0 + 0.25 * i as f64 + pattern[i % 4])
             .collect();
         let d = decompose(&y, &StlParams::new(4)).unwrap();
-        for i in 0..y.len() {
+        for (i, ((t, s), r)) in d.trend.iter().zip(&d.seasonal).zip(&d.residual).enumerate() {
             assert!(
-                (d.trend[i] - (10.0 + 0.25 * i as f64)).abs() < 1e-9,
+                (t - (10.0 + 0.25 * i as f64)).abs() < 1e-9,
                 "{i}: {:?}",
                 d.trend
             );
-            assert!((d.seasonal[i] - pattern[i % 4]).abs() < 1e-9);
-            assert!(d.residual[i].abs() < 1e-9);
+            assert!((s - pattern[i % 4]).abs() < 1e-9);
+            assert!(r.abs() < 1e-9);
         }
         assert!(d.weights.iter().all(|w| *w == 1.0));
     }
