@@ -15,6 +15,7 @@ mod kdtree;
 pub mod matrix;
 pub mod outliers;
 mod table;
+pub mod timeseries;
 
 /// Why an analysis could not run on the table it was given.
 #[derive(Debug, thiserror::Error)]

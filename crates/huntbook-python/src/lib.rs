@@ -15,6 +15,7 @@ mod params;
 mod query;
 mod sentinel;
 mod ti;
+mod timeseries;
 mod transforms;
 
 #[pymodule]
@@ -30,5 +31,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ti::register(m)?;
     detect::register(m)?;
     clustering::register(m)?;
+    timeseries::register(m)?;
     Ok(())
 }

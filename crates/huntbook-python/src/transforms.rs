@@ -18,7 +18,7 @@ use pyo3::types::PyDict;
 
 use crate::arrow::{batch_from_py, PyBatch};
 
-fn value_error(e: impl std::fmt::Display) -> PyErr {
+pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 

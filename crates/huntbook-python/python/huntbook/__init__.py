@@ -39,6 +39,11 @@ Microsoft Sentinel incidents, bookmarks and watchlists (MSTICPy's names)::
     sentinel.list_incidents()
     sentinel.create_incident(title="Beaconing from ws1", severity="Medium")
 
+Time-series anomalies by STL (MSTICPy's ``timeseries_anomalies_stl``)::
+
+    ts = huntbook.timeseries_anomalies(bytes_df, time_column="TimeGenerated", value_column="TotalBytesSent")
+    huntbook.anomaly_kql_filter(ts)                 # '| where TimeGenerated between (...)'
+
 Threat intelligence across providers (MSTICPy's TILookup)::
 
     ti = huntbook.TILookup()
@@ -75,6 +80,13 @@ from huntbook.proctree import ProcessTreeAccessor, build_process_tree
 from huntbook.sentinel import MicrosoftSentinel, SentinelConflictError, SentinelError, SentinelNotFoundError
 from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
 from huntbook.ti import TILookup
+from huntbook.timeseries import (
+    anomaly_kql_filter,
+    anomaly_periods,
+    set_new_anomaly_threshold,
+    stl_decompose,
+    timeseries_anomalies,
+)
 from huntbook.transforms import (
     AuditdWarning,
     cmd_speed,
@@ -136,4 +148,9 @@ __all__ = [
     "SentinelNotFoundError",
     "TILookup",
     "detect",
+    "timeseries_anomalies",
+    "stl_decompose",
+    "anomaly_periods",
+    "anomaly_kql_filter",
+    "set_new_anomaly_threshold",
 ]
