@@ -8,6 +8,9 @@
 //! them alike. The crate is pure: no I/O, no async.
 
 pub mod columns;
+pub mod markov;
+pub mod polling;
+pub mod sessions;
 
 /// Why an analysis could not run on the table it was given.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ mod notebooks;
 mod params;
 mod query;
 mod sentinel;
+mod sessions;
 mod ti;
 mod transforms;
 
@@ -26,5 +27,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sentinel::register(m)?;
     geo::register(m)?;
     ti::register(m)?;
+    sessions::register(m)?;
     Ok(())
 }

@@ -18,13 +18,13 @@ use pyo3::types::PyDict;
 
 use crate::arrow::{batch_from_py, PyBatch};
 
-fn value_error(e: impl std::fmt::Display) -> PyErr {
+pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
 /// Reads `batch`, runs a table transform on it with the GIL released, and hands the
 /// resulting table back.
-fn on_batch<E: std::fmt::Display + Send>(
+pub(crate) fn on_batch<E: std::fmt::Display + Send>(
     py: Python<'_>,
     batch: &Bound<'_, PyAny>,
     transform: impl FnOnce(&RecordBatch) -> Result<RecordBatch, E> + Send,

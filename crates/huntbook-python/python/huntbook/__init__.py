@@ -39,6 +39,13 @@ Microsoft Sentinel incidents, bookmarks and watchlists (MSTICPy's names)::
     sentinel.list_incidents()
     sentinel.create_incident(title="Beaconing from ws1", severity="Medium")
 
+Sessions, anomalous command sequences and beaconing (MSTICPy's analysis names)::
+
+    sessions = huntbook.sessionize(events, user_columns=["UserId"], time_column="TimeGenerated",
+                                   max_session_minutes=20, max_gap_minutes=2, event_column="Operation")
+    scored = huntbook.score_sessions(sessions, session_column="Operation_list", window_length=3)
+    beacons = huntbook.detect_polling(flows, time_column="TimeGenerated", group_by=["SourceIP", "DestinationIP"])
+
 Threat intelligence across providers (MSTICPy's TILookup)::
 
     ti = huntbook.TILookup()
@@ -60,6 +67,7 @@ from huntbook.geo import geoip, ip_type, is_global_ip, whois, write_mmdb
 from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
 from huntbook.proctree import ProcessTreeAccessor, build_process_tree
 from huntbook.sentinel import MicrosoftSentinel, SentinelConflictError, SentinelError, SentinelNotFoundError
+from huntbook.sessions import Cmd, detect_polling, polling_groups, score_sessions, sessionize
 from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
 from huntbook.ti import TILookup
 from huntbook.transforms import (
@@ -117,4 +125,9 @@ __all__ = [
     "SentinelError",
     "SentinelNotFoundError",
     "TILookup",
+    "Cmd",
+    "sessionize",
+    "score_sessions",
+    "detect_polling",
+    "polling_groups",
 ]
