@@ -18,6 +18,7 @@ use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, UInt32
 use arrow_schema::{DataType, Field, Schema};
 use arrow_select::take::take;
 use rayon::prelude::*;
+use rustfft::FftPlanner;
 
 use crate::columns::{column, numbers, texts, times};
 use crate::AnalysisError;
@@ -37,6 +38,10 @@ pub struct Polling {
 
 /// The periodicity of events at these times (in seconds).
 pub fn polling(seconds: &[i64]) -> Polling {
+    polling_with(seconds, &mut FftPlanner::new())
+}
+
+fn polling_with(seconds: &[i64], planner: &mut FftPlanner<f64>) -> Polling {
     let (Some(&start), Some(&end)) = (seconds.iter().min(), seconds.iter().max()) else {
         return Polling::NONE;
     };
@@ -52,12 +57,12 @@ pub fn polling(seconds: &[i64]) -> Polling {
     }
     let rate = seconds.len() as f64 / steps as f64;
     counts.iter_mut().for_each(|c| *c -= rate);
-    let pxx = periodogram::periodogram(&counts);
+    let pxx = periodogram::periodogram(&counts, planner);
     // The first of equal maxima, as NumPy's argmax.
     let peak = (0..pxx.len()).fold(0, |best, k| if pxx[k] > pxx[best] { k } else { best });
     let dominant_frequency = periodogram::frequency(peak, steps);
     // With an even length the last ordinate (frequency 1/2) is left out of the test.
-    let tested = if steps % 2 == 0 {
+    let tested = if steps.is_multiple_of(2) {
         &pxx[..pxx.len() - 1]
     } else {
         &pxx[..]
@@ -157,9 +162,9 @@ fn results(groups: &Groups) -> Vec<Polling> {
     groups
         .rows
         .par_iter()
-        .map(|rows| {
+        .map_init(FftPlanner::new, |planner, rows| {
             let times: Vec<i64> = rows.iter().map(|&r| groups.seconds[r]).collect();
-            polling(&times)
+            polling_with(&times, planner)
         })
         .collect()
 }
