@@ -15,6 +15,9 @@ mod kdtree;
 pub mod matrix;
 pub mod outliers;
 mod table;
+pub mod markov;
+pub mod polling;
+pub mod sessions;
 pub mod timeseries;
 
 /// Why an analysis could not run on the table it was given.

@@ -6,14 +6,15 @@ use pyo3::prelude::*;
 
 mod arrow;
 mod azure;
-mod detect;
 mod clustering;
+mod detect;
 mod execute;
 mod geo;
 mod notebooks;
 mod params;
 mod query;
 mod sentinel;
+mod sessions;
 mod ti;
 mod timeseries;
 mod transforms;
@@ -32,5 +33,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     detect::register(m)?;
     clustering::register(m)?;
     timeseries::register(m)?;
+    sessions::register(m)?;
     Ok(())
 }

@@ -43,6 +43,12 @@ Time-series anomalies by STL (MSTICPy's ``timeseries_anomalies_stl``)::
 
     ts = huntbook.timeseries_anomalies(bytes_df, time_column="TimeGenerated", value_column="TotalBytesSent")
     huntbook.anomaly_kql_filter(ts)                 # '| where TimeGenerated between (...)'
+Sessions, anomalous command sequences and beaconing (MSTICPy's analysis names)::
+
+    sessions = huntbook.sessionize(events, user_columns=["UserId"], time_column="TimeGenerated",
+                                   max_session_minutes=20, max_gap_minutes=2, event_column="Operation")
+    scored = huntbook.score_sessions(sessions, session_column="Operation_list", window_length=3)
+    beacons = huntbook.detect_polling(flows, time_column="TimeGenerated", group_by=["SourceIP", "DestinationIP"])
 
 Threat intelligence across providers (MSTICPy's TILookup)::
 
@@ -78,6 +84,7 @@ from huntbook.geo import geoip, ip_type, is_global_ip, whois, write_mmdb
 from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
 from huntbook.proctree import ProcessTreeAccessor, build_process_tree
 from huntbook.sentinel import MicrosoftSentinel, SentinelConflictError, SentinelError, SentinelNotFoundError
+from huntbook.sessions import Cmd, detect_polling, polling_groups, score_sessions, sessionize
 from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
 from huntbook.ti import TILookup
 from huntbook.timeseries import (
@@ -153,4 +160,9 @@ __all__ = [
     "anomaly_periods",
     "anomaly_kql_filter",
     "set_new_anomaly_threshold",
+    "Cmd",
+    "sessionize",
+    "score_sessions",
+    "detect_polling",
+    "polling_groups",
 ]
