@@ -29,7 +29,7 @@ fn values(batch: &RecordBatch, column: &str, f: &Finding) -> Vec<String> {
 }
 
 #[test]
-fn the_planted_spray_and_travel_are_all_that_is_found() {
+fn the_planted_spray_travel_and_beacon_are_all_that_is_found() {
     for (rows, seed) in [(2000, 1), (20_000, 2), (5000, 3)] {
         let dir = tempfile::tempdir().unwrap();
         sample(dir.path(), rows, seed);
@@ -71,5 +71,28 @@ fn the_planted_spray_and_travel_are_all_that_is_found() {
         assert!(values(&signins, "UserPrincipalName", travel)
             .iter()
             .all(|u| u == "carol@contoso.com"));
+
+        let network = read(dir.path(), "network");
+        let found = detect::beaconing(&network, &Default::default()).unwrap();
+        assert_eq!(found.len(), 1, "rows {rows} seed {seed}: {found:#?}");
+        let beacon = &found[0];
+        assert_eq!(beacon.severity, Severity::High);
+        assert!(values(&network, "DestinationIP", beacon)
+            .iter()
+            .all(|ip| ip == "203.0.113.66"));
+        assert!(values(&network, "SourceIP", beacon)
+            .iter()
+            .all(|ip| ip == "10.0.1.57"));
+        let every: i64 = beacon
+            .reason
+            .split("connections every ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((55..=65).contains(&every), "{}", beacon.reason);
     }
 }

@@ -4,13 +4,14 @@
 //!   account, password spraying over many), worse when a success follows;
 //! - [`impossible_travel`]: consecutive sign-ins of one user too far apart for the
 //!   time between them;
-//! - beaconing (next to polling detection): regular calls from one source to one
-//!   destination.
+//! - [`beaconing`]: regular calls from one source to one destination, found by
+//!   [polling detection](crate::polling).
 //!
 //! A detection returns [`Finding`]s; [`evidence`] turns them into a table of the
 //! input rows behind each finding with `FindingId, Detection, Severity, Reason`
 //! columns added, the shape analysts triage from and incidents are raised from.
 
+mod beacon;
 mod logons;
 mod travel;
 
@@ -21,6 +22,7 @@ use arrow_schema::{DataType, Field, Schema};
 
 use crate::AnalysisError;
 
+pub use beacon::{beaconing, BeaconingOptions};
 pub use logons::{brute_force, BruteForceOptions};
 pub use travel::{impossible_travel, ImpossibleTravelOptions};
 

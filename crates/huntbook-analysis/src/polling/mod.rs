@@ -85,9 +85,11 @@ impl Polling {
 /// The rows of each group (groups in order of first appearance; rows with a missing
 /// group value belong to none, as pandas drops them), and every row's time in
 /// seconds.
-struct Groups {
-    rows: Vec<Vec<usize>>,
-    seconds: Vec<i64>,
+pub(crate) struct Groups {
+    /// Each group's rows, in table order.
+    pub(crate) rows: Vec<Vec<usize>>,
+    /// Every row's time, in seconds.
+    pub(crate) seconds: Vec<i64>,
 }
 
 fn seconds(batch: &RecordBatch, time_column: &str) -> Result<Vec<i64>, AnalysisError> {
@@ -122,7 +124,7 @@ fn seconds(batch: &RecordBatch, time_column: &str) -> Result<Vec<i64>, AnalysisE
         .collect()
 }
 
-fn group_rows(
+pub(crate) fn group_rows(
     batch: &RecordBatch,
     time_column: &str,
     group_by: &[&str],
@@ -158,7 +160,7 @@ fn group_rows(
     Ok(Groups { rows, seconds })
 }
 
-fn results(groups: &Groups) -> Vec<Polling> {
+pub(crate) fn results(groups: &Groups) -> Vec<Polling> {
     groups
         .rows
         .par_iter()
