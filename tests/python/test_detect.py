@@ -61,6 +61,18 @@ def test_the_impossible_travel_is_found_from_coordinates_and_from_geoip(sample, 
     assert looked_up.Latitude.notna().all()
 
 
+def test_the_beacon_is_the_only_beaconing(sample):
+    flows = sample("network")
+    found = huntbook.detect.beaconing(flows)
+    assert set(found.FindingId) == {0}
+    assert (found.DestinationIP == "203.0.113.66").all() and (found.SourceIP == "10.0.1.57").all()
+    assert found.Severity.iloc[0] == "High"
+    assert len(found) == len(flows[flows.DestinationIP == "203.0.113.66"])
+    assert found.TimeGenerated.is_monotonic_increasing
+    with pytest.raises(ValueError, match="group_by"):
+        huntbook.detect.beaconing(flows[["TimeGenerated", "DeviceName"]])
+
+
 def test_bad_input_names_the_problem(sample):
     with pytest.raises(ValueError, match="IpAddress, IPAddress, SourceIP, ClientIP"):
         huntbook.detect.brute_force(pd.DataFrame({"TimeGenerated": pd.to_datetime(["2026-01-01"]), "Who": ["x"]}))

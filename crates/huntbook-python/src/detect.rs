@@ -3,7 +3,9 @@
 //! position of the input row it came from, so that the Python side keeps the
 //! DataFrame's index. The work runs with the GIL released.
 use arrow_array::RecordBatch;
-use huntbook_analysis::detect::{self, BruteForceOptions, Finding, ImpossibleTravelOptions};
+use huntbook_analysis::detect::{
+    self, BeaconingOptions, BruteForceOptions, Finding, ImpossibleTravelOptions,
+};
 use huntbook_analysis::AnalysisError;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -22,7 +24,10 @@ fn detect_on(
     py.detach(|| {
         let findings = detection(&batch)?;
         let evidence = detect::evidence(&batch, &findings)?;
-        Ok((evidence.into(), findings.into_iter().flat_map(|f| f.rows).collect()))
+        Ok((
+            evidence.into(),
+            findings.into_iter().flat_map(|f| f.rows).collect(),
+        ))
     })
     .map_err(|e: AnalysisError| PyValueError::new_err(e.to_string()))
 }
@@ -91,7 +96,29 @@ fn impossible_travel(
     detect_on(py, batch, |b| detect::impossible_travel(b, &options))
 }
 
+#[pyfunction]
+#[pyo3(signature = (batch, time_column, group_by, min_events, max_p_value, max_interval_secs))]
+fn beaconing(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    time_column: String,
+    group_by: Option<Vec<String>>,
+    min_events: usize,
+    max_p_value: f64,
+    max_interval_secs: f64,
+) -> PyResult<(PyBatch, Vec<usize>)> {
+    let options = BeaconingOptions {
+        time_column,
+        group_by,
+        min_events,
+        max_p_value,
+        max_interval_secs,
+    };
+    detect_on(py, batch, |b| detect::beaconing(b, &options))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(beaconing, m)?)?;
     m.add_function(wrap_pyfunction!(brute_force, m)?)?;
     m.add_function(wrap_pyfunction!(impossible_travel, m)?)?;
     Ok(())

@@ -13,6 +13,7 @@ Example::
     spray = huntbook.detect.brute_force(logons)
     spray.groupby(["FindingId", "Severity", "Reason"]).size()
     travel = huntbook.detect.impossible_travel(signins)
+    beacons = huntbook.detect.beaconing(flows)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pandas as pd
 from huntbook import _huntbook
 from huntbook._tables import to_batch, to_frame
 
-__all__ = ["brute_force", "impossible_travel"]
+__all__ = ["brute_force", "impossible_travel", "beaconing"]
 
 #: Where detections look for a sign-in's address when they need its location.
 _IP_COLUMNS = ("IPAddress", "IpAddress", "SourceIP", "ClientIP")
@@ -144,6 +145,44 @@ def impossible_travel(
             float(max_speed_km_h),
             float(min_distance_km),
             float(window_hours),
+        ),
+    )
+
+
+def beaconing(
+    flows: pd.DataFrame,
+    *,
+    time_column: str = "TimeGenerated",
+    group_by: Optional[Sequence[str]] = None,
+    min_events: int = 20,
+    max_p_value: float = 1e-6,
+    max_interval_secs: float = 3600.0,
+) -> pd.DataFrame:
+    """Flows from one source to one destination on a timer.
+
+    Flows are grouped by ``group_by`` (default: those of ``SourceIP``,
+    ``DestinationIP``, ``DestinationPort`` the table has); each group's periodicity
+    is measured as :func:`huntbook.detect_polling` measures it. A group is a finding
+    when it has ``min_events`` flows or more, its p-value is below ``max_p_value``,
+    and its gaps are regular (80% within 20% or 2 s of their median, the interval
+    reported, which is at most ``max_interval_secs``). High when it kept going for an
+    hour or more, else Medium.
+
+    Example::
+
+        >>> found = huntbook.detect.beaconing(flows)
+        >>> found.Reason.iloc[0]
+        'SourceIP 10.0.1.57, DestinationIP 203.0.113.66, DestinationPort 443: 355 connections every 60 s over 5h 56m (p-value ...)'
+    """
+    return _evidence(
+        flows,
+        _huntbook.beaconing(
+            to_batch(flows),
+            time_column,
+            None if group_by is None else [str(c) for c in group_by],
+            int(min_events),
+            float(max_p_value),
+            float(max_interval_secs),
         ),
     )
 
