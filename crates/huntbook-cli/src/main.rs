@@ -37,6 +37,7 @@ Examples:
   huntbook geoip 8.8.8.8 81.2.69.160                                # where are they?
   huntbook whois --file signins.csv --column SourceIP -o whois.parquet  # who holds them?
   huntbook ti lookup 38.75.137.9 evil-site.com                      # threat intel
+  huntbook analyse timeseries bytes.csv --time TimeGenerated --value TotalBytesSent -o scored.csv
 
 Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
@@ -65,6 +66,7 @@ enum Command {
     Geoip(cmd::geo::GeoipArgs),
     Whois(cmd::geo::WhoisArgs),
     Ti(cmd::ti::Args),
+    Analyse(cmd::analyse::Args),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Geoip(args) => cmd::geo::run_geoip(args),
         Command::Whois(args) => cmd::geo::run_whois(args),
         Command::Ti(args) => cmd::ti::run(args),
+        Command::Analyse(args) => cmd::analyse::run(args),
     };
     ExitCode::from(code)
 }

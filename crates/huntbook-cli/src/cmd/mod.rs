@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod analyse;
 pub mod auditd;
 pub mod b64;
 pub mod config;
