@@ -68,7 +68,9 @@ pub fn beaconing(
         .collect::<Result<Vec<_>, _>>()?;
     let mut findings = Vec::new();
     for (rows, polling) in groups.rows.iter().zip(found) {
-        if rows.len() < o.min_events || !(polling.p_value < o.max_p_value) {
+        // A NaN p-value (all events in one second) is no finding either.
+        let significant = polling.p_value < o.max_p_value;
+        if rows.len() < o.min_events || !significant {
             continue;
         }
         let mut rows = rows.clone();

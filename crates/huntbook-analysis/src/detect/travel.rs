@@ -197,26 +197,16 @@ mod tests {
     use super::super::tests::table;
     use super::*;
 
-    const LONDON: (&str, &str, &str) = ("London", "51.5072", "-0.1276");
-    const MANCHESTER: (&str, &str, &str) = ("Manchester", "53.4808", "-2.2426");
-    const SYDNEY: (&str, &str, &str) = ("Sydney", "-33.8688", "151.2093");
+    const LONDON: Place = ("London", "51.5072", "-0.1276");
+    const MANCHESTER: Place = ("Manchester", "53.4808", "-2.2426");
+    const SYDNEY: Place = ("Sydney", "-33.8688", "151.2093");
 
-    fn signins(
-        rows: &[(
-            i64,
-            &'static str,
-            (&'static str, &'static str, &'static str),
-            &'static str,
-        )],
-    ) -> RecordBatch {
-        let col = |f: fn(
-            &(
-                i64,
-                &'static str,
-                (&'static str, &'static str, &'static str),
-                &'static str,
-            ),
-        ) -> &'static str| rows.iter().map(f).collect::<Vec<_>>();
+    type Place = (&'static str, &'static str, &'static str);
+    /// Time (s), user, place (city, latitude, longitude), result.
+    type SignIn = (i64, &'static str, Place, &'static str);
+
+    fn signins(rows: &[SignIn]) -> RecordBatch {
+        let col = |f: fn(&SignIn) -> &'static str| rows.iter().map(f).collect::<Vec<_>>();
         let times: Vec<i64> = rows.iter().map(|r| r.0).collect();
         table(
             &times,
