@@ -167,3 +167,29 @@ def test_feeds_written_by_stix2_and_pymisp_are_read(tmp_path, monkeypatch, vt_se
     assert bool(by_ioc.loc["http://phish.example.net/login.php", "Result"])
     assert by_ioc.loc["mirror-evil.example.org", "Severity"] == "high"
     assert by_ioc.loc["176.10.99.200", "Severity"] == "high"
+
+
+def test_sentinel_threat_intel_table_answers_offline_through_local_data(tmp_path):
+    """AzSTI (Microsoft Sentinel's threat-intel table) over the sample's exported
+    indicator table: MSTICPy's severities and details, misses as "Not found."."""
+    huntbook.write_sample_data(tmp_path / "data", rows=300, seed=2)
+    config = tmp_path / "huntbook.yaml"
+    config.write_text(
+        "TIProviders:\n"
+        "  SentinelTI:\n"
+        "    Provider: AzSTI\n"
+        "    Primary: true\n"
+        "    Args:\n"
+        "      DataEnvironment: LocalData\n"
+        f"      DataPaths: [{tmp_path / 'data'}]\n"
+        "TICache:\n"
+        "  Enabled: false\n"
+    )
+    ti = huntbook.TILookup(config=str(config))
+    assert ti.provider_status[0]["Loaded"]
+    found = ti.lookup_iocs(["cdn-update.example.net", "45.142.120.9", "8.8.8.8"]).set_index("Ioc")
+    assert found.loc["cdn-update.example.net", "Severity"] == "high"
+    assert found.loc["cdn-update.example.net", "Details"]["ThreatType"] == ["C2"]
+    assert found.loc["45.142.120.9", "Severity"] == "warning"
+    assert not found.loc["8.8.8.8", "Result"]
+    assert found.loc["8.8.8.8", "Details"] == "Not found."
