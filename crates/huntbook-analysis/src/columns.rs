@@ -109,20 +109,11 @@ mod tests {
     use std::sync::Arc;
 
     use arrow_array::{BooleanArray, Int32Array, StringArray, TimestampMillisecondArray};
-    use arrow_schema::{Field, Schema};
 
     use super::*;
 
     fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
-        let fields: Vec<Field> = columns
-            .iter()
-            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-            .collect();
-        RecordBatch::try_new(
-            Arc::new(Schema::new(fields)),
-            columns.into_iter().map(|(_, a)| a).collect(),
-        )
-        .unwrap()
+        RecordBatch::try_from_iter(columns).unwrap()
     }
 
     #[test]

@@ -224,20 +224,11 @@ fn log10_or_zero(values: &[Option<f64>]) -> ArrayRef {
 mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type};
-    use arrow_schema::{Field, Schema};
 
     use super::*;
 
     fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
-        let fields: Vec<Field> = columns
-            .iter()
-            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-            .collect();
-        RecordBatch::try_new(
-            Arc::new(Schema::new(fields)),
-            columns.into_iter().map(|(_, a)| a).collect(),
-        )
-        .unwrap()
+        RecordBatch::try_from_iter(columns).unwrap()
     }
 
     fn text(values: Vec<Option<&str>>) -> ArrayRef {
