@@ -20,6 +20,38 @@ def huntbook_bin() -> pathlib.Path:
     return path
 
 
+# How long the session's Chromium took to start, for the summary at the end.
+_chromium_start: list[float] = []
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory):
+    """Headless Chromium for the chart tests, started once per session (see browser.py):
+    `chromium.open(path_or_html, width=900, height=700)` returns a ChartPage."""
+    from browser import Chromium
+
+    browser = Chromium(tmp_path_factory.mktemp("pages"))
+    _chromium_start.append(browser.start_seconds)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_chart_pages(request):
+    """Closes the pages a test opened, so a long suite does not pile up renderers;
+    tests that do not use the browser never start it."""
+    yield
+    if "chromium" in request.fixturenames:
+        request.getfixturevalue("chromium").close_pages()
+
+
+def pytest_terminal_summary(terminalreporter):
+    for seconds in _chromium_start:
+        terminalreporter.write_line(f"chromium started in {seconds:.2f} s")
+
+
 def fake_service(package: str, example: str, *args: str):
     """A fixture running one of the Rust testkit's fake services (a cargo example
     that prints one JSON line describing itself, then serves until its stdin
