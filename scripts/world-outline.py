@@ -80,7 +80,7 @@ def stitch(arcs: list[list[Point]], indexes: list[int]) -> list[Point]:
 def polygons(topology: dict, name: str) -> list[list[list[Point]]]:
     """The object's polygons, each a list of rings (the exterior first, then holes)."""
     if name not in topology.get("objects", {}):
-        raise SystemExit(f"the topology has no object {name!r}; it has {sorted(topology.get('objects', {}))}")
+        raise ValueError(f"the topology has no object {name!r}; it has {sorted(topology.get('objects', {}))}")
     arcs = decode_arcs(topology)
     obj = topology["objects"][name]
     geometries = obj["geometries"] if obj["type"] == "GeometryCollection" else [obj]
@@ -91,7 +91,7 @@ def polygons(topology: dict, name: str) -> list[list[list[Point]]]:
         elif geometry["type"] == "MultiPolygon":
             parts = geometry["arcs"]
         else:
-            raise SystemExit(f"object {name!r} holds a {geometry['type']}: only polygons make an outline")
+            raise ValueError(f"object {name!r} holds a {geometry['type']}: only polygons make an outline")
         out.extend([[stitch(arcs, ring) for ring in polygon] for polygon in parts])
     return out
 
@@ -216,7 +216,10 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=pathlib.Path, default=DEFAULT_OUT, help="where to write (default: %(default)s)")
     parser.add_argument("--object", default="land", help="the topology object to convert (default: %(default)s)")
     args = parser.parse_args()
-    asset = outline(json.loads(args.topojson.read_text()), args.object)
+    try:
+        asset = outline(json.loads(args.topojson.read_text()), args.object)
+    except ValueError as error:
+        raise SystemExit(f"{args.topojson}: {error}") from None
     text = dump(asset)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

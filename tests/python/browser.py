@@ -25,9 +25,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
-# Playwright already runs headless with a fresh temporary profile (--user-data-dir) and
-# no sandbox (root cannot have one); these keep the browser off the network by itself
-# and off the GPU, which this machine does not have.
+# Playwright adds --headless and a fresh temporary --user-data-dir itself, and passes
+# several of these by default; they are listed so the harness does not rest on its
+# defaults. No sandbox: the tests run as root, where Chromium refuses one. No GPU: the
+# machines have none. The rest keep the browser from reaching the network on its own.
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
