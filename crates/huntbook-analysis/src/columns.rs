@@ -56,9 +56,17 @@ pub fn numbers(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>, Anal
 }
 
 /// The column's values as text (nulls as `None`); numbers and times are formatted.
+/// Zoned times are written in UTC (`Z`): Arrow formats only offset zones, and a
+/// named zone such as pandas' `UTC` would otherwise fail.
 pub fn texts(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, AnalysisError> {
     let array = column(batch, name)?;
-    let array = cast_to(name, array, &DataType::Utf8)?;
+    let array = match array.data_type() {
+        DataType::Timestamp(unit, Some(_)) => {
+            let utc = DataType::Timestamp(*unit, Some("+00:00".into()));
+            cast_to(name, &cast_to(name, array, &utc)?, &DataType::Utf8)?
+        }
+        _ => cast_to(name, array, &DataType::Utf8)?,
+    };
     Ok(array
         .as_string::<i32>()
         .iter()
@@ -138,6 +146,16 @@ mod tests {
         assert!(e.contains("column 's'"), "{e}");
         let e = numbers(&b, "nope").unwrap_err().to_string();
         assert!(e.contains("'nope'") && e.contains("s"), "{e}");
+    }
+
+    #[test]
+    fn texts_of_times_in_a_named_zone_are_written_in_utc() {
+        let zoned = TimestampMillisecondArray::from(vec![1_000]).with_timezone("UTC");
+        let b = batch(vec![("t", Arc::new(zoned) as ArrayRef)]);
+        assert_eq!(
+            texts(&b, "t").unwrap(),
+            vec![Some("1970-01-01T00:00:01Z".to_string())]
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod sessions;
 mod ti;
 mod timeseries;
 mod transforms;
+mod vis;
 
 #[pymodule]
 fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -34,5 +35,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     clustering::register(m)?;
     timeseries::register(m)?;
     sessions::register(m)?;
+    vis::register(m)?;
     Ok(())
 }

@@ -61,6 +61,11 @@ Detections of classic attacks, with their evidence rows and a severity::
     huntbook.detect.brute_force(logons)
     huntbook.detect.impossible_travel(signins)
 
+Charts as self-contained interactive HTML (no CDN, work offline)::
+
+    huntbook.plot.timeline(events, group_by="Operation", source_columns=["UserId"])
+    events.hb.timeline(group_by="Computer").save("timeline.html")
+
 Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
 
     feats = huntbook.add_process_features(procs)
@@ -68,7 +73,7 @@ Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
     odd = huntbook.outliers(feats, ["commandlineLen", "pathScore"])
 """
 
-from huntbook import detect
+from huntbook import detect, plot
 from huntbook._huntbook import __version__
 from huntbook.clustering import add_process_features, cluster_events, cluster_labels, identify_outliers, outliers
 from huntbook.data import QueryProvider, write_sample_data
@@ -155,6 +160,7 @@ __all__ = [
     "SentinelNotFoundError",
     "TILookup",
     "detect",
+    "plot",
     "timeseries_anomalies",
     "stl_decompose",
     "anomaly_periods",

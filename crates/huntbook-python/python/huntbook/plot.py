@@ -1,0 +1,318 @@
+"""Charts as self-contained interactive HTML: timelines, and (through the ``hb``
+accessor) the same charts straight from a DataFrame.
+
+Every function returns a :class:`Chart`. In Jupyter it shows itself (``_repr_html_``);
+``chart.save("timeline.html")`` writes a page that opens anywhere, offline: the
+drawing script is inside the file, and nothing is fetched from the network.
+
+Example::
+
+    import huntbook
+    chart = huntbook.plot.timeline(events, group_by="Operation",
+                                   source_columns=["UserId", "ClientIP"], ref_time=alert_time)
+    chart.save("timeline.html")
+    events.hb.timeline(group_by="Computer")       # the same, from the accessor
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import pandas as pd
+
+from huntbook import _huntbook
+from huntbook._tables import Table, to_batch
+
+__all__ = ["Chart", "timeline", "timeline_values", "timeline_duration", "HuntbookAccessor"]
+
+#: An instant: a pandas Timestamp, a datetime, ISO 8601 text or epoch nanoseconds.
+Instant = Union[pd.Timestamp, dt.datetime, str, int]
+
+
+class Chart:
+    """A drawn chart. Shows itself in a notebook; :meth:`save` writes it to a file.
+
+    Example::
+
+        >>> chart = huntbook.plot.timeline(events, group_by="Operation")
+        >>> chart.save("timeline.html")
+        >>> chart.kind
+        'timeline'
+    """
+
+    def __init__(self, chart: Any) -> None:
+        self._chart = chart
+
+    @property
+    def kind(self) -> str:
+        """What the chart shows: ``"timeline"``, ``"process_tree"``, ``"matrix"``..."""
+        return self._chart.kind
+
+    @property
+    def title(self) -> str:
+        return self._chart.title
+
+    @property
+    def spec(self) -> Dict[str, Any]:
+        """The data and settings the chart draws, as a dict."""
+        return json.loads(self._chart.spec_json())
+
+    @property
+    def html(self) -> str:
+        """The chart as a whole HTML page."""
+        return self._chart.page()
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Write the chart as a standalone HTML page (through a temporary file)."""
+        self._chart.save(os.fspath(path))
+
+    def _repr_html_(self) -> str:
+        return self._chart.fragment()
+
+    def __repr__(self) -> str:
+        return f"<huntbook Chart {self.kind}: {self.title!r}>"
+
+
+def _nanos(value: Instant, what: str) -> int:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{what}: {value!r} is not a time ({err})") from err
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.tz_convert("UTC").value)
+
+
+def _alert_reference(alert: Any) -> Tuple[int, str, bool]:
+    """The alert's time and name, from a dict, a row (Series) or an alert object."""
+    def get(name: str) -> Any:
+        if isinstance(alert, (dict, pd.Series)):
+            return alert.get(name)
+        return getattr(alert, name, None)
+
+    when = next((get(n) for n in ("StartTimeUtc", "StartTime", "TimeGenerated") if get(n) is not None), None)
+    if when is None:
+        raise ValueError("alert: it has no StartTimeUtc, StartTime or TimeGenerated to place it on the timeline")
+    name = next((get(n) for n in ("AlertName", "DisplayName", "AlertDisplayName") if get(n)), "Alert")
+    return _nanos(when, "alert"), str(name), True
+
+
+def _references(
+    ref_time: Optional[Instant],
+    ref_label: Optional[str],
+    ref_event: Any,
+    ref_events: Optional[pd.DataFrame],
+    ref_col: Optional[str],
+    ref_times: Optional[Iterable[Tuple[Instant, str]]],
+    alert: Any,
+    time_column: str,
+) -> List[Tuple[int, str, bool]]:
+    """MSTICPy's reference arguments as (nanoseconds, label, is alert) triples."""
+    refs: List[Tuple[int, str, bool]] = []
+    if ref_time is not None:
+        refs.append((_nanos(ref_time, "ref_time"), ref_label or "Ref time", False))
+    if ref_event is not None:
+        when = ref_event.get(time_column) if hasattr(ref_event, "get") else getattr(ref_event, time_column, None)
+        if when is None:
+            raise ValueError(f"ref_event: it has no {time_column!r}")
+        refs.append((_nanos(when, "ref_event"), ref_label or "Ref event", False))
+    if ref_events is not None:
+        if time_column not in ref_events.columns:
+            raise ValueError(f"ref_events: no column {time_column!r}")
+        labels = ref_events[ref_col] if ref_col else ref_events.index
+        for when, label in zip(ref_events[time_column], labels):
+            refs.append((_nanos(when, "ref_events"), str(label), False))
+    for when, label in ref_times or []:
+        refs.append((_nanos(when, "ref_times"), str(label), False))
+    if alert is not None:
+        refs.append(_alert_reference(alert))
+    return refs
+
+
+def _settings(
+    data: Table,
+    time_column: str,
+    group_by: Optional[str],
+    source_columns: Optional[Sequence[str]],
+    color_column: Optional[str],
+    title: Optional[str],
+    height: Optional[int],
+    width: int,
+    references: List[Tuple[int, str, bool]],
+    range_tool: bool,
+    legend: bool,
+    extra: Sequence[Optional[str]] = (),
+) -> Tuple[Any, Dict[str, Any]]:
+    """The batch of the columns a timeline reads (``extra`` too), and its settings."""
+    source = list(source_columns or [])
+    wanted = [time_column, group_by, color_column, *source, *extra]
+    names = list(dict.fromkeys(c for c in wanted if c))
+    present = set(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
+    # Missing columns are left for Rust to report, with the columns there are.
+    batch = to_batch(data, [c for c in names if c in present]) if set(names) <= present else to_batch(data)
+    return batch, {
+        "time_column": time_column,
+        "group_by": group_by,
+        "source_columns": source,
+        "color_column": color_column,
+        "title": title,
+        "height": height,
+        "width": width,
+        "references": references,
+        "range_tool": range_tool,
+        "legend": legend,
+    }
+
+
+def timeline(
+    data: Table,
+    *,
+    time_column: str = "TimeGenerated",
+    group_by: Optional[str] = None,
+    source_columns: Optional[Sequence[str]] = None,
+    color_column: Optional[str] = None,
+    title: Optional[str] = None,
+    height: Optional[int] = None,
+    width: int = 900,
+    ref_time: Optional[Instant] = None,
+    ref_label: Optional[str] = None,
+    ref_event: Any = None,
+    ref_events: Optional[pd.DataFrame] = None,
+    ref_col: Optional[str] = None,
+    ref_times: Optional[Iterable[Tuple[Instant, str]]] = None,
+    alert: Any = None,
+    overlay_data: Optional[Table] = None,
+    overlay_label: str = "overlay",
+    range_tool: bool = True,
+    legend: bool = True,
+) -> Chart:
+    """Events on a time axis, one lane per ``group_by`` value (MSTICPy's
+    ``display_timeline``).
+
+    Hover a point for its time, group and ``source_columns``; scroll to zoom, drag to
+    pan, double-click to see everything, or drag the window in the range selector.
+
+    Args:
+        data: the events.
+        time_column: when each event happened.
+        group_by: one lane per value of this column (one lane without it).
+        source_columns: columns shown when hovering an event.
+        color_column: colour events by this column instead of by lane.
+        title, height, width: the chart's title and size in pixels (the height grows
+            with the lanes by default).
+        ref_time, ref_label: a reference line at an instant, and its label.
+        ref_event: a row (Series) whose ``time_column`` is the reference.
+        ref_events, ref_col: a frame of reference events, labelled by ``ref_col``.
+        ref_times: ``[(instant, label), ...]`` reference lines.
+        alert: an alert (dict, row or object with ``StartTimeUtc``/``TimeGenerated``
+            and ``AlertName``/``DisplayName``), marked as the alert.
+        overlay_data, overlay_label: a second table drawn over the first in the
+            same lanes, as squares.
+        range_tool: show the overview under the chart that sets the zoom.
+        legend: show the legend.
+
+    Example::
+
+        >>> chart = huntbook.plot.timeline(signins, group_by="UserPrincipalName",
+        ...                                source_columns=["IPAddress", "ResultType"],
+        ...                                ref_time="2024-03-01T10:15:00Z", ref_label="First alert")
+        >>> chart.save("signins.html")
+    """
+    refs = _references(ref_time, ref_label, ref_event, ref_events, ref_col, ref_times, alert, time_column)
+    batch, settings = _settings(
+        data, time_column, group_by, source_columns, color_column, title, height, width, refs, range_tool, legend
+    )
+    overlay = None if overlay_data is None else to_batch(overlay_data)
+    return Chart(_huntbook.timeline(batch, settings, overlay, overlay_label))
+
+
+def timeline_values(
+    data: Table,
+    value_column: str,
+    *,
+    kind: str = "vbar",
+    time_column: str = "TimeGenerated",
+    group_by: Optional[str] = None,
+    source_columns: Optional[Sequence[str]] = None,
+    title: Optional[str] = None,
+    height: Optional[int] = None,
+    width: int = 900,
+    ref_time: Optional[Instant] = None,
+    ref_label: Optional[str] = None,
+    ref_times: Optional[Iterable[Tuple[Instant, str]]] = None,
+    alert: Any = None,
+    range_tool: bool = True,
+    legend: bool = True,
+) -> Chart:
+    """A numeric column over time, as bars (``"vbar"``), a ``"line"`` or points
+    (``"circle"``), one series per ``group_by`` value (MSTICPy's
+    ``display_timeline_values``).
+
+    Example::
+
+        >>> huntbook.plot.timeline_values(flows, "TotalBytesSent", kind="line", group_by="Protocol")
+    """
+    refs = _references(ref_time, ref_label, None, None, None, ref_times, alert, time_column)
+    batch, settings = _settings(
+        data, time_column, group_by, source_columns, None, title, height, width, refs, range_tool, legend,
+        extra=[value_column],
+    )
+    return Chart(_huntbook.timeline_values(batch, settings, value_column, kind))
+
+
+def timeline_duration(
+    data: Table,
+    group_by: str,
+    *,
+    time_column: str = "TimeGenerated",
+    end_time_column: Optional[str] = None,
+    title: Optional[str] = None,
+    height: Optional[int] = None,
+    width: int = 900,
+    ref_time: Optional[Instant] = None,
+    ref_label: Optional[str] = None,
+    ref_times: Optional[Iterable[Tuple[Instant, str]]] = None,
+    alert: Any = None,
+    range_tool: bool = True,
+) -> Chart:
+    """A bar per ``group_by`` value from its first event to its last (MSTICPy's
+    ``display_timeline_duration``); hover a bar for the times and the event count.
+
+    Example::
+
+        >>> huntbook.plot.timeline_duration(logons, group_by="TargetUserName")
+    """
+    refs = _references(ref_time, ref_label, None, None, None, ref_times, alert, time_column)
+    batch, settings = _settings(
+        data, time_column, group_by, None, None, title, height, width, refs, range_tool, False,
+        extra=[end_time_column],
+    )
+    return Chart(_huntbook.timeline_duration(batch, settings, end_time_column))
+
+
+@pd.api.extensions.register_dataframe_accessor("hb")
+class HuntbookAccessor:
+    """huntbook's charts from a DataFrame (``df.hb``).
+
+    Example::
+
+        >>> events.hb.timeline(group_by="Computer", source_columns=["Account"])
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def timeline(self, **kwargs: Any) -> Chart:
+        """:func:`timeline` of this frame."""
+        return timeline(self._frame, **kwargs)
+
+    def timeline_values(self, value_column: str, **kwargs: Any) -> Chart:
+        """:func:`timeline_values` of this frame."""
+        return timeline_values(self._frame, value_column, **kwargs)
+
+    def timeline_duration(self, group_by: str, **kwargs: Any) -> Chart:
+        """:func:`timeline_duration` of this frame."""
+        return timeline_duration(self._frame, group_by, **kwargs)

@@ -1,0 +1,155 @@
+//! Charts (`huntbook_vis`) for the `huntbook.plot` module: each function takes an
+//! Arrow batch and the chart's settings as a dict with MSTICPy's names, draws with the
+//! GIL released, and returns a [`Chart`] whose HTML the Python class shows.
+use std::path::PathBuf;
+
+use huntbook_vis::timeline::{self as draw, Overlay, Reference, TimelineOptions};
+use pyo3::prelude::*;
+
+use crate::arrow::batch_from_py;
+use crate::transforms::value_error;
+
+/// A drawn chart: its HTML fragment (for a notebook), its page (for a file).
+#[pyclass(module = "huntbook._huntbook", frozen)]
+pub struct Chart(huntbook_vis::Chart);
+
+#[pymethods]
+impl Chart {
+    #[getter]
+    fn kind(&self) -> &str {
+        self.0.kind()
+    }
+
+    #[getter]
+    fn title(&self) -> &str {
+        self.0.title()
+    }
+
+    /// The JSON the chart's script draws.
+    fn spec_json(&self) -> String {
+        serde_json::Value::Object(self.0.spec().clone()).to_string()
+    }
+
+    fn fragment(&self) -> String {
+        self.0.fragment()
+    }
+
+    fn page(&self) -> String {
+        self.0.page()
+    }
+
+    /// Writes the page to `path` through a temporary file, so no half-written chart is
+    /// ever left behind.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let page = self.0.page();
+        py.detach(|| huntbook_notebook::io::write_atomic(&path, page.as_bytes()))
+            .map_err(|e| value_error(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+/// Runs `draw` with the GIL released and wraps its chart.
+fn chart<E: std::fmt::Display + Send>(
+    py: Python<'_>,
+    draw: impl FnOnce() -> Result<huntbook_vis::Chart, E> + Send,
+) -> PyResult<Chart> {
+    py.detach(draw).map(Chart).map_err(value_error)
+}
+
+/// Timeline settings as `huntbook.plot` passes them.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Timeline {
+    time_column: String,
+    group_by: Option<String>,
+    source_columns: Vec<String>,
+    color_column: Option<String>,
+    title: Option<String>,
+    height: Option<u32>,
+    width: u32,
+    /// (nanoseconds since the epoch, label, is the alert)
+    references: Vec<(i64, String, bool)>,
+    range_tool: bool,
+    legend: bool,
+}
+
+impl Timeline {
+    fn options(self, overlay: Option<(&Bound<'_, PyAny>, String)>) -> PyResult<TimelineOptions> {
+        let overlay = match overlay {
+            Some((data, label)) => Some(Overlay {
+                data: batch_from_py(data)?,
+                label,
+            }),
+            None => None,
+        };
+        Ok(TimelineOptions {
+            time_column: self.time_column,
+            group_by: self.group_by,
+            source_columns: self.source_columns,
+            color_column: self.color_column,
+            title: self.title,
+            height: self.height,
+            width: self.width,
+            references: self
+                .references
+                .into_iter()
+                .map(|(time, label, alert)| Reference { time, label, alert })
+                .collect(),
+            overlay,
+            range_tool: self.range_tool,
+            legend: self.legend,
+        })
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (batch, settings, overlay=None, overlay_label=String::new()))]
+fn timeline(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    settings: Timeline,
+    overlay: Option<&Bound<'_, PyAny>>,
+    overlay_label: String,
+) -> PyResult<Chart> {
+    let data = batch_from_py(batch)?;
+    let options = settings.options(overlay.map(|o| (o, overlay_label)))?;
+    chart(py, || draw::timeline(&data, &options))
+}
+
+#[pyfunction]
+fn timeline_values(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    settings: Timeline,
+    value_column: String,
+    kind: String,
+) -> PyResult<Chart> {
+    let data = batch_from_py(batch)?;
+    let options = settings.options(None)?;
+    let kind = kind.parse().map_err(value_error)?;
+    chart(py, || {
+        draw::timeline_values(&data, &value_column, kind, &options)
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (batch, settings, end_time_column=None))]
+fn timeline_duration(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    settings: Timeline,
+    end_time_column: Option<String>,
+) -> PyResult<Chart> {
+    let data = batch_from_py(batch)?;
+    let options = settings.options(None)?;
+    chart(py, || {
+        draw::timeline_duration(&data, end_time_column.as_deref(), &options)
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Chart>()?;
+    m.add_function(wrap_pyfunction!(timeline, m)?)?;
+    m.add_function(wrap_pyfunction!(timeline_values, m)?)?;
+    m.add_function(wrap_pyfunction!(timeline_duration, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Charts of security data as self-contained interactive HTML.
+//!
+//! Each chart is built from an Arrow [`RecordBatch`](arrow_array::RecordBatch) and the
+//! names of its columns, as MSTICPy's plotting functions take a DataFrame. Rust does
+//! the work that grows with the data (reading columns, sorting, aggregating, laying
+//! out trees and graphs) and writes a compact JSON spec; a small script of our own
+//! (`js/`, inlined into every chart) draws it on a canvas with tooltips, zoom and
+//! pan. A [`Chart`] is one HTML fragment that works the same as a standalone page,
+//! a notebook output and a part of an exported report: no CDN, no network request.
+//!
+//! * [`timeline`]: events on a time axis in lanes, values over time, durations.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, RecordBatch, StringArray};
+//! use huntbook_vis::timeline::{timeline, TimelineOptions};
+//!
+//! let events = RecordBatch::try_from_iter([
+//!     ("TimeGenerated", Arc::new(StringArray::from(vec!["2024-03-01T10:00:00Z", "2024-03-01T10:05:00Z"])) as ArrayRef),
+//!     ("Operation", Arc::new(StringArray::from(vec!["UserLoggedIn", "FileDownloaded"]))),
+//! ]).unwrap();
+//! let options = TimelineOptions { group_by: Some("Operation".into()), ..Default::default() };
+//! let chart = timeline(&events, &options).unwrap();
+//! let page = chart.page();
+//! assert!(page.contains("<canvas") || page.contains("huntbook.render"));
+//! assert!(!page.contains("http://") && !page.contains("https://"));
+//! ```
+
+mod chart;
+pub mod columns;
+pub mod timeline;
+
+pub use chart::Chart;
+
+/// Why a chart could not be drawn from what it was given.
+#[derive(Debug, thiserror::Error)]
+pub enum VisError {
+    #[error(transparent)]
+    Column(#[from] huntbook_analysis::AnalysisError),
+    #[error("{0}")]
+    Invalid(String),
+}
