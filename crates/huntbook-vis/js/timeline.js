@@ -16,7 +16,7 @@ huntbook.kinds.timeline = function (root, spec) {
     } else if (mode === "values" && series.length > 1) {
       series.forEach(function (s, i) { items.push({ label: s.name, colour: s.colour || hb.colour(i) }); });
     }
-    if (items.length > 1 && items.length <= 60) hb.legend(root, items);
+    if (items.length > 1 && items.length <= 60) hb.legend(root, items, mode === "events" ? spec.color_by : null);
   }
 
   // Where things go.
