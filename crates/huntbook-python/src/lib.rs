@@ -16,6 +16,7 @@ mod query;
 mod sentinel;
 mod sessions;
 mod ti;
+mod time;
 mod timeseries;
 mod transforms;
 mod vis;
@@ -36,5 +37,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     timeseries::register(m)?;
     sessions::register(m)?;
     vis::register(m)?;
+    time::register(m)?;
     Ok(())
 }

@@ -66,6 +66,13 @@ Charts as self-contained interactive HTML (no CDN, work offline)::
     huntbook.plot.timeline(events, group_by="Operation", source_columns=["UserId"])
     events.hb.timeline(group_by="Computer").save("timeline.html")
 
+Notebook widgets that never block (defaults from injected parameters), styled text,
+alerts and incidents::
+
+    ip_text = huntbook.widgets.GetText(prompt="IP address to investigate", value=ip_address)
+    qt = huntbook.widgets.QueryTime(units="day", before=1, after=0)
+    huntbook.md("Findings", "large, bold"); huntbook.display_alert(alerts.iloc[0])
+
 Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
 
     feats = huntbook.add_process_features(procs)
@@ -77,6 +84,7 @@ from huntbook import detect, plot
 from huntbook._huntbook import __version__
 from huntbook.clustering import add_process_features, cluster_events, cluster_labels, identify_outliers, outliers
 from huntbook.data import QueryProvider, write_sample_data
+from huntbook.display import display_alert, display_incident, md
 from huntbook.errors import (
     DeadKernelError,
     ExecutionError,
@@ -161,6 +169,10 @@ __all__ = [
     "TILookup",
     "detect",
     "plot",
+    "widgets",
+    "md",
+    "display_alert",
+    "display_incident",
     "timeseries_anomalies",
     "stl_decompose",
     "anomaly_periods",
@@ -172,3 +184,12 @@ __all__ = [
     "detect_polling",
     "polling_groups",
 ]
+
+
+def __getattr__(name: str):
+    # Widgets need ipywidgets, which takes a while to import: load them on first use.
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module("huntbook.widgets")
+    raise AttributeError(f"module 'huntbook' has no attribute {name!r}")
