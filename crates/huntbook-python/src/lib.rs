@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod arrow;
 mod azure;
 mod clustering;
+mod config;
 mod detect;
 mod execute;
 mod geo;
@@ -38,5 +39,6 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sessions::register(m)?;
     vis::register(m)?;
     time::register(m)?;
+    config::register(m)?;
     Ok(())
 }

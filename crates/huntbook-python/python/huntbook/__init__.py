@@ -72,6 +72,7 @@ alerts and incidents::
     ip_text = huntbook.widgets.GetText(prompt="IP address to investigate", value=ip_address)
     qt = huntbook.widgets.QueryTime(units="day", before=1, after=0)
     huntbook.md("Findings", "large, bold"); huntbook.display_alert(alerts.iloc[0])
+    huntbook.init_notebook()                        # what is configured, ready, missing
 
 Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
 
@@ -93,6 +94,7 @@ from huntbook.errors import (
     NotebookRunError,
 )
 from huntbook.execute import execute_notebook, inspect_notebook
+from huntbook.init import NotebookStatus, init_notebook
 from huntbook.geo import geoip, ip_type, is_global_ip, whois, write_mmdb
 from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
 from huntbook.proctree import ProcessTreeAccessor, build_process_tree
@@ -170,6 +172,8 @@ __all__ = [
     "detect",
     "plot",
     "widgets",
+    "init_notebook",
+    "NotebookStatus",
     "md",
     "display_alert",
     "display_incident",
