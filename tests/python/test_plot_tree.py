@@ -100,7 +100,8 @@ def test_tree_plot_draws_the_tree_and_pandas_plots_still_work(procs):
     chart = tree.plot(legend_col="SubjectUserName", title="Small")
     assert isinstance(chart, huntbook.plot.Chart) and chart.kind == "process_tree"
     assert chart.title == "Small" and tree.plot().kind == "process_tree"
-    assert tree.hb_tree.plot(pid_fmt="dec").spec["pid_label"] == "PID"
+    pid = tree["NewProcessId"].iloc[-1]
+    assert str(int(pid, 16)) in tree.hb_tree.plot(pid_fmt="dec").spec["pid"]["dict"]
     # Any plot kind, positional argument or pandas keyword goes to pandas.
     from matplotlib.axes import Axes
 
@@ -247,4 +248,8 @@ def test_a_10k_process_tree_draws_and_scrolls(chromium, tmp_path, record_propert
     xy = page_point(page, page.eval(f"{API}.markAt({last})"))
     page.hover(*xy)
     assert tree["NewProcessId"].iloc[last] in page.eval(ROOT + ".querySelector('.hb-tip').textContent")
+    # The tip of the last row opens above it, inside the chart.
+    tip = page.eval(ROOT + ".querySelector('.hb-tip').getBoundingClientRect().toJSON()")
+    chart = page.eval(ROOT + ".getBoundingClientRect().toJSON()")
+    assert tip["bottom"] <= chart["bottom"]
     page.screenshot("plot_tree_10k")

@@ -240,7 +240,12 @@ huntbook.kinds.process_tree = function (root, spec) {
     if (dragging) return;
     var p = pos(e), i = hit(p[0], p[1]);
     c.cv.style.cursor = i >= 0 ? "pointer" : "default";
-    if (i >= 0) tip.show(p[0] + c.cv.offsetLeft, p[1] + c.cv.offsetTop, describe(i)); else tip.hide();
+    if (i < 0) { tip.hide(); return; }
+    var x = p[0] + c.cv.offsetLeft, y = p[1] + c.cv.offsetTop;
+    tip.show(x, y, describe(i));
+    // Near the bottom the tip goes above the pointer, or the chart would cut it off.
+    var th = tip.el.offsetHeight;
+    if (y + 14 + th > root.clientHeight) tip.el.style.top = Math.max(0, y - th - 10) + "px";
   });
   c.cv.addEventListener("mouseleave", function () { tip.hide(); });
   c.cv.addEventListener("click", function (e) {
