@@ -85,6 +85,20 @@ def test_layout_is_msticpys_rows_and_levels(tree):
     assert [lv + 1 for lv in spec["level"]] == list(theirs["Level"])
 
 
+def test_a_tree_built_by_msticpy_draws_as_msticpy_lays_it_out():
+    from msticpy.transform.proc_tree_builder import build_process_tree as mp_build
+
+    theirs = mp_build(to_frame(_huntbook.generate_process_events(600, hosts=2, seed=5)))
+    spec = huntbook.plot.process_tree(theirs, legend_col="SubjectUserName").spec
+    laid_out = _pre_process_tree(theirs, pid_fmt="hex").proc_tree.sort_values("Row", ascending=False)
+    order = spec["row"] or list(range(len(theirs)))
+    assert [theirs["path"].iloc[r] for r in order] == list(laid_out["path"])
+    assert [lv + 1 for lv in spec["level"]] == list(laid_out["Level"])
+    tips = {t["name"] for t in spec["tips"]}
+    assert {"NewProcessName", "NewProcessId", "CommandLine", "SubjectUserName", "SubjectLogonId",
+            "TargetLogonId"} <= tips
+
+
 def test_parents_and_subtree_ends_agree_with_the_navigation(tree, positions):
     spec = tree.plot().spec
     for p in range(0, len(tree), 7):
