@@ -57,7 +57,7 @@ def attack(tree, positions):
 def page(tree, chromium, tmp_path):
     path = tmp_path / "tree.html"
     tree.plot(legend_col="SubjectUserName").save(path)
-    return chromium.open(path)
+    return chromium.open(path, height=900)  # the whole chart in the viewport
 
 
 def in_view(total, view):
@@ -163,6 +163,18 @@ def test_loads_clean_and_draws_only_the_rows_in_view(page, tree):
     assert view["scroll"] == 4000
     assert view["first"] == math.floor((4000 - view["pad"]) / view["rowHeight"])
     assert int(page.eval(ROOT + ".dataset.marks")) == in_view(len(tree), view)
+    # A click on the scrollbar's track below its thumb pages down; dragging the thumb
+    # to the bottom shows the last rows.
+    width, height = view["width"], view["height"]
+    page.page.mouse.click(*page_point(page, (width - 6, height - 3)))
+    assert page.eval(API + ".view()")["scroll"] == 4000 + height - view["rowHeight"]
+    thumb = page.eval(API + ".view()")["thumb"]
+    page.page.mouse.move(*page_point(page, (width - 6, thumb[0] + thumb[1] / 2)))
+    page.page.mouse.down()
+    page.page.mouse.move(*page_point(page, (width - 6, height - 1)))
+    page.page.mouse.up()
+    view = page.eval(API + ".view()")
+    assert view["end"] == len(tree) and int(page.eval(ROOT + ".dataset.marks")) == in_view(len(tree), view)
     legend = page.eval(ROOT + ".querySelector('.hb-legend').textContent")
     users = tree["SubjectUserName"].value_counts()
     assert legend.startswith("SubjectUserName:" + users.index[0]) and "(none)" in legend

@@ -274,6 +274,9 @@ huntbook.kinds.process_tree = function (root, spec) {
     markAt: function (r) { var p = toPos(r); reveal(p); draw(); return [boxX(p) + BW / 2, boxY(at[p]) + BOX / 2]; },
     toggleAt: function (r) { var p = toPos(r); reveal(p); draw(); return [boxX(p) + 12, boxY(at[p]) + 17]; },
     scrollTo: function (px) { scroll = px; draw(); return scroll; },
-    view: function () { return { first: drawn[0], end: drawn[1], shown: shown.length, scroll: scroll, height: H, rowHeight: ROW, pad: PAD }; },
+    view: function () {
+      return { first: drawn[0], end: drawn[1], shown: shown.length, scroll: scroll, width: W, height: H, rowHeight: ROW, pad: PAD,
+        thumb: thumb ? [thumb.top, thumb.height] : null };
+    },
   };
 };
