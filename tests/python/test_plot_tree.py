@@ -210,6 +210,11 @@ def test_collapsing_hides_exactly_the_descendants(page, tree, positions, attack)
     page.screenshot("plot_tree_collapsed")
     page.page.mouse.click(*xy)
     assert page.eval(API + ".visibleRows()") == before
+    # The buttons: only the roots, then everything again.
+    page.page.click("text=Collapse all")
+    assert page.eval(API + ".visibleRows()") == rows_of(tree.hb_tree.roots(), positions)
+    page.page.click("text=Expand all")
+    assert page.eval(API + ".visibleRows()") == before
 
 
 def test_search_by_name_and_by_pid(page, tree, attack):

@@ -24,6 +24,7 @@ huntbook.kinds.process_tree = function (root, spec) {
   var bar = hb.el("div", "hb-bar", root);
   var input = hb.el("input", null, bar);
   input.type = "search"; input.placeholder = "Find a process by name or pid"; input.size = 32;
+  var fold = hb.el("button", null, bar, "Collapse all"), unfold = hb.el("button", null, bar, "Expand all");
   var note = hb.el("span", "hb-note", bar, n + " processes");
   // Legend labels come most frequent first, "(none)" last: the first ones get the
   // palette and then Tol's muted colours, the rest share one grey, rows without a
@@ -254,6 +255,9 @@ huntbook.kinds.process_tree = function (root, spec) {
     if (i >= 0 && hasKids(i) && p[0] < boxX(i) + 20) setCollapsed(i, !collapsed[i]);
     else select(i === selected ? -1 : i);
   });
+  // Collapse all: every process with children, so only the roots stay.
+  fold.addEventListener("click", function () { for (var i = 0; i < n; i++) collapsed[i] = hasKids(i) ? 1 : 0; refresh(); draw(); });
+  unfold.addEventListener("click", function () { collapsed.fill(0); refresh(); draw(); });
   input.addEventListener("input", function () { search(input.value); });
   input.addEventListener("keydown", function (e) {
     if (e.key !== "Enter" || !matches.length) return;
