@@ -9,6 +9,7 @@
 //! a notebook output and a part of an exported report: no CDN, no network request.
 //!
 //! * [`timeline`]: events on a time axis in lanes, values over time, durations.
+//! * [`tree`]: process trees, collapsible and searchable, drawn only where in view.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -29,6 +30,7 @@
 mod chart;
 pub mod columns;
 pub mod timeline;
+pub mod tree;
 
 pub use chart::Chart;
 
