@@ -82,7 +82,9 @@
         d.style.display = "block";
         var w = d.offsetWidth, rw = root.clientWidth;
         d.style.left = Math.max(0, Math.min(x + 12, rw - w - 4)) + "px";
-        d.style.top = y + 14 + "px";
+        // Near the bottom of the chart the tip opens above the pointer.
+        var h = d.offsetHeight;
+        d.style.top = (y + 14 + h > root.clientHeight ? Math.max(0, y - h - 10) : y + 14) + "px";
       },
       hide: function () { d.style.display = "none"; },
     };

@@ -38,8 +38,7 @@ huntbook.kinds.process_tree = function (root, spec) {
     var items = labels.slice(0, K).map(function (l, i) { return { label: l, colour: paint(i), square: true }; });
     if (values > K) items.push({ label: "other (" + (values - K) + " values)", colour: OTHER, square: true });
     if (none >= 0) items.push({ label: NONE, colour: EMPTY, square: true });
-    var leg = hb.legend(root, items);
-    leg.insertBefore(hb.el("b", null, null, spec.legend_col + ":"), leg.firstChild);
+    hb.legend(root, items, spec.legend_col);
   }
 
   // Rows shown (positions in tree order) once collapsed subtrees are skipped, and
@@ -244,9 +243,6 @@ huntbook.kinds.process_tree = function (root, spec) {
     if (i < 0) { tip.hide(); return; }
     var x = p[0] + c.cv.offsetLeft, y = p[1] + c.cv.offsetTop;
     tip.show(x, y, describe(i));
-    // Near the bottom the tip goes above the pointer, or the chart would cut it off.
-    var th = tip.el.offsetHeight;
-    if (y + 14 + th > root.clientHeight) tip.el.style.top = Math.max(0, y - th - 10) + "px";
   });
   c.cv.addEventListener("mouseleave", function () { tip.hide(); });
   c.cv.addEventListener("click", function (e) {
