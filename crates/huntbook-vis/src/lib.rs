@@ -9,6 +9,8 @@
 //! a notebook output and a part of an exported report: no CDN, no network request.
 //!
 //! * [`timeline`]: events on a time axis in lanes, values over time, durations.
+//! * [`network`]: who talks to whom (a node per distinct source and target value),
+//!   and alerts or incidents with their entities; laid out by [`layout`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -28,6 +30,8 @@
 
 mod chart;
 pub mod columns;
+pub mod layout;
+pub mod network;
 pub mod timeline;
 
 pub use chart::Chart;
