@@ -115,7 +115,9 @@ huntbook.kinds.network = function (root, spec) {
   // overlap a label already drawn (checked on a coarse grid of the screen).
   function drawLabels(focus, near) {
     ctx.font = font; ctx.textBaseline = "middle"; ctx.textAlign = "left";
-    var fs = spec.font_size || 10, cell = 40, taken = {}, count = 0;
+    // At most one label per 9,000 square pixels, so a dense fit stays a picture
+    // and zooming in (fewer nodes in view) names more of them.
+    var fs = spec.font_size || 10, cell = 40, taken = {}, count = 0, most = Math.max(20, W * H / 9000);
     function boxes(x, y, w) {
       var out = [];
       for (var gx = Math.floor(x / cell); gx <= Math.floor((x + w) / cell); gx++)
@@ -129,7 +131,7 @@ huntbook.kinds.network = function (root, spec) {
     }
     var order = focus >= 0 ? [focus].concat(byDegree.filter(function (j) { return near[j] && j !== focus; })).concat(byDegree) : byDegree;
     var done = {};
-    for (var o = 0; o < order.length && count < 400; o++) {
+    for (var o = 0; o < order.length && (count < most || focus >= 0); o++) {
       var j = order[o];
       if (done[j]) continue;
       done[j] = true;
@@ -140,7 +142,7 @@ huntbook.kinds.network = function (root, spec) {
       // The hovered node is always named; while one is hovered, only its neighbours.
       if (j !== focus && (!fits(x, y, w, keys) || (focus >= 0 && !near[j]))) continue;
       keys.forEach(function (k) { (taken[k] || (taken[k] = [])).push([x, y, w]); });
-      ctx.fillStyle = "rgba(255,255,255,0.8)"; ctx.fillRect(x - 1, y - fs / 2 - 1, w + 2, fs + 2);
+      ctx.fillStyle = "rgba(255,255,255,0.65)"; ctx.fillRect(x - 1, y - fs / 2 - 1, w + 2, fs + 2);
       ctx.fillStyle = "#222"; ctx.fillText(text, x, y);
       count++;
     }

@@ -24,7 +24,7 @@ const ROUNDS: usize = 300;
 /// Components up to this size compute the push of every pair exactly.
 const EXACT_UP_TO: usize = 300;
 /// Barnes-Hut: a group of nodes this much smaller than its distance acts as one.
-const THETA: f64 = 0.8;
+const THETA: f64 = 1.0;
 /// Space between packed components, in edge lengths.
 const GAP: f64 = 2.0;
 /// The packed layout aims at this width / height (a chart is wider than tall).
@@ -162,12 +162,14 @@ fn component_layout(members: &[usize], neighbours: &[Vec<usize>], seed: u64) -> 
         .collect();
     let start = ((m as f64).sqrt() * 0.5).max(1.0);
     let mut force = vec![[0.0; 2]; m];
+    let mut tree = QuadTree::default();
     for round in 0..ROUNDS {
         force.iter_mut().for_each(|f| *f = [0.0, 0.0]);
         if m <= EXACT_UP_TO {
             push_exact(&pos, &mut force);
         } else {
-            QuadTree::new(&pos).push(&pos, &mut force);
+            tree.build(&pos);
+            tree.push(&pos, &mut force);
         }
         for &(i, j) in &edges {
             let (dx, dy) = (pos[i][0] - pos[j][0], pos[i][1] - pos[j][1]);
@@ -222,9 +224,14 @@ fn push(a: [f64; 2], b: [f64; 2], mass: f64, salt: usize) -> (f64, f64) {
 }
 
 /// A quadtree of the nodes with the count and centre of each square: the push of a
-/// far square's nodes is that of its count of nodes at its centre.
+/// far square's nodes is that of its count of nodes at its centre. The nodes are
+/// held in one array, each cell owning a contiguous range of it, so that building
+/// the tree every round allocates nothing once the first round has.
+#[derive(Default)]
 struct QuadTree {
     cells: Vec<Cell>,
+    order: Vec<usize>,
+    scratch: Vec<usize>,
 }
 
 struct Cell {
@@ -233,12 +240,14 @@ struct Cell {
     size: f64,
     /// The four quarters' cells; `None` for a leaf.
     children: Option<[usize; 4]>,
-    /// A leaf's nodes.
-    members: Vec<usize>,
+    /// The cell's nodes: `order[start..end]`.
+    start: usize,
+    end: usize,
 }
 
 impl QuadTree {
-    fn new(pos: &[[f64; 2]]) -> QuadTree {
+    /// Rebuilds the tree for `pos`.
+    fn build(&mut self, pos: &[[f64; 2]]) {
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
         for p in pos {
             for axis in 0..2 {
@@ -247,24 +256,26 @@ impl QuadTree {
             }
         }
         let size = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(NEAR);
-        let mut tree = QuadTree { cells: Vec::new() };
-        tree.build((0..pos.len()).collect(), lo, size, pos, 0);
-        tree
+        self.cells.clear();
+        self.order.clear();
+        self.order.extend(0..pos.len());
+        self.cell(0, pos.len(), lo, size, pos, 0);
     }
 
-    /// Adds the cell of `members` (inside the square at `corner` of side `size`) and
-    /// its descendants; returns its index.
-    fn build(
+    /// Adds the cell of `order[start..end]` (inside the square at `corner` of side
+    /// `size`) and its descendants; returns its index.
+    fn cell(
         &mut self,
-        members: Vec<usize>,
+        start: usize,
+        end: usize,
         corner: [f64; 2],
         size: f64,
         pos: &[[f64; 2]],
         depth: u32,
     ) -> usize {
-        let mass = members.len() as f64;
+        let mass = (end - start) as f64;
         let mut centre = [0.0, 0.0];
-        for &n in &members {
+        for &n in &self.order[start..end] {
             centre[0] += pos[n][0] / mass;
             centre[1] += pos[n][1] / mass;
         }
@@ -274,27 +285,49 @@ impl QuadTree {
             mass,
             size,
             children: None,
-            members: Vec::new(),
+            start,
+            end,
         });
         // Nodes on one spot cannot be split: past a depth they stay one leaf.
-        if members.len() <= 1 || depth > 24 {
-            self.cells[index].members = members;
+        if end - start <= 1 || depth > 24 {
             return index;
         }
+        // Sort the range by quarter (a counting sort through the scratch array).
         let half = size / 2.0;
-        let mut quarters: [Vec<usize>; 4] = Default::default();
-        for n in members {
-            let right = pos[n][0] >= corner[0] + half;
-            let below = pos[n][1] >= corner[1] + half;
-            quarters[usize::from(right) + 2 * usize::from(below)].push(n);
+        let quarter = |n: usize| {
+            usize::from(pos[n][0] >= corner[0] + half)
+                + 2 * usize::from(pos[n][1] >= corner[1] + half)
+        };
+        let mut bounds = [0usize; 5];
+        for &n in &self.order[start..end] {
+            bounds[quarter(n) + 1] += 1;
         }
+        for q in 0..4 {
+            bounds[q + 1] += bounds[q];
+        }
+        self.scratch.clear();
+        self.scratch.resize(end - start, 0);
+        let mut fill = bounds;
+        for &n in &self.order[start..end] {
+            let q = quarter(n);
+            self.scratch[fill[q]] = n;
+            fill[q] += 1;
+        }
+        self.order[start..end].copy_from_slice(&self.scratch);
         let mut children = [0; 4];
-        for (q, quarter) in quarters.into_iter().enumerate() {
+        for (q, child) in children.iter_mut().enumerate() {
             let corner = [
                 corner[0] + half * (q % 2) as f64,
                 corner[1] + half * (q / 2) as f64,
             ];
-            children[q] = self.build(quarter, corner, half, pos, depth + 1);
+            *child = self.cell(
+                start + bounds[q],
+                start + bounds[q + 1],
+                corner,
+                half,
+                pos,
+                depth + 1,
+            );
         }
         self.cells[index].children = Some(children);
         index
@@ -311,7 +344,7 @@ impl QuadTree {
                     continue;
                 }
                 let Some(children) = cell.children else {
-                    for &j in &cell.members {
+                    for &j in &self.order[cell.start..cell.end] {
                         if j != i {
                             let (fx, fy) = push(*p, pos[j], 1.0, i + j);
                             force[i][0] += fx;
@@ -320,8 +353,8 @@ impl QuadTree {
                     }
                     continue;
                 };
-                let d = (p[0] - cell.centre[0]).hypot(p[1] - cell.centre[1]);
-                if cell.size < THETA * d {
+                let (dx, dy) = (p[0] - cell.centre[0], p[1] - cell.centre[1]);
+                if cell.size * cell.size < THETA * THETA * (dx * dx + dy * dy) {
                     let (fx, fy) = push(*p, cell.centre, cell.mass, i);
                     force[i][0] += fx;
                     force[i][1] += fy;
@@ -497,7 +530,9 @@ mod tests {
         let mut exact = vec![[0.0; 2]; pos.len()];
         push_exact(&pos, &mut exact);
         let mut approx = vec![[0.0; 2]; pos.len()];
-        QuadTree::new(&pos).push(&pos, &mut approx);
+        let mut tree = QuadTree::default();
+        tree.build(&pos);
+        tree.push(&pos, &mut approx);
         let mut error = 0.0;
         let mut total = 0.0;
         for (e, a) in exact.iter().zip(&approx) {
