@@ -30,6 +30,9 @@ use crate::VisError;
 
 const SCRIPT: &str = include_str!("../js/network.js");
 
+/// Named text columns: one value per node or edge.
+type TextColumns = Vec<(String, Vec<Option<String>>)>;
+
 /// Distinct values listed in a tooltip before the rest are counted.
 const SHOWN_VALUES: usize = 10;
 
@@ -96,7 +99,7 @@ impl NetworkOptions {
 pub fn network(data: &RecordBatch, options: &NetworkOptions) -> Result<Chart, VisError> {
     let sources = columns::texts(data, &options.source_col)?;
     let targets = columns::texts(data, &options.target_col)?;
-    let read = |names: &[String]| -> Result<Vec<(String, Vec<Option<String>>)>, VisError> {
+    let read = |names: &[String]| -> Result<TextColumns, VisError> {
         names
             .iter()
             .map(|n| Ok((n.clone(), columns::texts(data, n)?)))
@@ -366,7 +369,7 @@ fn kind_name(entity: &Entity) -> String {
 
 /// Per-node `name -> value` maps as columns: every name seen, in order of first
 /// sight, with `None` where a node has no value.
-fn tip_columns(tips: &[HashMap<String, String>]) -> Vec<(String, Vec<Option<String>>)> {
+fn tip_columns(tips: &[HashMap<String, String>]) -> TextColumns {
     let mut names: Vec<String> = Vec::new();
     let mut known = HashSet::new();
     for tip in tips {
@@ -423,7 +426,7 @@ impl Distinct {
 }
 
 /// Columns `names` of per-item distinct values, as tooltip columns.
-fn columns_of(names: &[String], values: &[Vec<Distinct>]) -> Vec<(String, Vec<Option<String>>)> {
+fn columns_of(names: &[String], values: &[Vec<Distinct>]) -> TextColumns {
     names
         .iter()
         .enumerate()
@@ -445,9 +448,9 @@ struct Graph {
     index: HashMap<String, usize>,
     kinds: Vec<u32>,
     kind_names: Vec<String>,
-    node_tips: Vec<(String, Vec<Option<String>>)>,
+    node_tips: TextColumns,
     edges: Vec<Edge>,
-    edge_tips: Vec<(String, Vec<Option<String>>)>,
+    edge_tips: TextColumns,
 }
 
 impl Graph {
@@ -474,7 +477,7 @@ impl Graph {
             }
         }
         let all: Vec<usize> = (0..n).collect();
-        let tips = |columns: &[(String, Vec<Option<String>>)], order: &[usize]| -> Value {
+        let tips = |columns: &TextColumns, order: &[usize]| -> Value {
             Value::Array(
                 columns
                     .iter()
