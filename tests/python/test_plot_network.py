@@ -6,11 +6,16 @@ flows (df_to_networkx)."""
 import json
 import pathlib
 
+import collections
+import contextlib
+import io
+
 import pandas as pd
 import pytest
 
 import huntbook
 from msticpy.transform.network import df_to_networkx
+from msticpy.vis.entity_graph_tools import EntityGraph
 
 HEIGHT = 860  # the chart (700 px) with its title, legend and note
 
@@ -239,6 +244,21 @@ def test_incident_graph_nodes_are_the_alerts_and_their_entities(chromium, alerts
     text = tip_text(page)
     assert f"AlertName: {alerts.AlertName.iloc[0]}" in text
     assert f"AlertSeverity: {alerts.AlertSeverity.iloc[0]}" in text
+
+
+def test_incident_graph_entities_match_msticpy_entity_graph(alerts):
+    with contextlib.redirect_stdout(io.StringIO()):
+        theirs = EntityGraph(alerts).graph
+    # MSTICPy keys alert nodes by their display name (so alerts merge); compare the
+    # entities: the same number of each type after merging those several alerts share.
+    their_types = collections.Counter(
+        data["Type"] for _, data in theirs.nodes(data=True) if data.get("Type") != "alert"
+    )
+    spec = huntbook.plot.incident_graph(alerts).spec
+    names = {"Host": "host", "Account": "account", "IpAddress": "ip"}
+    ours = collections.Counter(names[spec["kinds"][k]] for k in spec["nodes"]["kind"] if spec["kinds"][k] != "Alert")
+    assert ours == their_types
+    assert sum(ours.values()) > 0
 
 
 def test_incident_graph_links_entities_to_each_other(alerts):

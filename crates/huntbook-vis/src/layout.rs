@@ -6,7 +6,7 @@
 //! node moves, so the layout settles. `K`, the length an edge settles at, is the
 //! unit of the result. Small components compute every pair; larger ones group far
 //! nodes in a quadtree and push with each group's centre (Barnes and Hut), which
-//! keeps 2,000 nodes to a fraction of a second.
+//! lays out 2,000 nodes in about a second.
 //!
 //! Components are then packed side by side in rows, biggest first, with a gap
 //! wider than an edge between them: a graph of one large cluster and many isolated
