@@ -261,6 +261,32 @@ def test_incident_graph_entities_match_msticpy_entity_graph(alerts):
     assert sum(ours.values()) > 0
 
 
+def test_incidents_link_to_their_alerts(chromium, alerts, tmp_path):
+    ids = alerts.SystemAlertId.tolist()
+    incidents = pd.DataFrame({
+        "Title": ["Brute force then logon", "Service installs"],
+        "IncidentNumber": [7, 8],
+        "AlertIds": [json.dumps(ids[:3]), json.dumps(ids[3:5] + ["not-in-the-alerts"])],
+    })
+    chart = incidents.hb.incident_graph(alerts=alerts.head(10))
+    spec = chart.spec
+    labels, kinds = spec["nodes"]["label"], [spec["kinds"][k] for k in spec["nodes"]["kind"]]
+    assert kinds[:2] == ["Incident", "Incident"] and kinds[2:12] == ["Alert"] * 10
+    assert labels[:2] == incidents.Title.tolist()
+    assert len(labels) == 2 + 10 + len(python_entities(alerts.head(10)))
+    relation = spec["edges"]["tips"][0]
+    has_alert = sorted(
+        (s, t) for i, (s, t) in enumerate(zip(spec["edges"]["s"], spec["edges"]["t"]))
+        if relation["dict"][relation["codes"][i]] == "has alert"
+    )
+    assert has_alert == [(0, 2), (0, 3), (0, 4), (1, 5), (1, 6)]
+    assert chart.title == "Incident entity graph"
+    page = open_chart(chromium, chart, tmp_path, "incidents")
+    page.assert_clean()
+    assert int(dataset(page)["marks"]) == len(labels)
+    page.screenshot("plot_incident_graph_incidents")
+
+
 def test_incident_graph_links_entities_to_each_other(alerts):
     process_alert = pd.DataFrame({
         "AlertName": ["Suspicious process"],

@@ -204,7 +204,7 @@ fn network(
 }
 
 #[pyfunction]
-#[pyo3(signature = (batch, style, entities_column, name_column=None, alert_columns=None))]
+#[pyo3(signature = (batch, style, entities_column, name_column=None, alert_columns=None, alerts=None))]
 fn incident_graph(
     py: Python<'_>,
     batch: &Bound<'_, PyAny>,
@@ -212,12 +212,14 @@ fn incident_graph(
     entities_column: String,
     name_column: Option<String>,
     alert_columns: Option<Vec<String>>,
+    alerts: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Chart> {
     let data = batch_from_py(batch)?;
     let options = huntbook_vis::network::IncidentGraphOptions {
         entities_column,
         name_column,
         alert_columns,
+        alerts: alerts.map(batch_from_py).transpose()?,
         style: style.into(),
     };
     chart(py, || {

@@ -34,11 +34,13 @@ huntbook.kinds.network = function (root, spec) {
     y0 = Math.min(y0, N.y[i]); y1 = Math.max(y1, N.y[i]);
   }
   if (!n) { x0 = y0 = 0; x1 = y1 = 1; }
-  var fitK = Math.min((W - 2 * PAD) / Math.max(x1 - x0, 1e-9), (H - 2 * PAD) / Math.max(y1 - y0, 1e-9), 90);
+  // Labels go right of their nodes: the fit leaves them more room on the right.
+  var LABEL_ROOM = Math.min(120, W / 6);
+  var fitK = Math.min((W - 2 * PAD - LABEL_ROOM) / Math.max(x1 - x0, 1e-9), (H - 2 * PAD) / Math.max(y1 - y0, 1e-9), 90);
   var view = {};
   function fit() {
     view.k = fitK;
-    view.tx = W / 2 - (x0 + x1) / 2 * fitK;
+    view.tx = (W - LABEL_ROOM) / 2 - (x0 + x1) / 2 * fitK;
     view.ty = H / 2 - (y0 + y1) / 2 * fitK;
   }
   fit();

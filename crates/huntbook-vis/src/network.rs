@@ -198,9 +198,14 @@ pub struct IncidentGraphOptions {
     /// The row's name on the chart; by default the first of `AlertName`,
     /// `DisplayName`, `AlertDisplayName`, `Title`, `title` that the table has.
     pub name_column: Option<String>,
-    /// Columns shown when hovering an alert; by default every column but the
-    /// entities and `ExtendedProperties`.
+    /// Columns shown when hovering an alert or incident (those of them each table
+    /// has); by default every column but the entities and `ExtendedProperties`.
     pub alert_columns: Option<Vec<String>>,
+    /// The alerts of the incidents in the table: each incident is linked to the
+    /// alerts whose `SystemAlertId` its `AlertIds` (a JSON list) names, and each
+    /// alert to its entities. The incidents' own entities, if they have an entities
+    /// column, are linked too.
+    pub alerts: Option<RecordBatch>,
     pub style: GraphStyle,
 }
 
@@ -210,6 +215,7 @@ impl Default for IncidentGraphOptions {
             entities_column: "Entities".into(),
             name_column: None,
             alert_columns: None,
+            alerts: None,
             style: GraphStyle::default(),
         }
     }
@@ -219,6 +225,9 @@ impl Default for IncidentGraphOptions {
 const ALERT_NAMES: [&str; 3] = ["AlertName", "DisplayName", "AlertDisplayName"];
 /// Names an incident table has for an incident.
 const INCIDENT_NAMES: [&str; 3] = ["Title", "title", "IncidentName"];
+/// The column of an incident listing its alerts, and the alerts' id column.
+const ALERT_IDS: &str = "AlertIds";
+const ALERT_ID: &str = "SystemAlertId";
 
 /// The graph of the alerts (or incidents) in `data` and their entities: an edge
 /// from each alert to each of its entities, and from an entity to the entities it
@@ -227,85 +236,56 @@ pub fn incident_graph(
     data: &RecordBatch,
     options: &IncidentGraphOptions,
 ) -> Result<Chart, VisError> {
-    let has = |name: &str| data.column_by_name(name).is_some();
-    let name_column = match &options.name_column {
-        Some(name) => Some(name.clone()),
-        None => ALERT_NAMES
-            .iter()
-            .chain(&INCIDENT_NAMES)
-            .find(|n| has(n))
-            .map(|n| n.to_string()),
-    };
-    // Incident tables name rows by title and number them; alert tables do not.
-    let row_kind = match &name_column {
-        Some(n) if INCIDENT_NAMES.contains(&n.as_str()) => "Incident",
-        _ if has("IncidentNumber") && !ALERT_NAMES.iter().any(|n| has(n)) => "Incident",
-        _ => "Alert",
-    };
-    let texts = columns::texts(data, &options.entities_column).map_err(|e| {
-        VisError::Invalid(format!(
-            "{e}; incident_graph reads each row's Sentinel entity JSON from it: pass entities_column= with the column that holds it"
-        ))
-    })?;
-    let names = name_column
-        .as_deref()
-        .map(|n| columns::texts(data, n))
-        .transpose()?;
-    let shown: Vec<String> = match &options.alert_columns {
-        Some(list) => list.clone(),
-        None => data
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .filter(|n| *n != options.entities_column && n != "ExtendedProperties")
-            .collect(),
-    };
-    let shown_values = shown
-        .iter()
-        .map(|n| columns::texts(data, n))
-        .collect::<Result<Vec<_>, _>>()?;
+    let shown = options.alert_columns.as_deref();
+    let entities_column = options.entities_column.as_str();
+    let mut tables = vec![Rows::read(
+        data,
+        options.name_column.as_deref(),
+        (entities_column, options.alerts.is_none()),
+        shown,
+        options.alerts.as_ref().map(|_| "Incident"),
+    )?];
+    if let Some(alerts) = &options.alerts {
+        let mut rows = Rows::read(alerts, None, (entities_column, true), shown, Some("Alert"))
+            .map_err(|e| VisError::Invalid(format!("alerts: {e}")))?;
+        rows.which = "alerts: ";
+        tables.push(rows);
+    }
 
     // Every row's entities in one graph, so that equivalent ones can be merged.
     let mut entities = EntityGraph::new();
-    let mut row_roots: Vec<Vec<EntityId>> = Vec::with_capacity(data.num_rows());
-    for (row, text) in texts.iter().enumerate() {
-        let text = text.as_deref().map(str::trim).unwrap_or("");
-        if text.is_empty() || text == "null" {
-            row_roots.push(Vec::new());
-            continue;
+    let mut row_roots: Vec<Vec<EntityId>> = Vec::new();
+    for table in &tables {
+        for (row, text) in table.entities.iter().enumerate() {
+            let text = text.as_deref().map(str::trim).unwrap_or("");
+            if text.is_empty() || text == "null" {
+                row_roots.push(Vec::new());
+                continue;
+            }
+            let parsed = EntityGraph::parse(text).map_err(|e| {
+                VisError::Invalid(format!(
+                    "{}column '{entities_column}', row {row}: {e}; the column should hold a JSON array of Sentinel entities",
+                    table.which
+                ))
+            })?;
+            let roots: Vec<usize> = parsed.roots().iter().map(|id| id.index()).collect();
+            let moved = entities.extend(parsed);
+            row_roots.push(roots.into_iter().map(|i| moved[i]).collect());
         }
-        let parsed = EntityGraph::parse(text).map_err(|e| {
-            VisError::Invalid(format!(
-                "column '{}', row {row}: {e}; the column should hold a JSON array of Sentinel entities",
-                options.entities_column
-            ))
-        })?;
-        let roots: Vec<usize> = parsed.roots().iter().map(|id| id.index()).collect();
-        let moved = entities.extend(parsed);
-        row_roots.push(roots.into_iter().map(|i| moved[i]).collect());
     }
     let moved = entities.dedupe_mapped();
 
     let mut graph = Graph::default();
     let mut kind_names = Labels::default();
-    let row_code = kind_names.code(row_kind);
     let mut tips: Vec<HashMap<String, String>> = Vec::new();
-    for row in 0..data.num_rows() {
-        let name = names
-            .as_ref()
-            .and_then(|n| n[row].clone())
-            .unwrap_or_else(|| format!("row {row}"));
+    for table in &tables {
+        let code = kind_names.code(table.kind);
         // Rows are nodes of their own even when two share a name.
-        graph.labels.push(name);
-        graph.kinds.push(row_code);
-        tips.push(
-            shown
-                .iter()
-                .zip(&shown_values)
-                .filter_map(|(n, v)| Some((n.clone(), v[row].clone()?)))
-                .collect(),
-        );
+        graph.labels.extend(table.names.iter().cloned());
+        graph
+            .kinds
+            .extend(std::iter::repeat_n(code, table.names.len()));
+        tips.extend(table.tips.iter().cloned());
     }
     let first_entity = graph.labels.len();
     for (_, entity) in entities.iter() {
@@ -324,6 +304,12 @@ pub fn incident_graph(
             relations.push(relation.to_string());
         }
     };
+    if let Some(alerts) = &options.alerts {
+        let first_alert = tables[0].names.len();
+        for (incident, alert) in incident_alerts(data, alerts)? {
+            link(&mut graph, incident, first_alert + alert, "has alert");
+        }
+    }
     for (row, roots) in row_roots.iter().enumerate() {
         for root in roots {
             let entity = first_entity + moved[root.index()].index();
@@ -337,6 +323,11 @@ pub fn incident_graph(
         }
     }
 
+    let title = options
+        .style
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} entity graph", tables[0].kind));
     graph.kind_names = kind_names.into_values();
     graph.node_tips = tip_columns(&tips);
     graph.edge_tips = vec![(
@@ -345,13 +336,136 @@ pub fn incident_graph(
     )];
     let mut spec = graph.spec(&options.style, false);
     spec.insert("mode".into(), "entities".into());
-    spec.insert("rows".into(), data.num_rows().into());
-    let title = options
-        .style
-        .title
-        .clone()
-        .unwrap_or_else(|| format!("{row_kind} entity graph"));
     Ok(Chart::new("network", SCRIPT, title, spec))
+}
+
+/// The rows of one table as nodes of an incident graph.
+struct Rows {
+    /// `Alert` or `Incident`.
+    kind: &'static str,
+    /// Where an error is (`""` for the main table, `"alerts: "` for the alerts).
+    which: &'static str,
+    names: Vec<String>,
+    tips: Vec<HashMap<String, String>>,
+    /// Each row's entity JSON (none when the table has no entities column and
+    /// need not have one).
+    entities: Vec<Option<String>>,
+}
+
+impl Rows {
+    /// Reads `data`'s rows: their names (`name_column`, or the first usual name
+    /// column the table has), kind (`kind`, or told by the name column), tooltip
+    /// columns (`shown`, or all but the entities and `ExtendedProperties`) and
+    /// entities (the column is an error to miss when `required`).
+    fn read(
+        data: &RecordBatch,
+        name_column: Option<&str>,
+        (entities_column, required): (&str, bool),
+        shown: Option<&[String]>,
+        kind: Option<&'static str>,
+    ) -> Result<Rows, VisError> {
+        let has = |name: &str| data.column_by_name(name).is_some();
+        let name_column = match name_column {
+            Some(name) => Some(name),
+            None => ALERT_NAMES
+                .iter()
+                .chain(&INCIDENT_NAMES)
+                .copied()
+                .find(|n| has(n)),
+        };
+        // Incident tables name rows by title and number them; alert tables do not.
+        let kind = kind.unwrap_or(match name_column {
+            Some(n) if INCIDENT_NAMES.contains(&n) => "Incident",
+            _ if has("IncidentNumber") && !ALERT_NAMES.iter().any(|n| has(n)) => "Incident",
+            _ => "Alert",
+        });
+        let entities = if required || has(entities_column) {
+            columns::texts(data, entities_column).map_err(|e| {
+                VisError::Invalid(format!(
+                    "{e}; incident_graph reads each row's Sentinel entity JSON from it: pass entities_column= with the column that holds it"
+                ))
+            })?
+        } else {
+            vec![None; data.num_rows()]
+        };
+        let names = name_column.map(|n| columns::texts(data, n)).transpose()?;
+        let shown: Vec<String> = match shown {
+            Some(list) => list.iter().filter(|c| has(c)).cloned().collect(),
+            None => data
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .filter(|n| n != entities_column && n != "ExtendedProperties")
+                .collect(),
+        };
+        let values = shown
+            .iter()
+            .map(|n| columns::texts(data, n))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Rows {
+            kind,
+            which: "",
+            names: (0..data.num_rows())
+                .map(|row| {
+                    names
+                        .as_ref()
+                        .and_then(|n| n[row].clone())
+                        .unwrap_or_else(|| format!("{kind} {row}"))
+                })
+                .collect(),
+            tips: (0..data.num_rows())
+                .map(|row| {
+                    shown
+                        .iter()
+                        .zip(&values)
+                        .filter_map(|(n, v)| Some((n.clone(), v[row].clone()?)))
+                        .collect()
+                })
+                .collect(),
+            entities,
+        })
+    }
+}
+
+/// The (incident row, alert row) pairs where the incident's `AlertIds` lists the
+/// alert's `SystemAlertId`; ids of alerts not in the table are skipped.
+fn incident_alerts(
+    incidents: &RecordBatch,
+    alerts: &RecordBatch,
+) -> Result<Vec<(usize, usize)>, VisError> {
+    let lists = columns::texts(incidents, ALERT_IDS).map_err(|e| {
+        VisError::Invalid(format!(
+            "{e}; with alerts, each incident is linked to the alerts its {ALERT_IDS} lists"
+        ))
+    })?;
+    let ids = columns::texts(alerts, ALERT_ID).map_err(|e| {
+        VisError::Invalid(format!("alerts: {e}; alerts are found by their {ALERT_ID}"))
+    })?;
+    let mut row_of: HashMap<&str, usize> = HashMap::new();
+    for (row, id) in ids.iter().enumerate() {
+        if let Some(id) = id {
+            row_of.entry(id.as_str()).or_insert(row);
+        }
+    }
+    let mut pairs = Vec::new();
+    for (incident, list) in lists.iter().enumerate() {
+        let Some(list) = list.as_deref().map(str::trim).filter(|l| !l.is_empty()) else {
+            continue;
+        };
+        let listed: Vec<String> = serde_json::from_str(list).map_err(|e| {
+            VisError::Invalid(format!(
+                "column '{ALERT_IDS}', row {incident}: {e}; it should hold a JSON list of alert ids"
+            ))
+        })?;
+        pairs.extend(
+            listed
+                .iter()
+                .filter_map(|id| row_of.get(id.as_str()))
+                .map(|&alert| (incident, alert)),
+        );
+    }
+    Ok(pairs)
 }
 
 /// The legend name of an entity's kind: the model's type name (`IpAddress`,
@@ -776,6 +890,73 @@ mod tests {
             .clone();
         assert_eq!(spec["kinds"][0], "Incident");
         assert_eq!(spec["nodes"]["label"][0], "Ransomware on ws1");
+    }
+
+    #[test]
+    fn incidents_link_to_their_alerts_and_the_alerts_to_entities() {
+        let incidents = RecordBatch::try_from_iter([
+            (
+                "Title",
+                Arc::new(StringArray::from(vec!["Intrusion", "Quiet"])) as ArrayRef,
+            ),
+            (
+                "AlertIds",
+                Arc::new(StringArray::from(vec![
+                    Some(r#"["a1", "a2", "gone"]"#),
+                    None,
+                ])),
+            ),
+        ])
+        .unwrap();
+        let alerts = RecordBatch::try_from_iter([
+            (
+                "AlertName",
+                Arc::new(StringArray::from(vec!["first", "second"])) as ArrayRef,
+            ),
+            (
+                "SystemAlertId",
+                Arc::new(StringArray::from(vec!["a2", "a1"])),
+            ),
+            ("Entities", Arc::new(StringArray::from(vec![FIRST, SECOND]))),
+        ])
+        .unwrap();
+        let o = IncidentGraphOptions {
+            alerts: Some(alerts),
+            ..Default::default()
+        };
+        let chart = incident_graph(&incidents, &o).unwrap();
+        let spec = chart.spec();
+        assert_eq!(spec["kinds"][0], "Incident");
+        assert_eq!(spec["kinds"][1], "Alert");
+        assert_eq!(
+            spec["nodes"]["label"].as_array().unwrap()[..4],
+            [
+                json!("Intrusion"),
+                json!("Quiet"),
+                json!("first"),
+                json!("second")
+            ]
+        );
+        // Intrusion has both alerts ("gone" is not in the table); Quiet has none.
+        let relation = column(&spec["edges"]["tips"], "Relation");
+        let has_alert: Vec<(u64, u64)> = (0..spec["edges"]["s"].as_array().unwrap().len())
+            .filter(|&e| text(relation, e).as_deref() == Some("has alert"))
+            .map(|e| {
+                (
+                    spec["edges"]["s"][e].as_u64().unwrap(),
+                    spec["edges"]["t"][e].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(has_alert, [(0, 3), (0, 2)]);
+        // Both alerts share the host.
+        assert_eq!(spec["nodes"]["label"].as_array().unwrap().len(), 4 + 5);
+        assert_eq!(chart.title(), "Incident entity graph");
+
+        let mut o = o;
+        o.alerts = Some(incidents.clone());
+        let e = incident_graph(&incidents, &o).unwrap_err().to_string();
+        assert!(e.starts_with("alerts: ") && e.contains("'Entities'"), "{e}");
     }
 
     #[test]

@@ -403,9 +403,30 @@ def _as_text(column: pd.Series) -> pd.Series:
     return column.map(lambda v: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v)
 
 
+def _rows_batch(
+    data: pd.DataFrame,
+    entities_column: str,
+    name_column: Optional[str],
+    alert_columns: Optional[Sequence[str]],
+    what: str,
+) -> Any:
+    """The columns of an alerts or incidents frame that the graph reads, with parsed
+    JSON (dicts and lists) written back as JSON text."""
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"{what}: incident_graph takes pandas DataFrames of alerts or incidents")
+    if alert_columns is None:
+        names = [c for c in data.columns if c != "ExtendedProperties"]
+    else:
+        wanted = [entities_column, name_column, "AlertIds", "SystemAlertId", *alert_columns]
+        names = list(dict.fromkeys(c for c in wanted if c))
+    present = [c for c in names if c in data.columns]
+    return to_batch(pd.DataFrame({str(c): _as_text(data[c]) for c in present}, index=data.index))
+
+
 def incident_graph(
     data: pd.DataFrame,
     *,
+    alerts: Optional[pd.DataFrame] = None,
     entities_column: str = "Entities",
     name_column: Optional[str] = None,
     alert_columns: Optional[Sequence[str]] = None,
@@ -429,10 +450,13 @@ def incident_graph(
     Args:
         data: alerts (``SecurityAlert``: named by ``AlertName``/``DisplayName``) or
             incidents (named by ``Title``).
+        alerts: with ``data`` a frame of incidents (``SecurityIncident``), their
+            alerts: each incident is linked to the alerts whose ``SystemAlertId`` its
+            ``AlertIds`` lists, and each alert to its entities.
         entities_column: the column of entity JSON.
-        name_column: the column naming each row on the chart (found by default).
-        alert_columns: columns shown when hovering a row (all but the entities and
-            ``ExtendedProperties`` by default).
+        name_column: the column naming each row of ``data`` (found by default).
+        alert_columns: columns shown when hovering a row, those of them each frame
+            has (all but the entities and ``ExtendedProperties`` by default).
         title, node_size, font_size, height, width, seed: as for :func:`network`.
 
     Example::
@@ -440,18 +464,13 @@ def incident_graph(
         >>> alerts = pd.read_parquet("alerts.parquet")
         >>> huntbook.plot.incident_graph(alerts).save("alerts.html")
         >>> alerts.hb.incident_graph(alert_columns=["AlertName", "AlertSeverity"])
+        >>> huntbook.plot.incident_graph(incidents, alerts=alerts)
     """
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError("data: incident_graph takes a pandas DataFrame of alerts or incidents")
-    if alert_columns is None:
-        names = [c for c in data.columns if c != "ExtendedProperties"]
-    else:
-        names = list(dict.fromkeys([entities_column, *([name_column] if name_column else []), *alert_columns]))
-    present = [c for c in names if c in data.columns]
-    frame = pd.DataFrame({str(c): _as_text(data[c]) for c in present})
+    batch = _rows_batch(data, entities_column, name_column, alert_columns, "data")
+    alert_batch = None if alerts is None else _rows_batch(alerts, entities_column, None, alert_columns, "alerts")
     style = _graph_style(title, width, height, node_size, font_size, seed)
     columns = None if alert_columns is None else list(alert_columns)
-    return Chart(_huntbook.incident_graph(to_batch(frame), style, entities_column, name_column, columns))
+    return Chart(_huntbook.incident_graph(batch, style, entities_column, name_column, columns, alert_batch))
 
 
 @pd.api.extensions.register_dataframe_accessor("hb")
