@@ -310,6 +310,21 @@ def test_incident_graph_links_entities_to_each_other(alerts):
     assert found[("cmd.exe (42)", "C:\\Windows\\cmd.exe")] == "ImageFile"
 
 
+def test_directed_and_empty_graphs_draw(chromium, flows, tmp_path):
+    chart = huntbook.plot.network(flows, "DeviceName", "DestinationPort", graph_type="digraph")
+    spec = chart.spec
+    assert spec["directed"] is True
+    assert len(spec["edges"]["s"]) == len(set(zip(flows.DeviceName, flows.DestinationPort)))
+    page = open_chart(chromium, chart, tmp_path, "directed")
+    page.assert_clean()
+    assert int(dataset(page)["marks"]) == flows.DeviceName.nunique() + flows.DestinationPort.nunique()
+    page.screenshot("plot_network_directed")
+    empty = huntbook.plot.network(flows.head(0), "SourceIP", "DestinationIP")
+    page = open_chart(chromium, empty, tmp_path, "empty")
+    page.assert_clean()
+    assert int(dataset(page)["marks"]) == 0
+
+
 def test_bad_input_is_a_value_error_naming_what_to_fix(flows, alerts):
     with pytest.raises(ValueError, match="'DstIP'"):
         huntbook.plot.network(flows, "SourceIP", "DstIP")

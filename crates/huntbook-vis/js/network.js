@@ -36,7 +36,7 @@ huntbook.kinds.network = function (root, spec) {
   if (!n) { x0 = y0 = 0; x1 = y1 = 1; }
   // Labels go right of their nodes: the fit leaves them more room on the right.
   var LABEL_ROOM = Math.min(120, W / 6);
-  var fitK = Math.min((W - 2 * PAD - LABEL_ROOM) / Math.max(x1 - x0, 1e-9), (H - 2 * PAD) / Math.max(y1 - y0, 1e-9), 90);
+  var fitK = Math.min((W - 2 * PAD - LABEL_ROOM) / Math.max(x1 - x0, 1e-9), (H - 2 * PAD) / Math.max(y1 - y0, 1e-9), 150);
   var view = {};
   function fit() {
     view.k = fitK;
