@@ -183,6 +183,11 @@ def test_zoom_shows_the_nodes_in_the_view(chromium, flows, tmp_path):
     assert int(dataset(page)["marks"]) == len(in_view(spec, moved, size))
     page.page.mouse.dblclick(*to_viewport(page, (5, 5)))
     assert int(dataset(page)["marks"]) == len(spec["nodes"]["label"])
+    # zoom(k, cx, cy) keeps the point under (cx, cy) in place.
+    before = api(page, f"nodeAt({node})")
+    api(page, f"zoom(3, {before[0]}, {before[1]})")
+    assert api(page, f"nodeAt({node})") == pytest.approx(before)
+    assert int(dataset(page)["marks"]) == len(in_view(spec, api(page, "view()"), size))
 
 
 def python_entities(alerts):

@@ -225,12 +225,10 @@ huntbook.kinds.network = function (root, spec) {
     // Where node i is drawn, in canvas pixels.
     nodeAt: function (j) { return [SX(j), SY(j)]; },
     edgeAt: function (e) { return [(SX(E.s[e]) + SX(E.t[e])) / 2, (SY(E.s[e]) + SY(E.t[e])) / 2]; },
-    radius: radius,
     // Multiplies the zoom by k around the canvas point (cx, cy).
     zoom: zoom,
     setView: function (k, tx, ty) { view.k = k; view.tx = tx; view.ty = ty; draw(); },
     view: function () { return { k: view.k, tx: view.tx, ty: view.ty, fit: fitK }; },
-    reset: function () { fit(); draw(); },
     // Indexes of the nodes drawn in view.
     visibleNodes: function () {
       var out = [];
