@@ -146,14 +146,87 @@ fn timeline_duration(
     })
 }
 
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Chart>()?;
-    m.add_function(wrap_pyfunction!(timeline, m)?)?;
-    m.add_function(wrap_pyfunction!(timeline_values, m)?)?;
-    m.add_function(wrap_pyfunction!(timeline_duration, m)?)?;
-    m.add_function(wrap_pyfunction!(process_tree, m)?)?;
-    Ok(())
+/// How a network or entity graph is drawn, as `huntbook.plot` passes it.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct GraphStyle {
+    title: Option<String>,
+    width: u32,
+    height: u32,
+    node_size: u32,
+    font_size: u32,
+    seed: u64,
 }
+
+impl From<GraphStyle> for huntbook_vis::network::GraphStyle {
+    fn from(s: GraphStyle) -> Self {
+        huntbook_vis::network::GraphStyle {
+            title: s.title,
+            width: s.width,
+            height: s.height,
+            node_size: s.node_size,
+            font_size: s.font_size,
+            seed: s.seed,
+        }
+    }
+}
+
+/// Network settings as `huntbook.plot.network` passes them.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Network {
+    source_col: String,
+    target_col: String,
+    source_attrs: Vec<String>,
+    target_attrs: Vec<String>,
+    edge_attrs: Vec<String>,
+    directed: bool,
+}
+
+#[pyfunction]
+fn network(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    settings: Network,
+    style: GraphStyle,
+) -> PyResult<Chart> {
+    let data = batch_from_py(batch)?;
+    let options = huntbook_vis::network::NetworkOptions {
+        source_col: settings.source_col,
+        target_col: settings.target_col,
+        source_attrs: settings.source_attrs,
+        target_attrs: settings.target_attrs,
+        edge_attrs: settings.edge_attrs,
+        directed: settings.directed,
+        style: style.into(),
+    };
+    chart(py, || huntbook_vis::network::network(&data, &options))
+}
+
+#[pyfunction]
+#[pyo3(signature = (batch, style, entities_column, name_column=None, alert_columns=None, alerts=None))]
+fn incident_graph(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    style: GraphStyle,
+    entities_column: String,
+    name_column: Option<String>,
+    alert_columns: Option<Vec<String>>,
+    alerts: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Chart> {
+    let data = batch_from_py(batch)?;
+    let options = huntbook_vis::network::IncidentGraphOptions {
+        entities_column,
+        name_column,
+        alert_columns,
+        alerts: alerts.map(batch_from_py).transpose()?,
+        style: style.into(),
+    };
+    chart(py, || {
+        huntbook_vis::network::incident_graph(&data, &options)
+    })
+}
+
 
 /// Process tree settings as `huntbook.plot` passes them.
 #[derive(FromPyObject)]
@@ -216,4 +289,15 @@ fn process_tree(
         pid_fmt: settings.pid_fmt.parse().map_err(value_error)?,
     };
     chart(py, || tree::process_tree(&data, &options))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Chart>()?;
+    m.add_function(wrap_pyfunction!(timeline, m)?)?;
+    m.add_function(wrap_pyfunction!(timeline_values, m)?)?;
+    m.add_function(wrap_pyfunction!(timeline_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(process_tree, m)?)?;
+    m.add_function(wrap_pyfunction!(network, m)?)?;
+    m.add_function(wrap_pyfunction!(incident_graph, m)?)?;
+    Ok(())
 }

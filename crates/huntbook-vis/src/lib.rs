@@ -10,6 +10,8 @@
 //!
 //! * [`timeline`]: events on a time axis in lanes, values over time, durations.
 //! * [`tree`]: process trees, collapsible and searchable, drawn only where in view.
+//! * [`network`]: who talks to whom (a node per distinct source and target value),
+//!   and alerts or incidents with their entities; laid out by [`layout`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -29,6 +31,8 @@
 
 mod chart;
 pub mod columns;
+pub mod layout;
+pub mod network;
 pub mod timeline;
 pub mod tree;
 

@@ -54,6 +54,30 @@ pub(crate) fn placeholder_value(id: EntityId) -> Value {
     serde_json::json!({ "$ref": id.0 })
 }
 
+impl Entity {
+    /// The entities this one links to, each with the property that holds the link
+    /// (`ImageFile`, `ParentProcess`, `Host`, `FileHashes`...), in property order; a
+    /// list gives one pair per entity in it.
+    pub fn links(&self) -> Vec<(String, EntityId)> {
+        fn collect(value: &Value, key: &str, out: &mut Vec<(String, EntityId)>) {
+            if let Some(id) = placeholder(value) {
+                out.push((key.to_string(), id));
+                return;
+            }
+            match value {
+                Value::Array(items) => items.iter().for_each(|item| collect(item, key, out)),
+                Value::Object(map) => map.values().for_each(|item| collect(item, key, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for (key, value) in self.to_map() {
+            collect(&value, &key, &mut out);
+        }
+        out
+    }
+}
+
 /// Rewrites every link inside `value` through `to`.
 pub(crate) fn remap_links(value: &mut Value, to: &impl Fn(EntityId) -> EntityId) {
     if let Some(id) = placeholder(value) {
@@ -240,7 +264,8 @@ impl EntityGraph {
 
     /// Keeps only the entities `keep` says, rewriting links and the top-level list;
     /// `forward` maps every entity (kept or not) to the one that stands for it.
-    pub(crate) fn compact(&mut self, forward: &[EntityId], keep: &[bool]) {
+    /// Returns where each entity (kept or not) now is.
+    pub(crate) fn compact(&mut self, forward: &[EntityId], keep: &[bool]) -> Vec<EntityId> {
         let mut new_index = vec![EntityId(usize::MAX); self.nodes.len()];
         let mut next = 0;
         for (index, kept) in keep.iter().enumerate() {
@@ -268,6 +293,7 @@ impl EntityGraph {
             .map(to)
             .filter(|id| seen.insert(*id))
             .collect();
+        forward.iter().map(|kept| new_index[kept.0]).collect()
     }
 }
 

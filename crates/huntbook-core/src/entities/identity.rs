@@ -56,8 +56,19 @@ impl EntityGraph {
 
     /// Merges equivalent entities into the first of them, points every link at the
     /// survivor and drops the rest. Returns how many entities were dropped.
-    /// EntityIds taken before the call are invalid after it.
+    /// EntityIds taken before the call are invalid after it: see
+    /// [`dedupe_mapped`](Self::dedupe_mapped) to follow them.
     pub fn dedupe(&mut self) -> usize {
+        let before = self.nodes.len();
+        self.dedupe_mapped();
+        before - self.nodes.len()
+    }
+
+    /// [`dedupe`](Self::dedupe), returning where each entity of the graph before the
+    /// call now is (indexed by the old [`EntityId::index`]): the survivor it was
+    /// merged into, or itself at its new place. For callers that hold ids, such as
+    /// the alerts each entity was read from.
+    pub fn dedupe_mapped(&mut self) -> Vec<EntityId> {
         let count = self.nodes.len();
         let mut forward: Vec<EntityId> = (0..count).map(EntityId).collect();
         let mut alive = vec![true; count];
@@ -96,9 +107,7 @@ impl EntityGraph {
             }
             forward[index] = target;
         }
-        let dropped = alive.iter().filter(|alive| !**alive).count();
-        self.compact(&forward, &alive);
-        dropped
+        self.compact(&forward, &alive)
     }
 }
 

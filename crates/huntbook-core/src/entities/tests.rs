@@ -660,3 +660,49 @@ fn a_file_with_several_hashes_matches_one_that_shares_any_of_them() {
     assert!(graph.is_equivalent(a, b));
     assert!(!graph.is_equivalent(a, c));
 }
+
+#[test]
+fn links_name_the_property_and_the_entity() {
+    let graph = EntityGraph::parse(
+        r#"[{"$id": "2", "HostName": "ws1", "Type": "host"},
+            {"$id": "3", "ProcessId": "1", "Host": {"$ref": "2"},
+             "ImageFile": {"$id": "4", "Name": "cmd.exe", "Type": "file",
+                           "FileHashes": [{"$id": "5", "Algorithm": "MD5", "Value": "aa", "Type": "filehash"},
+                                          {"$id": "6", "Algorithm": "SHA1", "Value": "bb", "Type": "filehash"}]},
+             "Type": "process"}]"#,
+    )
+    .unwrap();
+    let process = graph.roots()[1];
+    let names: Vec<_> = graph[process]
+        .links()
+        .into_iter()
+        .map(|(key, id)| (key, graph[id].kind().tag()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Host".to_string(), "host"),
+            ("ImageFile".to_string(), "file")
+        ]
+    );
+    let file = graph.by_sentinel_id("4").unwrap();
+    let hashes: Vec<_> = graph[file].links().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(hashes, ["FileHashes", "FileHashes"]);
+    assert!(graph[graph.roots()[0]].links().is_empty());
+}
+
+#[test]
+fn dedupe_mapped_says_where_every_entity_went() {
+    let mut graph = EntityGraph::parse(
+        r#"[{"$id": "1", "Address": "10.0.0.1", "Type": "ip"},
+            {"$id": "2", "HostName": "ws1", "Type": "host"},
+            {"$id": "3", "Address": "10.0.0.1", "Type": "ip"},
+            {"$id": "4", "HostName": "ws2", "Type": "host"}]"#,
+    )
+    .unwrap();
+    let moved = graph.dedupe_mapped();
+    assert_eq!(graph.len(), 3);
+    let at: Vec<_> = moved.iter().map(|id| id.index()).collect();
+    assert_eq!(at, [0, 1, 0, 2]);
+    assert_eq!(graph[moved[3]].description(&graph), "ws2");
+}

@@ -26,7 +26,16 @@ import pandas as pd
 from huntbook import _huntbook
 from huntbook._tables import Table, to_batch
 
-__all__ = ["Chart", "timeline", "timeline_values", "timeline_duration", "process_tree", "HuntbookAccessor"]
+__all__ = [
+    "Chart",
+    "timeline",
+    "timeline_values",
+    "timeline_duration",
+    "process_tree",
+    "network",
+    "incident_graph",
+    "HuntbookAccessor",
+]
 
 #: An instant: a pandas Timestamp, a datetime, ISO 8601 text or epoch nanoseconds.
 Instant = Union[pd.Timestamp, dt.datetime, str, int]
@@ -360,6 +369,176 @@ def process_tree(
         "pid_fmt": pid_fmt,
     }
     return Chart(_huntbook.process_tree(to_batch(data), settings, schema))
+def _graph_style(
+    title: Optional[str], width: int, height: int, node_size: int, font_size: Union[int, str], seed: int
+) -> Dict[str, Any]:
+    """The drawing settings of a network or entity graph; ``font_size`` as MSTICPy
+    takes it: points as a number or text (``"10pt"``), or pixels as ``"13px"``."""
+    if isinstance(font_size, str):
+        text = font_size.strip().lower()
+        try:
+            pixels = float(text[:-2]) if text.endswith("px") else float(text.rstrip("pt")) * 4 / 3
+        except ValueError:
+            raise ValueError(f"font_size: {font_size!r} is not a size such as 10, '10pt' or '13px'") from None
+    else:
+        pixels = font_size * 4 / 3
+    return {
+        "title": title,
+        "width": width,
+        "height": height,
+        "node_size": node_size,
+        "font_size": max(1, round(pixels)),
+        "seed": seed,
+    }
+
+
+def network(
+    data: Table,
+    source_col: str,
+    target_col: str,
+    *,
+    title: Optional[str] = None,
+    source_attrs: Optional[Iterable[str]] = None,
+    target_attrs: Optional[Iterable[str]] = None,
+    edge_attrs: Optional[Iterable[str]] = None,
+    graph_type: str = "graph",
+    node_size: int = 25,
+    font_size: Union[int, str] = 10,
+    height: int = 700,
+    width: int = 900,
+    layout: str = "spring",
+    seed: int = 1,
+) -> Chart:
+    """A graph of who talks to whom (MSTICPy's ``df.mp_plot.network`` /
+    ``plot_nx_graph``): a node per distinct value of ``source_col`` and
+    ``target_col``, an edge per pair with the number of rows between them.
+
+    Nodes are sized by their number of neighbours and coloured by the column they
+    come from; labels show where there is room (zoom in for more). Hover a node for
+    its name and the distinct values of ``source_attrs`` / ``target_attrs`` in its
+    rows, and to highlight its neighbours; hover an edge for its row count and the
+    distinct values of ``edge_attrs``. Scroll to zoom, drag to pan, double-click to
+    fit. Rows missing either end are left out.
+
+    Args:
+        data: one row per connection (flows, logons, ...).
+        source_col, target_col: the columns whose values are the nodes.
+        title: the chart's title (``"<source_col> to <target_col>"`` by default).
+        source_attrs: columns describing a node where it is the source.
+        target_attrs: columns describing a node where it is the target.
+        edge_attrs: columns describing an edge.
+        graph_type: ``"graph"`` (``a -> b`` and ``b -> a`` are one edge) or
+            ``"digraph"`` (two edges, drawn with arrows).
+        node_size: diameter in pixels of the best-connected node.
+        font_size: label size in points (``10``, ``"10pt"``) or ``"13px"``.
+        height, width: the chart's size in pixels.
+        layout: ``"spring"``, the force-directed layout (the only one).
+        seed: the layout's seed; the same data and seed always draw the same way.
+
+    Example::
+
+        >>> flows = pd.read_parquet("network.parquet")
+        >>> chart = huntbook.plot.network(flows, "SourceIP", "DestinationIP",
+        ...                               target_attrs=["DestinationHostName"],
+        ...                               edge_attrs=["DestinationPort", "Protocol"])
+        >>> chart.save("flows.html")
+    """
+    if graph_type not in ("graph", "digraph"):
+        raise ValueError(f"graph_type: {graph_type!r} is not 'graph' or 'digraph'")
+    if layout != "spring":
+        raise ValueError(f"layout: {layout!r} is not available; huntbook lays graphs out with 'spring' (force-directed)")
+    settings = {
+        "source_col": source_col,
+        "target_col": target_col,
+        "source_attrs": list(source_attrs or []),
+        "target_attrs": list(target_attrs or []),
+        "edge_attrs": list(edge_attrs or []),
+        "directed": graph_type == "digraph",
+    }
+    wanted = [source_col, target_col, *settings["source_attrs"], *settings["target_attrs"], *settings["edge_attrs"]]
+    names = list(dict.fromkeys(wanted))
+    present = set(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
+    # Missing columns are left for Rust to report, with the columns there are.
+    batch = to_batch(data, names) if set(names) <= present else to_batch(data)
+    style = _graph_style(title, width, height, node_size, font_size, seed)
+    return Chart(_huntbook.network(batch, settings, style))
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """An object column holding dicts or lists (JSON already parsed) as JSON text."""
+    if column.dtype != object:
+        return column
+    return column.map(lambda v: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v)
+
+
+def _rows_batch(
+    data: pd.DataFrame,
+    entities_column: str,
+    name_column: Optional[str],
+    alert_columns: Optional[Sequence[str]],
+    what: str,
+) -> Any:
+    """The columns of an alerts or incidents frame that the graph reads, with parsed
+    JSON (dicts and lists) written back as JSON text."""
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"{what}: incident_graph takes pandas DataFrames of alerts or incidents")
+    if alert_columns is None:
+        names = [c for c in data.columns if c != "ExtendedProperties"]
+    else:
+        wanted = [entities_column, name_column, "AlertIds", "SystemAlertId", *alert_columns]
+        names = list(dict.fromkeys(c for c in wanted if c))
+    present = [c for c in names if c in data.columns]
+    return to_batch(pd.DataFrame({str(c): _as_text(data[c]) for c in present}, index=data.index))
+
+
+def incident_graph(
+    data: pd.DataFrame,
+    *,
+    alerts: Optional[pd.DataFrame] = None,
+    entities_column: str = "Entities",
+    name_column: Optional[str] = None,
+    alert_columns: Optional[Sequence[str]] = None,
+    title: Optional[str] = None,
+    node_size: int = 25,
+    font_size: Union[int, str] = 10,
+    height: int = 700,
+    width: int = 900,
+    seed: int = 1,
+) -> Chart:
+    """Alerts (or incidents) and their entities as a graph (MSTICPy's
+    ``df.mp_plot.incident_graph`` / ``EntityGraph``).
+
+    Each row is a node, linked to the entities of its Sentinel ``Entities`` JSON
+    (text, or already parsed into lists of dicts): accounts, hosts, IPs, files,
+    processes, URLs... coloured by type with a legend. ``$ref`` links are resolved,
+    an entity seen by several alerts (the same host, the same account) is one node
+    that joins them, and links between entities (a process's image file, parent and
+    host) are edges. Hover a node for its properties, an edge for the relation.
+
+    Args:
+        data: alerts (``SecurityAlert``: named by ``AlertName``/``DisplayName``) or
+            incidents (named by ``Title``).
+        alerts: with ``data`` a frame of incidents (``SecurityIncident``), their
+            alerts: each incident is linked to the alerts whose ``SystemAlertId`` its
+            ``AlertIds`` lists, and each alert to its entities.
+        entities_column: the column of entity JSON.
+        name_column: the column naming each row of ``data`` (found by default).
+        alert_columns: columns shown when hovering a row, those of them each frame
+            has (all but the entities and ``ExtendedProperties`` by default).
+        title, node_size, font_size, height, width, seed: as for :func:`network`.
+
+    Example::
+
+        >>> alerts = pd.read_parquet("alerts.parquet")
+        >>> huntbook.plot.incident_graph(alerts).save("alerts.html")
+        >>> alerts.hb.incident_graph(alert_columns=["AlertName", "AlertSeverity"])
+        >>> huntbook.plot.incident_graph(incidents, alerts=alerts)
+    """
+    batch = _rows_batch(data, entities_column, name_column, alert_columns, "data")
+    alert_batch = None if alerts is None else _rows_batch(alerts, entities_column, None, alert_columns, "alerts")
+    style = _graph_style(title, width, height, node_size, font_size, seed)
+    columns = None if alert_columns is None else list(alert_columns)
+    return Chart(_huntbook.incident_graph(batch, style, entities_column, name_column, columns, alert_batch))
 
 
 @pd.api.extensions.register_dataframe_accessor("hb")
@@ -389,3 +568,11 @@ class HuntbookAccessor:
     def process_tree(self, **kwargs: Any) -> Chart:
         """:func:`process_tree` of this frame (a tree, or process events)."""
         return process_tree(self._frame, **kwargs)
+
+    def network(self, source_col: str, target_col: str, **kwargs: Any) -> Chart:
+        """:func:`network` of this frame."""
+        return network(self._frame, source_col, target_col, **kwargs)
+
+    def incident_graph(self, **kwargs: Any) -> Chart:
+        """:func:`incident_graph` of this frame (a frame of alerts or incidents)."""
+        return incident_graph(self._frame, **kwargs)
