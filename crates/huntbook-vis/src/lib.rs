@@ -9,6 +9,10 @@
 //! a notebook output and a part of an exported report: no CDN, no network request.
 //!
 //! * [`timeline`]: events on a time axis in lanes, values over time, durations.
+//! * [`matrix`]: an interaction matrix of two columns, circles sized by count, distinct
+//!   count or sum.
+//! * [`map`]: located rows on an offline world map, clustered by zoom level.
+//! * [`timeseries`]: observed values, their baseline and the anomalies over time.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -28,7 +32,10 @@
 
 mod chart;
 pub mod columns;
+pub mod map;
+pub mod matrix;
 pub mod timeline;
+pub mod timeseries;
 
 pub use chart::Chart;
 
