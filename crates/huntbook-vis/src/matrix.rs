@@ -16,7 +16,7 @@ use huntbook_analysis::columns;
 use serde_json::{json, Map, Value};
 
 use crate::chart::Chart;
-use crate::columns::{number, Labels};
+use crate::columns::{label_codes, number};
 use crate::VisError;
 
 const SCRIPT: &str = include_str!("../js/matrix.js");
@@ -136,7 +136,7 @@ pub struct Cells {
 enum Measure {
     Rows,
     Sum(Vec<Option<f64>>),
-    Distinct(Vec<Option<String>>),
+    Distinct(Vec<Option<u32>>),
 }
 
 /// Aggregates `data` into the cells of the matrix `options` describes.
@@ -148,8 +148,8 @@ pub fn cells(data: &RecordBatch, options: &MatrixOptions) -> Result<Cells, VisEr
             )));
         }
     }
-    let xs = columns::texts(data, &options.x_column)?;
-    let ys = columns::texts(data, &options.y_column)?;
+    let (x_labels, xs) = label_codes(data, &options.x_column)?;
+    let (y_labels, ys) = label_codes(data, &options.y_column)?;
     let measure = match (&options.value_column, options.dist_count) {
         (None, true) => {
             return Err(VisError::Invalid(
@@ -157,7 +157,7 @@ pub fn cells(data: &RecordBatch, options: &MatrixOptions) -> Result<Cells, VisEr
             ))
         }
         (None, false) => Measure::Rows,
-        (Some(v), true) => Measure::Distinct(columns::texts(data, v)?),
+        (Some(v), true) => Measure::Distinct(label_codes(data, v)?.1),
         (Some(v), false) => Measure::Sum(columns::numbers(data, v).map_err(|e| {
             VisError::Invalid(format!(
                 "value_col is summed, so it must hold numbers ({e}); \
@@ -165,28 +165,32 @@ pub fn cells(data: &RecordBatch, options: &MatrixOptions) -> Result<Cells, VisEr
             ))
         })?),
     };
-    let (mut xl, mut yl) = (Labels::default(), Labels::default());
-    let mut index: HashMap<(u32, u32), usize> = HashMap::new();
+    // Pairs are keyed by one number: x code times the y labels plus the y code.
+    let ny = y_labels.len() as u64;
+    let mut index: HashMap<u64, usize> = HashMap::new();
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     let mut sums: Vec<f64> = Vec::new();
-    let mut distinct: Vec<HashSet<&str>> = Vec::new();
+    let mut distinct: Vec<HashSet<u32>> = Vec::new();
     for row in 0..data.num_rows() {
-        let (Some(x), Some(y)) = (&xs[row], &ys[row]) else {
+        let (Some(x), Some(y)) = (xs[row], ys[row]) else {
             continue;
         };
-        let key = (xl.code(x), yl.code(y));
-        let cell = *index.entry(key).or_insert_with(|| {
-            pairs.push(key);
-            sums.push(0.0);
-            distinct.push(HashSet::new());
-            pairs.len() - 1
-        });
+        let cell = *index
+            .entry(u64::from(x) * ny + u64::from(y))
+            .or_insert_with(|| {
+                pairs.push((x, y));
+                sums.push(0.0);
+                distinct.push(HashSet::new());
+                pairs.len() - 1
+            });
         match &measure {
             Measure::Rows => sums[cell] += 1.0,
-            Measure::Sum(values) => sums[cell] += values[row].filter(|v| !v.is_nan()).unwrap_or(0.0),
+            Measure::Sum(values) => {
+                sums[cell] += values[row].filter(|v| !v.is_nan()).unwrap_or(0.0)
+            }
             Measure::Distinct(values) => {
-                if let Some(v) = &values[row] {
-                    distinct[cell].insert(v.as_str());
+                if let Some(v) = values[row] {
+                    distinct[cell].insert(v);
                 }
             }
         }
@@ -194,8 +198,22 @@ pub fn cells(data: &RecordBatch, options: &MatrixOptions) -> Result<Cells, VisEr
     if let Measure::Distinct(_) = measure {
         sums = distinct.iter().map(|d| d.len() as f64).collect();
     }
-    let x_order = order(xl.into_values(), &pairs, &sums, |p| p.0, options.sort_x, options.sort_by);
-    let y_order = order(yl.into_values(), &pairs, &sums, |p| p.1, options.sort_y, options.sort_by);
+    let x_order = order(
+        x_labels,
+        &pairs,
+        &sums,
+        |p| p.0,
+        options.sort_x,
+        options.sort_by,
+    );
+    let y_order = order(
+        y_labels,
+        &pairs,
+        &sums,
+        |p| p.1,
+        options.sort_y,
+        options.sort_by,
+    );
     let size = sizes(&sums, options);
     Ok(Cells {
         x: pairs.iter().map(|p| x_order.1[p.0 as usize]).collect(),
@@ -207,7 +225,8 @@ pub fn cells(data: &RecordBatch, options: &MatrixOptions) -> Result<Cells, VisEr
     })
 }
 
-/// The labels in drawing order, and the new position of each old code.
+/// The labels in drawing order, and the new position of each old code. Labels with
+/// no cell (seen only on rows whose other label is missing) are left out.
 fn order(
     labels: Vec<String>,
     pairs: &[(u32, u32)],
@@ -217,10 +236,12 @@ fn order(
     by: SortBy,
 ) -> (Vec<String>, Vec<u32>) {
     let mut totals = vec![0.0; labels.len()];
+    let mut used = vec![false; labels.len()];
     for (pair, value) in pairs.iter().zip(values) {
         totals[axis(pair) as usize] += value;
+        used[axis(pair) as usize] = true;
     }
-    let mut codes: Vec<usize> = (0..labels.len()).collect();
+    let mut codes: Vec<usize> = (0..labels.len()).filter(|&c| used[c]).collect();
     let by_label = |a: &usize, b: &usize| labels[*a].cmp(&labels[*b]);
     let by_total = |a: &usize, b: &usize| totals[*a].total_cmp(&totals[*b]);
     match (order, by) {
@@ -235,7 +256,7 @@ fn order(
             codes.sort_by(|a, b| by_total(b, a).then_with(|| by_label(a, b)))
         }
     }
-    let mut position = vec![0u32; labels.len()];
+    let mut position = vec![u32::MAX; labels.len()];
     for (pos, &code) in codes.iter().enumerate() {
         position[code] = pos as u32;
     }
@@ -258,19 +279,25 @@ fn sizes(values: &[f64], options: &MatrixOptions) -> Vec<f64> {
     let mut raw: Vec<f64> = values.to_vec();
     if options.invert {
         let max = raw.iter().copied().fold(f64::MIN, f64::max);
-        let inverse: Vec<Option<f64>> = raw
-            .iter()
-            .map(|&v| (v > 0.0).then(|| max / v))
-            .collect();
+        let inverse: Vec<Option<f64>> = raw.iter().map(|&v| (v > 0.0).then(|| max / v)).collect();
         let top = inverse.iter().flatten().copied().fold(1.0, f64::max);
         raw = inverse.into_iter().map(|v| v.unwrap_or(top)).collect();
     }
     if options.log_size {
-        raw = raw.into_iter().map(|v| if v > 1.0 { v.ln() } else { 0.0 }).collect();
+        raw = raw
+            .into_iter()
+            .map(|v| if v > 1.0 { v.ln() } else { 0.0 })
+            .collect();
     }
     let max = raw.iter().copied().fold(0.0, f64::max);
     raw.into_iter()
-        .map(|v| if max > 0.0 { (v.max(0.0) / max * 1000.0).round() / 1000.0 } else { 1.0 })
+        .map(|v| {
+            if max > 0.0 {
+                (v.max(0.0) / max * 1000.0).round() / 1000.0
+            } else {
+                1.0
+            }
+        })
         .collect()
 }
 
@@ -305,9 +332,10 @@ pub fn matrix(data: &RecordBatch, options: &MatrixOptions) -> Result<Chart, VisE
         "size".into(),
         Value::Array(cells.size.iter().map(|&v| number(Some(v))).collect()),
     );
-    let title = options.title.clone().unwrap_or_else(|| {
-        format!("{} by {}", options.y_column, options.x_column)
-    });
+    let title = options
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} by {}", options.y_column, options.x_column));
     Ok(Chart::new("matrix", SCRIPT, title, spec))
 }
 
@@ -391,6 +419,17 @@ mod tests {
         );
         assert_eq!(c.x_labels, vec!["b", "a", "c"]);
         assert_eq!(c.size, vec![1.0, 1.0, 0.5]);
+        // A label seen only beside a missing one has no cell, and no place on its axis.
+        let batch = RecordBatch::try_from_iter([
+            (
+                "Src",
+                Arc::new(StringArray::from(vec!["z", "a"])) as ArrayRef,
+            ),
+            ("Dst", Arc::new(StringArray::from(vec![None, Some("p")]))),
+        ])
+        .unwrap();
+        let c = cells(&batch, &options()).unwrap();
+        assert_eq!((c.x_labels, c.x), (vec!["a".to_string()], vec![0]));
     }
 
     #[test]

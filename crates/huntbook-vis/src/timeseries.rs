@@ -83,7 +83,8 @@ pub fn timeseries_anomalies(
             values: Some(baseline),
         },
         Series {
-            name: "anomalies".into(),
+            // Not "anomalies": the tooltip shows that column too.
+            name: "anomaly".into(),
             kind: ValueKind::Points,
             rows: anomalies,
             dashed: false,
@@ -137,7 +138,10 @@ mod tests {
                 "baseline",
                 Arc::new(Int64Array::from(vec![11, 10, 11, 10, 12])),
             ),
-            ("anomalies", Arc::new(Int64Array::from(vec![1, 0, 0, 1, -1]))),
+            (
+                "anomalies",
+                Arc::new(Int64Array::from(vec![1, 0, 0, 1, -1])),
+            ),
             (
                 "score",
                 Arc::new(Float64Array::from(vec![4.5, 0.1, 0.2, 3.3, -3.1])),
@@ -169,8 +173,10 @@ mod tests {
 
     #[test]
     fn missing_columns_are_named() {
-        let mut o = AnomalyOptions::default();
-        o.baseline_column = "expected".into();
+        let o = AnomalyOptions {
+            baseline_column: "expected".into(),
+            ..Default::default()
+        };
         let e = timeseries_anomalies(&scored(), &o).unwrap_err().to_string();
         assert!(e.contains("'expected'") && e.contains("baseline"), "{e}");
         let o = AnomalyOptions {
