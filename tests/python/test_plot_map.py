@@ -63,6 +63,33 @@ def test_points_are_projected_to_web_mercator(signins):
     assert len(spec["x"]) == len(signins) and spec["dropped"] == 0
 
 
+def test_addresses_are_located_with_geoip_first(tmp_path):
+    db = tmp_path / "sites.mmdb"
+    huntbook.write_mmdb(
+        db,
+        {
+            "81.2.69.0/24": {
+                "country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
+                "city": {"names": {"en": "London"}},
+                "location": {"latitude": 51.5142, "longitude": -0.0931},
+            },
+            "175.16.199.0/24": {
+                "country": {"iso_code": "CN", "names": {"en": "China"}},
+                "city": {"names": {"en": "Changchun"}},
+                "location": {"latitude": 43.88, "longitude": 125.3228},
+            },
+        },
+    )
+    logons = pd.DataFrame({"IpAddress": ["81.2.69.160", "175.16.199.1", "10.0.0.5", "81.2.69.7"]})
+    chart = huntbook.plot.map(logons, ip_column="IpAddress", databases=[db])
+    spec = chart.spec
+    # The private address has no place: it is left off and counted.
+    assert len(spec["x"]) == 3 and spec["dropped"] == 1
+    assert [c["name"] for c in spec["tips"]] == ["IpAddress", "CountryCode", "City"]
+    assert spec["tips"][2]["dict"] == ["London", "Changchun"]
+    assert spec["x"][0] / spec["scale"] == pytest.approx(mercator(51.5142, -0.0931)[0], abs=1e-7)
+
+
 def test_bad_input_names_the_column(signins):
     with pytest.raises(ValueError, match="'Lat'"):
         huntbook.plot.map(signins, lat_column="Lat", long_column="Longitude")

@@ -414,6 +414,7 @@ def plot_map(
     title: Optional[str] = None,
     width: int = 900,
     height: int = 500,
+    databases: Optional[Sequence[Union[str, os.PathLike]]] = None,
 ) -> Chart:
     """Rows on a world map, from latitude and longitude columns or from IP addresses
     located with :func:`huntbook.geoip` (MSTICPy's ``plot_map`` / ``FoliumMap``).
@@ -441,6 +442,8 @@ def plot_map(
         center_mode: how the centre is taken: ``"median"`` or ``"mean"``
             (MSTICPy's ``"modal"`` is its mean).
         title, width, height: the chart's title and size in pixels.
+        databases: with ``ip_column``, the ``.mmdb`` files to locate the addresses in
+            (default: the configured GeoIP folder, as :func:`huntbook.geoip`).
 
     Example::
 
@@ -453,7 +456,7 @@ def plot_map(
     if ip_column and not (lat_column and long_column):
         from huntbook.geo import geoip
 
-        data = geoip(data, ip_column=ip_column)
+        data = geoip(data, ip_column=ip_column, databases=databases)
         lat_column, long_column = "Latitude", "Longitude"
         defaults_tip = [ip_column, "CountryCode", "City"]
         defaults_popup = [ip_column, "CountryOrRegionName", "City", lat_column, long_column]
