@@ -83,6 +83,12 @@ huntbook.kinds.matrix = function (root, spec) {
     ctx.clearRect(0, 0, W, H);
     var cell = axes(), room = Math.max(cell / 2 - 1, 1.5), marks = 0;
     ctx.save(); ctx.beginPath(); ctx.rect(left, top, plotW, plotH); ctx.clip();
+    // The hovered cell's row and column, faintly: its labels are easy to follow.
+    if (hover >= 0 && inView(hover)) {
+      ctx.fillStyle = "rgba(0,0,0,0.05)";
+      ctx.fillRect(X(spec.x[hover]), top, X(1) - X(0), plotH);
+      ctx.fillRect(left, Y(spec.y[hover]), plotW, Y(1) - Y(0));
+    }
     ctx.fillStyle = COLOUR; ctx.strokeStyle = COLOUR; ctx.globalAlpha = 0.65; ctx.beginPath();
     var crosses = [];
     for (var i = 0; i < n; i++) {
@@ -103,8 +109,9 @@ huntbook.kinds.matrix = function (root, spec) {
       ctx.stroke();
     }
     if (hover >= 0 && inView(hover)) {
-      ctx.strokeStyle = hb.alertColour; ctx.lineWidth = 2;
-      ctx.strokeRect(X(spec.x[hover]), Y(spec.y[hover]), X(1) - X(0), Y(1) - Y(0)); ctx.lineWidth = 1;
+      var hr = spec.intersect ? Math.min(room, 5) : Math.max(1.5, spec.size[hover] * room);
+      ctx.strokeStyle = hb.alertColour; ctx.lineWidth = 2; ctx.beginPath();
+      ctx.arc(X(spec.x[hover] + 0.5), Y(spec.y[hover] + 0.5), hr + 2, 0, 6.2832); ctx.stroke(); ctx.lineWidth = 1;
     }
     ctx.restore();
     var part = vx[1] - vx[0] < nx || vy[1] - vy[0] < ny;
