@@ -141,6 +141,10 @@ def test_without_clustering_every_point_in_view_is_a_mark(chromium, tmp_path):
     page.hover(box[0] + mx, box[1] + my)
     tip = page.eval("document.querySelector('.hb-tip').innerText")
     assert f"Host: {points.Host[i]}" in tip and f"Site: {points.Site[i]}" in tip
+    # A click opens its popup: the coordinates, MSTICPy's default popup columns.
+    page.page.mouse.click(box[0] + mx, box[1] + my)
+    popup = page.eval("document.querySelectorAll('.hb-tip')[1].innerText")
+    assert f"Latitude: {points.Latitude[i]}" in popup and f"Longitude: {points.Longitude[i]}" in popup
     page.assert_clean()
 
 

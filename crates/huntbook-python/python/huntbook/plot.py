@@ -142,6 +142,14 @@ def _references(
     return refs
 
 
+def _columns_batch(data: Table, names: Iterable[Optional[str]]) -> Any:
+    """The batch of the columns a chart reads; all columns when one is missing, so
+    that Rust names the missing one along with the columns there are."""
+    wanted = list(dict.fromkeys(c for c in names if c))
+    present = set(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
+    return to_batch(data, wanted) if set(wanted) <= present else to_batch(data)
+
+
 def _settings(
     data: Table,
     time_column: str,
@@ -158,11 +166,7 @@ def _settings(
 ) -> Tuple[Any, Dict[str, Any]]:
     """The batch of the columns a timeline reads (``extra`` too), and its settings."""
     source = list(source_columns or [])
-    wanted = [time_column, group_by, color_column, *source, *extra]
-    names = list(dict.fromkeys(c for c in wanted if c))
-    present = set(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
-    # Missing columns are left for Rust to report, with the columns there are.
-    batch = to_batch(data, [c for c in names if c in present]) if set(names) <= present else to_batch(data)
+    batch = _columns_batch(data, [time_column, group_by, color_column, *source, *extra])
     return batch, {
         "time_column": time_column,
         "group_by": group_by,
@@ -312,14 +316,6 @@ def _sort_text(value: Union[str, bool, None]) -> str:
     if isinstance(value, str):
         return value
     raise ValueError(f"sort: {value!r} is not one of 'asc', 'desc', True, False or None")
-
-
-def _columns_batch(data: Table, names: Iterable[Optional[str]]) -> Any:
-    """The batch of the columns a chart reads; all columns when one is missing, so
-    that Rust names the missing one along with the columns there are."""
-    wanted = list(dict.fromkeys(c for c in names if c))
-    present = set(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
-    return to_batch(data, wanted) if set(wanted) <= present else to_batch(data)
 
 
 def matrix(
