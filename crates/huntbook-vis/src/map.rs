@@ -233,6 +233,14 @@ fn coordinates(
 
 /// The rows of `data` with both coordinates, on a map.
 pub fn map(data: &RecordBatch, options: &MapOptions) -> Result<Chart, VisError> {
+    if let Some(url) = &options.tiles {
+        if !(url.contains("{z}") && url.contains("{x}") && url.contains("{y}")) {
+            return Err(VisError::Invalid(format!(
+                "tiles '{url}' must be a URL with {{z}}, {{x}} and {{y}} in it, \
+                 such as https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png"
+            )));
+        }
+    }
     let lats = coordinates(data, &options.lat_column, "latitude", 90.0)?;
     let lons = coordinates(data, &options.long_column, "longitude", 180.0)?;
     let layers = options
@@ -303,14 +311,6 @@ pub fn map(data: &RecordBatch, options: &MapOptions) -> Result<Chart, VisError> 
     spec.insert("width".into(), options.width.into());
     spec.insert("height".into(), options.height.into());
     spec.insert("world".into(), world().clone());
-    if let Some(url) = &options.tiles {
-        if !(url.contains("{z}") && url.contains("{x}") && url.contains("{y}")) {
-            return Err(VisError::Invalid(format!(
-                "tiles '{url}' must be a URL with {{z}}, {{x}} and {{y}} in it, \
-                 such as https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png"
-            )));
-        }
-    }
     let title = options.title.clone().unwrap_or_else(|| "Locations".into());
     Ok(Chart::new("map", SCRIPT, title, spec))
 }
