@@ -206,7 +206,7 @@ def test_the_wheel_zooms_and_a_layer_can_be_hidden(chromium, signins, tmp_path):
     assert page.eval(f"{API}.view()")["zoom"] == zoom + 1
     page.eval(f"{API}.reset()")
     failed = int((signins.ResultType != "0").sum())
-    page.page.click(".hb-legend span:nth-child(1)")  # layer "0": the successes
+    page.page.click(".hb-legend span:nth-of-type(1)")  # layer "0": the successes
     assert int(dataset(page, "points")) == failed
     page.assert_clean()
 

@@ -74,6 +74,29 @@ pub fn texts(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, Ana
         .collect())
 }
 
+/// A code per row such that rows with equal values (as text) have equal codes, in
+/// order of first appearance (nulls as `None`). Grouping by codes avoids a string per
+/// row: the text is borrowed from the column, and each distinct value is hashed once
+/// per row, not copied.
+pub fn codes(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u32>>, AnalysisError> {
+    let array = column(batch, name)?;
+    let text = match array.data_type() {
+        DataType::Utf8 => array.clone(),
+        _ => cast_to(name, array, &DataType::Utf8)?,
+    };
+    let text = text.as_string::<i32>();
+    let mut seen: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    Ok(text
+        .iter()
+        .map(|value| {
+            value.map(|v| {
+                let next = seen.len() as u32;
+                *seen.entry(v).or_insert(next)
+            })
+        })
+        .collect())
+}
+
 /// The column's values as nanoseconds since the Unix epoch, UTC (nulls as `None`).
 /// Timestamps without a time zone are taken as UTC, as pandas and MSTICPy take them.
 pub fn times(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, AnalysisError> {
@@ -146,6 +169,30 @@ mod tests {
         assert!(e.contains("column 's'"), "{e}");
         let e = numbers(&b, "nope").unwrap_err().to_string();
         assert!(e.contains("'nope'") && e.contains("s"), "{e}");
+    }
+
+    #[test]
+    fn codes_are_equal_for_equal_values_in_order_of_first_sight() {
+        let b = batch(vec![
+            (
+                "s",
+                Arc::new(StringArray::from(vec![
+                    Some("b"),
+                    Some("a"),
+                    None,
+                    Some("b"),
+                ])) as ArrayRef,
+            ),
+            ("i", Arc::new(Int32Array::from(vec![7, 7, 8, 7]))),
+        ]);
+        assert_eq!(
+            codes(&b, "s").unwrap(),
+            vec![Some(0), Some(1), None, Some(0)]
+        );
+        assert_eq!(
+            codes(&b, "i").unwrap(),
+            vec![Some(0), Some(0), Some(1), Some(0)]
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ Examples:
   huntbook whois --file signins.csv --column SourceIP -o whois.parquet  # who holds them?
   huntbook ti lookup 38.75.137.9 evil-site.com                      # threat intel
   huntbook analyse timeseries bytes.csv --time TimeGenerated --value TotalBytesSent -o scored.csv
+  huntbook plot timeline events.csv --group-by Operation -o timeline.html  # an interactive chart
 
 Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
@@ -67,6 +68,7 @@ enum Command {
     Whois(cmd::geo::WhoisArgs),
     Ti(cmd::ti::Args),
     Analyse(cmd::analyse::Args),
+    Plot(cmd::plot::Args),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Whois(args) => cmd::geo::run_whois(args),
         Command::Ti(args) => cmd::ti::run(args),
         Command::Analyse(args) => cmd::analyse::run(args),
+        Command::Plot(args) => cmd::plot::run(args),
     };
     ExitCode::from(code)
 }

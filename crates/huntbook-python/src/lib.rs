@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod arrow;
 mod azure;
 mod clustering;
+mod config;
 mod detect;
 mod execute;
 mod geo;
@@ -16,6 +17,7 @@ mod query;
 mod sentinel;
 mod sessions;
 mod ti;
+mod time;
 mod timeseries;
 mod transforms;
 mod vis;
@@ -36,5 +38,7 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     timeseries::register(m)?;
     sessions::register(m)?;
     vis::register(m)?;
+    time::register(m)?;
+    config::register(m)?;
     Ok(())
 }

@@ -119,7 +119,7 @@ struct PyProcessTree {
     tree: proctree::ProcessTree,
 }
 
-fn schema_from_py(schema: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ProcSchema>> {
+pub(crate) fn schema_from_py(schema: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ProcSchema>> {
     let Some(schema) = schema else {
         return Ok(None);
     };

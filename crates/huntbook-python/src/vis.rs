@@ -151,10 +151,74 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(timeline, m)?)?;
     m.add_function(wrap_pyfunction!(timeline_values, m)?)?;
     m.add_function(wrap_pyfunction!(timeline_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(process_tree, m)?)?;
     m.add_function(wrap_pyfunction!(matrix, m)?)?;
     m.add_function(wrap_pyfunction!(map, m)?)?;
     m.add_function(wrap_pyfunction!(timeseries_anomalies, m)?)?;
     Ok(())
+}
+
+/// Process tree settings as `huntbook.plot` passes them.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct ProcessTree {
+    legend_col: Option<String>,
+    title: Option<String>,
+    height: u32,
+    width: u32,
+    hide_legend: bool,
+    pid_fmt: String,
+}
+
+/// A tree frame (from `build_process_tree`) as a chart. The schema (a built-in name, a
+/// column map, or inferred from the columns as the tree builder infers it) says which
+/// columns hold the name, pid, command line, user, logon ids and time; those of its
+/// optional columns that the frame lacks are left out of the tooltips.
+#[pyfunction]
+#[pyo3(signature = (batch, settings, schema=None))]
+fn process_tree(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    settings: ProcessTree,
+    schema: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Chart> {
+    use huntbook_transform::proctree::{infer_schema, ProcTreeError};
+    use huntbook_vis::tree::{self as tree, ProcessTreeOptions};
+
+    let data = batch_from_py(batch)?;
+    let names: Vec<String> = data
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let schema = match crate::transforms::schema_from_py(schema)? {
+        Some(schema) => schema,
+        None => infer_schema(names.iter().map(String::as_str)).ok_or_else(|| {
+            value_error(ProcTreeError::NoSchema {
+                columns: names.join(", "),
+            })
+        })?,
+    };
+    let present = |c: Option<String>| c.filter(|c| names.contains(c));
+    let options = ProcessTreeOptions {
+        process_name: schema.process_name,
+        process_id: schema.process_id,
+        cmd_line: present(schema.cmd_line),
+        user_name: present(schema.user_name),
+        time_column: present(Some(schema.time_stamp)),
+        source_columns: [schema.logon_id, schema.target_logon_id]
+            .into_iter()
+            .filter_map(present)
+            .collect(),
+        legend_col: settings.legend_col,
+        title: settings.title,
+        width: settings.width,
+        height: settings.height,
+        hide_legend: settings.hide_legend,
+        pid_fmt: settings.pid_fmt.parse().map_err(value_error)?,
+    };
+    chart(py, || tree::process_tree(&data, &options))
 }
 
 /// Matrix settings as `huntbook.plot.matrix` passes them.

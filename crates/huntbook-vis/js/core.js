@@ -10,18 +10,20 @@
   hb.colour = function (i) { return hb.palette[((i % 8) + 8) % 8]; };
   hb.alertColour = "#D55E00";
 
+  // Class names start with hb-chart or are scoped under it: the charts also sit in
+  // huntbook's exported reports, whose own classes start with hb-.
   var css =
-    ".hb-chart{font:12px/1.35 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;position:relative;max-width:100%;overflow:hidden}" +
+    ".hb-chart{font:12px/1.35 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;background:#fff;position:relative;max-width:100%;overflow:hidden;padding:4px}" +
     ".hb-chart canvas{display:block;touch-action:none}" +
-    ".hb-title{font-weight:600;font-size:14px;margin:0 0 4px}" +
-    ".hb-legend{display:flex;flex-wrap:wrap;gap:2px 12px;margin:2px 0 4px}" +
-    ".hb-legend span{display:inline-flex;align-items:center;gap:4px;white-space:nowrap}" +
-    ".hb-legend i{display:inline-block;width:10px;height:10px;border-radius:50%}" +
-    ".hb-tip{position:absolute;pointer-events:none;background:#fff;border:1px solid #999;border-radius:3px;padding:4px 6px;box-shadow:0 1px 4px rgba(0,0,0,.2);max-width:420px;z-index:10;display:none;word-break:break-all}" +
-    ".hb-tip b{font-weight:600}" +
-    ".hb-bar{display:flex;gap:6px;align-items:center;margin:2px 0 4px}" +
-    ".hb-bar input{font:inherit;padding:1px 4px}.hb-bar button{font:inherit}" +
-    ".hb-note{color:#666}";
+    ".hb-chart-title{font-weight:600;font-size:14px;margin:0 0 4px}" +
+    ".hb-chart .hb-legend{display:flex;flex-wrap:wrap;gap:2px 12px;margin:2px 0 4px}" +
+    ".hb-chart .hb-legend span{display:inline-flex;align-items:center;gap:4px;white-space:nowrap}" +
+    ".hb-chart .hb-legend i{display:inline-block;width:10px;height:10px;border-radius:50%}" +
+    ".hb-chart .hb-tip{position:absolute;pointer-events:none;background:#fff;border:1px solid #999;border-radius:3px;padding:4px 6px;box-shadow:0 1px 4px rgba(0,0,0,.2);max-width:420px;z-index:10;display:none;word-break:break-all}" +
+    ".hb-chart .hb-tip b{font-weight:600}" +
+    ".hb-chart .hb-bar{display:flex;gap:6px;align-items:center;margin:2px 0 4px}" +
+    ".hb-chart .hb-bar input{font:inherit;padding:1px 4px}.hb-bar button{font:inherit}" +
+    ".hb-chart .hb-note{color:#666}";
 
   function addStyle() {
     if (document.getElementById("hb-style")) return;
@@ -86,8 +88,10 @@
     };
   };
 
-  hb.legend = function (parent, items) {
+  // items: [{label, colour, square}]; title names what the colours mean.
+  hb.legend = function (parent, items, title) {
     var l = hb.el("div", "hb-legend", parent);
+    if (title) hb.el("b", null, l, title + ":");
     items.forEach(function (it) {
       var s = hb.el("span", null, l);
       var sw = hb.el("i", null, s);
@@ -150,9 +154,11 @@
     addStyle();
     var root = document.getElementById(id);
     var spec = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
-    if (spec.title) hb.el("div", "hb-title", root, spec.title);
+    if (spec.title) hb.el("div", "hb-chart-title", root, spec.title);
     var draw = hb.kinds[spec.kind];
     if (!draw) { hb.el("div", "hb-note", root, "huntbook: no renderer for chart kind " + spec.kind); return; }
     root.hbChart = draw(root, spec);
+    // When the first drawing was done, in ms since the page started loading.
+    root.dataset.drawnAt = Math.round(performance.now());
   };
 })();

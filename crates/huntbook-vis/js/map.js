@@ -23,8 +23,8 @@ huntbook.kinds.map = function (root, spec) {
   var note = hb.el("span", "hb-note", bar);
   var legendSpans = [];
   if (layers) {
-    var legend = hb.legend(root, layers.map(function (l, k) { return { label: l || "(none)", colour: hb.colour(k) }; }));
-    legendSpans = [].slice.call(legend.children);
+    var legend = hb.legend(root, layers.map(function (l, k) { return { label: l || "(none)", colour: hb.colour(k) }; }), spec.layer_column);
+    legendSpans = [].slice.call(legend.querySelectorAll("span"));
     legendSpans.forEach(function (s, k) {
       s.style.cursor = "pointer"; s.title = "Click to hide or show";
       s.onclick = function () { toggle(k); };

@@ -16,7 +16,7 @@ huntbook.kinds.timeline = function (root, spec) {
     } else if (mode === "values" && series.length > 1) {
       series.forEach(function (s, i) { items.push({ label: s.name, colour: s.colour || hb.colour(i) }); });
     }
-    if (items.length > 1 && items.length <= 60) hb.legend(root, items);
+    if (items.length > 1 && items.length <= 60) hb.legend(root, items, mode === "events" ? spec.color_by : null);
   }
 
   // Where things go.
@@ -180,7 +180,9 @@ huntbook.kinds.timeline = function (root, spec) {
   function draw() {
     ctx.clearRect(0, 0, W, H);
     axis();
+    ctx.save(); ctx.beginPath(); ctx.rect(left, top, plotW, plotH); ctx.clip();
     var marks = mode === "events" ? drawEvents() : mode === "values" ? drawValues() : drawDurations();
+    ctx.restore();
     references();
     hb.report(root, { marks: marks, domain: (dom[0] + t0) + "," + (dom[1] + t0) });
     drawRange();

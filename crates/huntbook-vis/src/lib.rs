@@ -9,6 +9,7 @@
 //! a notebook output and a part of an exported report: no CDN, no network request.
 //!
 //! * [`timeline`]: events on a time axis in lanes, values over time, durations.
+//! * [`tree`]: process trees, collapsible and searchable, drawn only where in view.
 //! * [`matrix`]: an interaction matrix of two columns, circles sized by count, distinct
 //!   count or sum.
 //! * [`map`]: located rows on an offline world map, clustered by zoom level.
@@ -36,6 +37,7 @@ pub mod map;
 pub mod matrix;
 pub mod timeline;
 pub mod timeseries;
+pub mod tree;
 
 pub use chart::Chart;
 

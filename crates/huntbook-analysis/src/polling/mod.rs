@@ -20,7 +20,7 @@ use arrow_select::take::take;
 use rayon::prelude::*;
 use rustfft::FftPlanner;
 
-use crate::columns::{column, numbers, texts, times};
+use crate::columns::{codes, column, numbers, times};
 use crate::AnalysisError;
 
 mod g_test;
@@ -138,23 +138,28 @@ pub(crate) fn group_rows(
     }
     let keys = group_by
         .iter()
-        .map(|c| texts(batch, c))
+        .map(|c| codes(batch, c))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut index: HashMap<Vec<&str>, usize> = HashMap::new();
+    // One lookup per row with a reused key buffer: no allocation but for new groups.
+    let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
     let mut rows: Vec<Vec<usize>> = Vec::new();
-    for row in 0..batch.num_rows() {
-        let Some(key) = keys
-            .iter()
-            .map(|k| k[row].as_deref())
-            .collect::<Option<Vec<&str>>>()
-        else {
-            continue;
-        };
-        let next = rows.len();
-        let group = *index.entry(key).or_insert(next);
-        if group == next {
-            rows.push(Vec::new());
+    let mut key: Vec<u32> = Vec::with_capacity(keys.len());
+    'rows: for row in 0..batch.num_rows() {
+        key.clear();
+        for column in &keys {
+            match column[row] {
+                Some(code) => key.push(code),
+                None => continue 'rows,
+            }
         }
+        let group = match index.get(key.as_slice()) {
+            Some(&group) => group,
+            None => {
+                index.insert(key.clone(), rows.len());
+                rows.push(Vec::new());
+                rows.len() - 1
+            }
+        };
         rows[group].push(row);
     }
     Ok(Groups { rows, seconds })

@@ -9,6 +9,7 @@ pub mod geo;
 pub mod ioc;
 pub mod mask;
 pub mod params;
+pub mod plot;
 pub mod proctree;
 pub mod query;
 pub mod run;

@@ -1,7 +1,8 @@
 //! HTML export: a notebook as one self-contained page.
 //!
 //! The page carries its own few kilobytes of CSS, loads nothing from anywhere (no CDN,
-//! no fonts, no scripts) and reads well on screen, in dark mode and on paper. It follows
+//! no fonts; the only scripts are those inside HTML outputs, such as huntbook's
+//! charts) and reads well on screen, in dark mode and on paper. It follows
 //! nbconvert's choices where they are sound (one MIME type per output, images as data
 //! URIs, ANSI colours as spans) and improves on them where SOC reports need it: it
 //! honours `metadata.jupyter.source_hidden` and `outputs_hidden` (which nbconvert

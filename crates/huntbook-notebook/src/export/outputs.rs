@@ -2,11 +2,11 @@
 //!
 //! The richest representation the page can show without loading anything wins:
 //! HTML, SVG, bitmaps, markdown, LaTeX source, JSON, then plain text. Widget views,
-//! JavaScript and unknown types are skipped (the page runs no scripts), which also
-//! hides scrapbook's data-only scraps: they carry only their
-//! `application/scrapbook.scrap.*+json` payload and have nothing to show. HTML and SVG
-//! are inserted as they are, as Jupyter does for a trusted notebook; every text
-//! representation is escaped.
+//! JavaScript and unknown types are skipped, which also hides scrapbook's data-only
+//! scraps: they carry only their `application/scrapbook.scrap.*+json` payload and have
+//! nothing to show. HTML and SVG are inserted as they are, as Jupyter does for a
+//! trusted notebook, scripts included: that is how huntbook's charts stay interactive
+//! in a report. Every text representation is escaped.
 
 use serde_json::Value;
 

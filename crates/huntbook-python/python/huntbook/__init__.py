@@ -66,6 +66,14 @@ Charts as self-contained interactive HTML (no CDN, work offline)::
     huntbook.plot.timeline(events, group_by="Operation", source_columns=["UserId"])
     events.hb.timeline(group_by="Computer").save("timeline.html")
 
+Notebook widgets that never block (defaults from injected parameters), styled text,
+alerts and incidents::
+
+    ip_text = huntbook.widgets.GetText(prompt="IP address to investigate", value=ip_address)
+    qt = huntbook.widgets.QueryTime(units="day", before=1, after=0)
+    huntbook.md("Findings", "large, bold"); huntbook.display_alert(alerts.iloc[0])
+    huntbook.init_notebook()                        # what is configured, ready, missing
+
 Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
 
     feats = huntbook.add_process_features(procs)
@@ -77,6 +85,7 @@ from huntbook import detect, plot
 from huntbook._huntbook import __version__
 from huntbook.clustering import add_process_features, cluster_events, cluster_labels, identify_outliers, outliers
 from huntbook.data import QueryProvider, write_sample_data
+from huntbook.display import display_alert, display_incident, md
 from huntbook.errors import (
     DeadKernelError,
     ExecutionError,
@@ -85,6 +94,7 @@ from huntbook.errors import (
     NotebookRunError,
 )
 from huntbook.execute import execute_notebook, inspect_notebook
+from huntbook.init import NotebookStatus, init_notebook
 from huntbook.geo import geoip, ip_type, is_global_ip, whois, write_mmdb
 from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
 from huntbook.proctree import ProcessTreeAccessor, build_process_tree
@@ -161,6 +171,12 @@ __all__ = [
     "TILookup",
     "detect",
     "plot",
+    "widgets",
+    "init_notebook",
+    "NotebookStatus",
+    "md",
+    "display_alert",
+    "display_incident",
     "timeseries_anomalies",
     "stl_decompose",
     "anomaly_periods",
@@ -172,3 +188,12 @@ __all__ = [
     "detect_polling",
     "polling_groups",
 ]
+
+
+def __getattr__(name: str):
+    # Widgets need ipywidgets, which takes a while to import: load them on first use.
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module("huntbook.widgets")
+    raise AttributeError(f"module 'huntbook' has no attribute {name!r}")

@@ -1,5 +1,5 @@
-"""Charts as self-contained interactive HTML: timelines, and (through the ``hb``
-accessor) the same charts straight from a DataFrame.
+"""Charts as self-contained interactive HTML: timelines, process trees, and (through the
+``hb`` accessor) the same charts straight from a DataFrame.
 
 Every function returns a :class:`Chart`. In Jupyter it shows itself (``_repr_html_``);
 ``chart.save("timeline.html")`` writes a page that opens anywhere, offline: the
@@ -31,6 +31,7 @@ __all__ = [
     "timeline",
     "timeline_values",
     "timeline_duration",
+    "process_tree",
     "HuntbookAccessor",
     "matrix",
     "plot_map",
@@ -307,6 +308,75 @@ def timeline_duration(
     return Chart(_huntbook.timeline_duration(batch, settings, end_time_column))
 
 
+#: The keywords of :func:`process_tree` (``tree.plot(...)`` with only these draws the tree).
+PROCESS_TREE_KEYWORDS = frozenset({"schema", "legend_col", "title", "height", "width", "hide_legend", "pid_fmt"})
+
+
+def _is_process_tree(data: Table) -> bool:
+    """A frame from ``build_process_tree`` (MSTICPy's or ours), index reset or not."""
+    names = set(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
+    return {"path", "parent_key", "IsRoot"} <= names
+
+
+def process_tree(
+    data: Table,
+    *,
+    schema: Union[str, Dict[str, str], None] = None,
+    legend_col: Optional[str] = None,
+    title: Optional[str] = None,
+    height: int = 700,
+    width: int = 900,
+    hide_legend: bool = False,
+    pid_fmt: str = "hex",
+) -> Chart:
+    """A process tree: one box per process under its parent, in tree order (MSTICPy's
+    ``plot_process_tree``; given process events rather than a tree, the tree is built
+    first, as ``build_and_show_process_tree`` does).
+
+    Boxes show the process name, pid and command line and are coloured by
+    ``legend_col``. Hover a box for its command line, user, logon ids and time; click
+    its +/- to collapse or expand its subtree; click the box to highlight it and its
+    ancestors; type a name or a pid (hex or decimal) in the search box to find it.
+    Only the rows in view are drawn, so trees of tens of thousands of processes scroll
+    smoothly (wheel or scrollbar).
+
+    Args:
+        data: a frame from :func:`huntbook.build_process_tree`, or process events.
+        schema: the events' schema (a built-in name such as ``"windows"`` or a column
+            map, as :func:`huntbook.build_process_tree` takes); inferred by default.
+        legend_col: colour the boxes by this column, with a legend (by level without it).
+        title, height, width: the title and the size in pixels of the scrolling view.
+        hide_legend: no legend, even with ``legend_col``.
+        pid_fmt: process ids as ``"hex"``, ``"dec"`` or ``"guid"`` (as written).
+
+    Example::
+
+        >>> tree = huntbook.build_process_tree(procs)
+        >>> chart = huntbook.plot.process_tree(tree, legend_col="SubjectUserName")
+        >>> chart.save("tree.html")
+        >>> tree.plot(legend_col="SubjectUserName")     # the same
+    """
+    if not _is_process_tree(data):
+        from huntbook.proctree import build_process_tree
+
+        data = build_process_tree(data, schema)
+    if schema is None and isinstance(data, pd.DataFrame):
+        # A tree we built knows its schema; others are inferred from their columns.
+        index = getattr(data.hb_tree, "_tree", None)
+        schema = getattr(index, "schema_name", None) or None
+    if isinstance(data, pd.DataFrame) and data.index.name == "proc_key":
+        data = data.reset_index()
+    settings = {
+        "legend_col": legend_col,
+        "title": title,
+        "height": height,
+        "width": width,
+        "hide_legend": hide_legend,
+        "pid_fmt": pid_fmt,
+    }
+    return Chart(_huntbook.process_tree(to_batch(data), settings, schema))
+
+
 def _sort_text(value: Union[str, bool, None]) -> str:
     """MSTICPy's sort argument (``"asc"``, ``"desc"``, True, False, None) as text."""
     if value is None or value is False:
@@ -570,6 +640,10 @@ class HuntbookAccessor:
     def timeline_duration(self, group_by: str, **kwargs: Any) -> Chart:
         """:func:`timeline_duration` of this frame."""
         return timeline_duration(self._frame, group_by, **kwargs)
+
+    def process_tree(self, **kwargs: Any) -> Chart:
+        """:func:`process_tree` of this frame (a tree, or process events)."""
+        return process_tree(self._frame, **kwargs)
 
     def matrix(self, x: Optional[str] = None, y: Optional[str] = None, **kwargs: Any) -> Chart:
         """:func:`matrix` of this frame."""

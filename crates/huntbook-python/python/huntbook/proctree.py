@@ -13,17 +13,22 @@ Example::
     tree.hb_tree.roots()
     tree.hb_tree.descendants("cmd.exe|0x1a4c")         # a proc_key or name|pid
     print(tree.hb_tree.to_text("cmd.exe|0x1a4c"))      # that process's whole tree
+    tree.plot(legend_col="SubjectUserName")            # the interactive tree chart
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 import pandas as pd
 import pyarrow as pa
+from pandas.plotting import PlotAccessor
 
 from huntbook import _huntbook
 from huntbook._tables import to_batch, to_frame
+
+if TYPE_CHECKING:
+    from huntbook.plot import Chart
 
 __all__ = ["build_process_tree", "ProcessTreeAccessor"]
 
@@ -91,6 +96,7 @@ class ProcessTreeAccessor:
     def _attach(self, tree: object) -> None:
         # pandas keeps one accessor object per frame, so the index lives with it.
         object.__setattr__(self._frame, "hb_tree", self)
+        object.__setattr__(self._frame, "plot", _TreePlot(self._frame))
         self._tree = tree
 
     @property
@@ -180,3 +186,34 @@ class ProcessTreeAccessor:
         """
         rows = None if source is None else self._index.root_tree(self._row(source))
         return self._index.to_text(rows, wrap=wrap, details=details)
+
+    def plot(self, **kwargs: Any) -> "Chart":
+        """The tree as an interactive chart: :func:`huntbook.plot.process_tree`.
+
+        Example::
+
+            >>> tree.hb_tree.plot(legend_col="SubjectUserName").save("tree.html")
+        """
+        from huntbook.plot import process_tree
+
+        return process_tree(self._frame, **kwargs)
+
+
+class _TreePlot(PlotAccessor):
+    """``tree.plot`` on a frame from :func:`build_process_tree`: called with no plot kind
+    and only process-tree keywords (``legend_col``, ``title``, ...) it draws the process
+    tree; ``tree.plot.bar()``, ``tree.plot(kind="hist")`` and every other use are
+    pandas' own plots.
+
+    Example::
+
+        >>> tree.plot(legend_col="SubjectUserName")        # the process tree
+        >>> tree["IsLeaf"].value_counts().plot.bar()        # pandas, as always
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from huntbook.plot import PROCESS_TREE_KEYWORDS, process_tree
+
+        if args or "kind" in kwargs or not set(kwargs) <= PROCESS_TREE_KEYWORDS:
+            return super().__call__(*args, **kwargs)
+        return process_tree(self._parent, **kwargs)
