@@ -1,5 +1,6 @@
-"""Charts as self-contained interactive HTML: timelines, process trees, and (through the
-``hb`` accessor) the same charts straight from a DataFrame.
+"""Charts as self-contained interactive HTML: timelines, process trees, interaction
+matrices, maps and time-series anomalies, and (through the ``hb`` accessor) the same
+charts straight from a DataFrame.
 
 Every function returns a :class:`Chart`. In Jupyter it shows itself (``_repr_html_``);
 ``chart.save("timeline.html")`` writes a page that opens anywhere, offline: the
