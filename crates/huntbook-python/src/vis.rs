@@ -227,7 +227,6 @@ fn incident_graph(
     })
 }
 
-
 /// Process tree settings as `huntbook.plot` passes them.
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
@@ -291,6 +290,110 @@ fn process_tree(
     chart(py, || tree::process_tree(&data, &options))
 }
 
+/// Matrix settings as `huntbook.plot.matrix` passes them.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Matrix {
+    x: String,
+    y: String,
+    value_col: Option<String>,
+    dist_count: bool,
+    log_size: bool,
+    invert: bool,
+    intersect: bool,
+    sort_x: String,
+    sort_y: String,
+    sort_by: String,
+    title: Option<String>,
+    width: u32,
+    height: u32,
+}
+
+#[pyfunction]
+fn matrix(py: Python<'_>, batch: &Bound<'_, PyAny>, settings: Matrix) -> PyResult<Chart> {
+    use huntbook_vis::matrix::MatrixOptions;
+    let data = batch_from_py(batch)?;
+    let options = MatrixOptions {
+        x_column: settings.x,
+        y_column: settings.y,
+        value_column: settings.value_col,
+        dist_count: settings.dist_count,
+        log_size: settings.log_size,
+        invert: settings.invert,
+        intersect: settings.intersect,
+        sort_x: settings.sort_x.parse().map_err(value_error)?,
+        sort_y: settings.sort_y.parse().map_err(value_error)?,
+        sort_by: settings.sort_by.parse().map_err(value_error)?,
+        title: settings.title,
+        width: settings.width,
+        height: settings.height,
+    };
+    chart(py, || huntbook_vis::matrix::matrix(&data, &options))
+}
+
+/// Map settings as `huntbook.plot.map` passes them.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct MapSettings {
+    lat_column: String,
+    long_column: String,
+    layer_column: Option<String>,
+    tooltip_columns: Vec<String>,
+    popup_columns: Vec<String>,
+    marker_cluster: bool,
+    tiles: Option<String>,
+    zoom_start: Option<u32>,
+    location: Option<(f64, f64)>,
+    center_mode: String,
+    title: Option<String>,
+    width: u32,
+    height: u32,
+}
+
+#[pyfunction]
+fn map(py: Python<'_>, batch: &Bound<'_, PyAny>, settings: MapSettings) -> PyResult<Chart> {
+    use huntbook_vis::map::MapOptions;
+    let data = batch_from_py(batch)?;
+    let options = MapOptions {
+        lat_column: settings.lat_column,
+        long_column: settings.long_column,
+        layer_column: settings.layer_column,
+        tooltip_columns: settings.tooltip_columns,
+        popup_columns: settings.popup_columns,
+        marker_cluster: settings.marker_cluster,
+        tiles: settings.tiles,
+        zoom_start: settings.zoom_start,
+        location: settings.location,
+        center_mode: settings.center_mode.parse().map_err(value_error)?,
+        title: settings.title,
+        width: settings.width,
+        height: settings.height,
+    };
+    chart(py, || huntbook_vis::map::map(&data, &options))
+}
+
+#[pyfunction]
+fn timeseries_anomalies(
+    py: Python<'_>,
+    batch: &Bound<'_, PyAny>,
+    settings: Timeline,
+    value_column: String,
+    baseline_column: String,
+    anomalies_column: String,
+) -> PyResult<Chart> {
+    use huntbook_vis::timeseries::AnomalyOptions;
+    let data = batch_from_py(batch)?;
+    let options = AnomalyOptions {
+        value_column,
+        baseline_column,
+        anomalies_column,
+        timeline: settings.options(None)?,
+    };
+    chart(py, || {
+        huntbook_vis::timeseries::timeseries_anomalies(&data, &options)
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chart>()?;
     m.add_function(wrap_pyfunction!(timeline, m)?)?;
@@ -299,5 +402,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(process_tree, m)?)?;
     m.add_function(wrap_pyfunction!(network, m)?)?;
     m.add_function(wrap_pyfunction!(incident_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(matrix, m)?)?;
+    m.add_function(wrap_pyfunction!(map, m)?)?;
+    m.add_function(wrap_pyfunction!(timeseries_anomalies, m)?)?;
     Ok(())
 }

@@ -12,6 +12,10 @@
 //! * [`tree`]: process trees, collapsible and searchable, drawn only where in view.
 //! * [`network`]: who talks to whom (a node per distinct source and target value),
 //!   and alerts or incidents with their entities; laid out by [`layout`].
+//! * [`matrix`]: an interaction matrix of two columns, circles sized by count, distinct
+//!   count or sum.
+//! * [`map`]: located rows on an offline world map, clustered by zoom level.
+//! * [`timeseries`]: observed values, their baseline and the anomalies over time.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -33,7 +37,10 @@ mod chart;
 pub mod columns;
 pub mod layout;
 pub mod network;
+pub mod map;
+pub mod matrix;
 pub mod timeline;
+pub mod timeseries;
 pub mod tree;
 
 pub use chart::Chart;

@@ -227,6 +227,8 @@ pub fn timeline_values(
             kind,
             rows,
             dashed: false,
+            colour: None,
+            values: None,
         });
     }
     let spec = values_spec(data, &times, &values, series, options, value_column, t0)?;
@@ -245,6 +247,12 @@ pub(crate) struct Series {
     /// Rows of the table, in time order.
     pub rows: Vec<usize>,
     pub dashed: bool,
+    /// A CSS colour that means something (the alert colour for anomalies); by
+    /// default the palette's colour of the series' place.
+    pub colour: Option<&'static str>,
+    /// Values of its own, by row of the table, instead of the chart's value column
+    /// (a baseline drawn with the values it is the baseline of).
+    pub values: Option<Vec<Option<f64>>>,
 }
 
 /// The spec of a values chart: each series' times, values and tooltips.
@@ -259,14 +267,19 @@ pub(crate) fn values_spec(
 ) -> Result<Map<String, Value>, VisError> {
     let mut out = Vec::with_capacity(series.len());
     for s in series {
-        out.push(json!({
+        let ys = s.values.as_deref().unwrap_or(values);
+        let mut spec = json!({
             "name": s.name,
             "kind": s.kind.name(),
             "dashed": s.dashed,
             "t": s.rows.iter().map(|&r| offset_ms(times[r].expect("timed rows"), t0)).collect::<Vec<_>>(),
-            "y": s.rows.iter().map(|&r| number(values[r])).collect::<Vec<_>>(),
+            "y": s.rows.iter().map(|&r| number(ys[r])).collect::<Vec<_>>(),
             "tips": tooltips(data, &options.source_columns, &s.rows)?,
-        }));
+        });
+        if let Some(colour) = s.colour {
+            spec["colour"] = colour.into();
+        }
+        out.push(spec);
     }
     let mut spec = base_spec(options, t0, "values");
     spec.insert("value_column".into(), value_column.into());

@@ -1,5 +1,6 @@
-"""Charts as self-contained interactive HTML: timelines, process trees, and (through the
-``hb`` accessor) the same charts straight from a DataFrame.
+"""Charts as self-contained interactive HTML: timelines, process trees, interaction
+matrices, maps and time-series anomalies, and (through the ``hb`` accessor) the same
+charts straight from a DataFrame.
 
 Every function returns a :class:`Chart`. In Jupyter it shows itself (``_repr_html_``);
 ``chart.save("timeline.html")`` writes a page that opens anywhere, offline: the
@@ -35,6 +36,10 @@ __all__ = [
     "network",
     "incident_graph",
     "HuntbookAccessor",
+    "matrix",
+    "plot_map",
+    "map",
+    "timeseries_anomalies",
 ]
 
 #: An instant: a pandas Timestamp, a datetime, ISO 8601 text or epoch nanoseconds.
@@ -141,6 +146,14 @@ def _references(
     return refs
 
 
+def _columns_batch(data: Table, names: Iterable[Optional[str]]) -> Any:
+    """The batch of the columns a chart reads; all columns when one is missing, so
+    that Rust names the missing one along with the columns there are."""
+    wanted = list(dict.fromkeys(c for c in names if c))
+    present = set(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
+    return to_batch(data, wanted) if set(wanted) <= present else to_batch(data)
+
+
 def _settings(
     data: Table,
     time_column: str,
@@ -157,11 +170,7 @@ def _settings(
 ) -> Tuple[Any, Dict[str, Any]]:
     """The batch of the columns a timeline reads (``extra`` too), and its settings."""
     source = list(source_columns or [])
-    wanted = [time_column, group_by, color_column, *source, *extra]
-    names = list(dict.fromkeys(c for c in wanted if c))
-    present = set(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
-    # Missing columns are left for Rust to report, with the columns there are.
-    batch = to_batch(data, [c for c in names if c in present]) if set(names) <= present else to_batch(data)
+    batch = _columns_batch(data, [time_column, group_by, color_column, *source, *extra])
     return batch, {
         "time_column": time_column,
         "group_by": group_by,
@@ -541,6 +550,246 @@ def incident_graph(
     return Chart(_huntbook.incident_graph(batch, style, entities_column, name_column, columns, alert_batch))
 
 
+def _sort_text(value: Union[str, bool, None]) -> str:
+    """MSTICPy's sort argument (``"asc"``, ``"desc"``, True, False, None) as text."""
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "true"
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"sort: {value!r} is not one of 'asc', 'desc', True, False or None")
+
+
+def matrix(
+    data: Table,
+    x: Optional[str] = None,
+    y: Optional[str] = None,
+    *,
+    x_col: Optional[str] = None,
+    y_col: Optional[str] = None,
+    value_col: Optional[str] = None,
+    dist_count: bool = False,
+    log_size: bool = False,
+    invert: bool = False,
+    intersect: bool = False,
+    sort: Union[str, bool, None] = None,
+    sort_x: Union[str, bool, None] = None,
+    sort_y: Union[str, bool, None] = None,
+    sort_by: str = "total",
+    title: Optional[str] = None,
+    height: int = 700,
+    width: int = 900,
+) -> Chart:
+    """An interaction matrix: the values of ``x`` across, of ``y`` down, and a circle
+    where a pair occurs (MSTICPy's ``plot_matrix``).
+
+    The circle's size is the pair's row count, or the distinct count of ``value_col``
+    (``dist_count=True``), or the sum of ``value_col``. Hover a circle for the pair
+    and its value; scroll to zoom, drag to move, double-click for the first view.
+    With many labels the chart opens on as many as can be read and says so.
+
+    Args:
+        data: the rows.
+        x, y: the columns across and down (aliases ``x_col``, ``y_col``).
+        value_col: the column summed, or counted with ``dist_count``.
+        dist_count: size by the number of distinct ``value_col`` values.
+        log_size: size by the natural log of the value.
+        invert: size by the largest value over the value, so rare pairs are big.
+        intersect: every circle the same size: only whether a pair occurs.
+        sort, sort_x, sort_y: order the labels of both axes, or of one (which wins
+            over ``sort``): ``"asc"``, ``"desc"``, True (ascending), or False/None
+            (as they appear in the data).
+        sort_by: what sorted labels are ordered by: ``"total"`` (the sum of their
+            cells' values, so ``"desc"`` puts the busiest first) or ``"label"``
+            (their text, as MSTICPy orders them).
+        title, height, width: the chart's title and size in pixels.
+
+    Example::
+
+        >>> chart = huntbook.plot.matrix(flows, x="SourceIP", y="DestinationPort",
+        ...                              value_col="TotalBytesSent", sort="desc")
+        >>> chart.save("matrix.html")
+    """
+    if x is not None and x_col is not None and x != x_col:
+        raise ValueError("give the x column once: x= or its alias x_col=")
+    if y is not None and y_col is not None and y != y_col:
+        raise ValueError("give the y column once: y= or its alias y_col=")
+    x, y = x or x_col, y or y_col
+    if not x or not y:
+        raise ValueError("name the columns across and down: x= and y= (or x_col= and y_col=)")
+    settings = {
+        "x": x,
+        "y": y,
+        "value_col": value_col,
+        "dist_count": dist_count,
+        "log_size": log_size,
+        "invert": invert,
+        "intersect": intersect,
+        "sort_x": _sort_text(sort_x if sort_x is not None else sort),
+        "sort_y": _sort_text(sort_y if sort_y is not None else sort),
+        "sort_by": sort_by,
+        "title": title,
+        "width": width,
+        "height": height,
+    }
+    return Chart(_huntbook.matrix(_columns_batch(data, [x, y, value_col]), settings))
+
+
+def plot_map(
+    data: pd.DataFrame,
+    ip_column: Optional[str] = None,
+    lat_column: Optional[str] = None,
+    long_column: Optional[str] = None,
+    layer_column: Optional[str] = None,
+    popup_columns: Optional[Sequence[str]] = None,
+    tooltip_columns: Optional[Sequence[str]] = None,
+    *,
+    marker_cluster: bool = True,
+    tiles: Optional[str] = None,
+    zoom_start: Optional[int] = None,
+    location: Optional[Tuple[float, float]] = None,
+    center_mode: str = "median",
+    title: Optional[str] = None,
+    width: int = 900,
+    height: int = 500,
+    databases: Optional[Sequence[Union[str, os.PathLike]]] = None,
+) -> Chart:
+    """Rows on a world map, from latitude and longitude columns or from IP addresses
+    located with :func:`huntbook.geoip` (MSTICPy's ``plot_map`` / ``FoliumMap``).
+    Also available as ``huntbook.plot.map``.
+
+    The map is drawn offline over a world outline (Web Mercator); nothing is fetched
+    unless ``tiles`` names a tile server. Markers are clustered per zoom level (a
+    cluster shows its count; click it, or zoom in, to split it); hover a point for its
+    ``tooltip_columns``, click it for its ``popup_columns``. With ``layer_column``
+    each value gets a colour and a legend entry that hides and shows it.
+
+    Args:
+        data: the rows.
+        ip_column: locate this column's addresses with :func:`huntbook.geoip` (needs
+            a GeoIP database) when ``lat_column``/``long_column`` are not given.
+        lat_column, long_column: the coordinates (default ``Latitude``/``Longitude``
+            when the data has them).
+        layer_column: colour and group markers by this column.
+        popup_columns, tooltip_columns: columns shown on a click and on hover
+            (default: the coordinates; with ``ip_column``, the address and place).
+        marker_cluster: cluster nearby markers.
+        tiles: a tile URL such as ``"https://tile.openstreetmap.org/{z}/{x}/{y}.png"``.
+        zoom_start: the zoom to open at (default: the closest that shows all points).
+        location: the centre as (latitude, longitude) (default: from the points).
+        center_mode: how the centre is taken: ``"median"`` or ``"mean"``
+            (MSTICPy's ``"modal"`` is its mean).
+        title, width, height: the chart's title and size in pixels.
+        databases: with ``ip_column``, the ``.mmdb`` files to locate the addresses in
+            (default: the configured GeoIP folder, as :func:`huntbook.geoip`).
+
+    Example::
+
+        >>> chart = huntbook.plot.map(signins, layer_column="ResultType",
+        ...                           tooltip_columns=["UserPrincipalName", "IPAddress"])
+        >>> chart.save("signins_map.html")
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError("data must be a pandas DataFrame")
+    if ip_column and not (lat_column and long_column):
+        from huntbook.geo import geoip
+
+        data = geoip(data, ip_column=ip_column, databases=databases)
+        lat_column, long_column = "Latitude", "Longitude"
+        defaults_tip = [ip_column, "CountryCode", "City"]
+        defaults_popup = [ip_column, "CountryOrRegionName", "City", lat_column, long_column]
+    else:
+        if not (lat_column and long_column) and {"Latitude", "Longitude"} <= set(data.columns):
+            lat_column, long_column = lat_column or "Latitude", long_column or "Longitude"
+        if not (lat_column and long_column):
+            raise ValueError(
+                "name the coordinates (lat_column= and long_column=) or the addresses to "
+                "locate (ip_column=)"
+            )
+        defaults_tip = defaults_popup = [lat_column, long_column]
+    tooltip = list(tooltip_columns) if tooltip_columns else [c for c in defaults_tip if c in data.columns]
+    popup = list(popup_columns) if popup_columns else [c for c in defaults_popup if c in data.columns]
+    settings = {
+        "lat_column": lat_column,
+        "long_column": long_column,
+        "layer_column": layer_column,
+        "tooltip_columns": tooltip,
+        "popup_columns": popup,
+        "marker_cluster": marker_cluster,
+        "tiles": tiles,
+        "zoom_start": zoom_start,
+        "location": None if location is None else (float(location[0]), float(location[1])),
+        "center_mode": center_mode,
+        "title": title,
+        "width": width,
+        "height": height,
+    }
+    batch = _columns_batch(data, [lat_column, long_column, layer_column, *tooltip, *popup])
+    return Chart(_huntbook.map(batch, settings))
+
+
+# ``huntbook.plot.map``, as MSTICPy's accessor names it. It hides the builtin ``map``
+# in this module only: code here uses comprehensions (or ``builtins.map``) instead.
+map = plot_map  # noqa: A001
+
+
+def timeseries_anomalies(
+    data: Table,
+    y: Optional[str] = None,
+    time_column: str = "TimeGenerated",
+    anomalies_column: str = "anomalies",
+    *,
+    value_column: Optional[str] = None,
+    baseline_column: str = "baseline",
+    source_columns: Optional[Sequence[str]] = None,
+    title: Optional[str] = None,
+    height: Optional[int] = None,
+    width: int = 900,
+    ref_time: Optional[Instant] = None,
+    ref_label: Optional[str] = None,
+    ref_times: Optional[Iterable[Tuple[Instant, str]]] = None,
+    range_tool: bool = True,
+    legend: bool = True,
+) -> Chart:
+    """The observed values as a line, the baseline dashed, and the anomalies marked
+    (MSTICPy's ``display_timeseries_anomalies``), from the table
+    :func:`huntbook.timeseries_anomalies` returns.
+
+    A point is marked where ``anomalies_column`` is not 0 (1 or -1). Hover a point
+    for its time, value and ``source_columns`` (default: baseline, score and
+    anomalies); zoom and pan as on a timeline.
+
+    Args:
+        data: one row per time step, with the value, baseline and anomalies columns.
+        y: the observed values (alias ``value_column``; default ``"Total"``).
+        time_column, anomalies_column, baseline_column: the other columns read.
+        source_columns: columns shown when hovering a point.
+        title, height, width: the chart's title and size in pixels.
+        ref_time, ref_label, ref_times: reference lines, as on a timeline.
+        range_tool: show the overview under the chart that sets the zoom.
+        legend: show the legend.
+
+    Example::
+
+        >>> scored = huntbook.timeseries_anomalies(hourly, time_column="TimeGenerated",
+        ...                                        value_column="TotalBytesSent")
+        >>> huntbook.plot.timeseries_anomalies(scored, y="TotalBytesSent")
+    """
+    if y is not None and value_column is not None and y != value_column:
+        raise ValueError("give the value column once: y= or its alias value_column=")
+    y = y or value_column or "Total"
+    columns = list(data.columns if isinstance(data, pd.DataFrame) else data.schema.names)
+    if source_columns is None:
+        source_columns = [c for c in (baseline_column, "score", anomalies_column) if c in columns]
+    refs = _references(ref_time, ref_label, None, None, None, ref_times, None, time_column)
+    batch, settings = _settings(
+        data, time_column, None, source_columns, None, title, height, width, refs, range_tool, legend,
+        extra=[y, baseline_column, anomalies_column],
+    )
+    return Chart(_huntbook.timeseries_anomalies(batch, settings, y, baseline_column, anomalies_column))
+
+
 @pd.api.extensions.register_dataframe_accessor("hb")
 class HuntbookAccessor:
     """huntbook's charts from a DataFrame (``df.hb``).
@@ -576,3 +825,15 @@ class HuntbookAccessor:
     def incident_graph(self, **kwargs: Any) -> Chart:
         """:func:`incident_graph` of this frame (a frame of alerts or incidents)."""
         return incident_graph(self._frame, **kwargs)
+
+    def matrix(self, x: Optional[str] = None, y: Optional[str] = None, **kwargs: Any) -> Chart:
+        """:func:`matrix` of this frame."""
+        return matrix(self._frame, x, y, **kwargs)
+
+    def map(self, **kwargs: Any) -> Chart:
+        """:func:`plot_map` of this frame."""
+        return plot_map(self._frame, **kwargs)
+
+    def timeseries_anomalies(self, y: Optional[str] = None, **kwargs: Any) -> Chart:
+        """:func:`timeseries_anomalies` of this frame."""
+        return timeseries_anomalies(self._frame, y, **kwargs)
