@@ -33,8 +33,11 @@ def test_the_example_runs_exports_and_every_chart_draws(huntbook_bin, chromium, 
     assert run.returncode == 0, run.stderr
     executed = json.loads(out.read_text())
     charts = chart_cells(executed)
-    source_charts = sum(1 for c in executed["cells"] if c["cell_type"] == "code" and (".hb." in "".join(c["source"]) or "huntbook.plot." in "".join(c["source"])))
-    assert charts == source_charts and charts >= 3, (charts, source_charts)
+    drawing = (".hb.", "huntbook.plot.", "tree.plot(")
+    source_charts = sum(
+        1 for c in executed["cells"] if c["cell_type"] == "code" and any(d in "".join(c["source"]) for d in drawing)
+    )
+    assert charts == source_charts and charts >= 9, (charts, source_charts)
 
     export = subprocess.run([str(huntbook_bin), "export", str(out), "--no-input", "-o", str(report)], capture_output=True, text=True)
     assert export.returncode == 0, export.stderr

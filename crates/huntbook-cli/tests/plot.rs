@@ -182,7 +182,17 @@ fn bad_input_exits_non_zero_and_writes_nothing() {
 #[test]
 fn every_plot_command_has_help_with_examples() {
     let dir = tempfile::tempdir().unwrap();
-    for command in ["timeline", "values", "duration"] {
+    for command in [
+        "timeline",
+        "values",
+        "duration",
+        "tree",
+        "network",
+        "incidents",
+        "matrix",
+        "map",
+        "anomalies",
+    ] {
         let out = huntbook(dir.path(), &["plot", command, "--help"]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -190,4 +200,92 @@ fn every_plot_command_has_help_with_examples() {
             "{command}: {text}"
         );
     }
+}
+
+#[test]
+fn the_sample_data_draws_as_tree_graphs_matrix_and_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = huntbook(dir.path(), &["sample-data", "-o", "data"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "tree",
+                "data/processes.parquet",
+                "--legend-col",
+                "SubjectUserName",
+            ],
+            "process_tree",
+        ),
+        (
+            &[
+                "network",
+                "data/network.parquet",
+                "--source",
+                "SourceIP",
+                "--target",
+                "DestinationIP",
+            ],
+            "network",
+        ),
+        (&["incidents", "data/alerts.parquet"], "network"),
+        (
+            &[
+                "matrix",
+                "data/network.parquet",
+                "--x",
+                "SourceIP",
+                "--y",
+                "DestinationPort",
+            ],
+            "matrix",
+        ),
+        (
+            &[
+                "map",
+                "data/signins.parquet",
+                "--layer",
+                "UserPrincipalName",
+            ],
+            "map",
+        ),
+    ];
+    for (args, kind) in cases {
+        let mut all = vec!["plot"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", "chart.html"]);
+        let out = huntbook(dir.path(), &all);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let spec = spec(&dir.path().join("chart.html"));
+        assert_eq!(spec["kind"], kind, "{args:?}");
+        match args[0] {
+            "tree" => assert_eq!(spec["legend_col"], "SubjectUserName"),
+            "incidents" => assert_eq!(spec["mode"], "entities"),
+            "map" => assert_eq!(spec["layer_column"], "UserPrincipalName"),
+            _ => {}
+        }
+    }
+    let out = huntbook(
+        dir.path(),
+        &[
+            "plot",
+            "network",
+            "data/network.parquet",
+            "--source",
+            "Nope",
+            "--target",
+            "DestinationIP",
+            "-o",
+            "x.html",
+        ],
+    );
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("'Nope'"));
 }

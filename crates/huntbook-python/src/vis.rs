@@ -269,23 +269,15 @@ fn process_tree(
             })
         })?,
     };
-    let present = |c: Option<String>| c.filter(|c| names.contains(c));
+    let columns: Vec<&str> = names.iter().map(String::as_str).collect();
     let options = ProcessTreeOptions {
-        process_name: schema.process_name,
-        process_id: schema.process_id,
-        cmd_line: present(schema.cmd_line),
-        user_name: present(schema.user_name),
-        time_column: present(Some(schema.time_stamp)),
-        source_columns: [schema.logon_id, schema.target_logon_id]
-            .into_iter()
-            .filter_map(present)
-            .collect(),
         legend_col: settings.legend_col,
         title: settings.title,
         width: settings.width,
         height: settings.height,
         hide_legend: settings.hide_legend,
         pid_fmt: settings.pid_fmt.parse().map_err(value_error)?,
+        ..ProcessTreeOptions::for_schema(&schema, &columns)
     };
     chart(py, || tree::process_tree(&data, &options))
 }

@@ -66,7 +66,9 @@ huntbook.kinds.timeline = function (root, spec) {
     hb.timeTicks(dom[0] + t0, dom[1] + t0, Math.max(2, plotW / 110)).forEach(function (k) {
       var x = Math.round(X(k.v - t0)) + 0.5;
       ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + plotH); ctx.stroke();
-      ctx.fillText(k.label, x, top + plotH + 6);
+      // Labels at the edges stay inside the canvas.
+      var half = ctx.measureText(k.label).width / 2;
+      ctx.fillText(k.label, Math.min(Math.max(x, half), W - half), top + plotH + 6);
     });
     ctx.strokeStyle = "#999"; ctx.strokeRect(left + 0.5, top + 0.5, plotW, plotH);
     ctx.textAlign = "right"; ctx.textBaseline = "middle";

@@ -103,6 +103,27 @@ pub struct ProcessTreeOptions {
     pub pid_fmt: PidFormat,
 }
 
+impl ProcessTreeOptions {
+    /// The columns of a tree built with `schema` (see `huntbook_transform::proctree`),
+    /// with MSTICPy's defaults for the rest. Optional columns that the table (whose
+    /// column names are `columns`) lacks are left out of the tooltips.
+    pub fn for_schema(schema: &huntbook_transform::proctree::ProcSchema, columns: &[&str]) -> Self {
+        let present = |c: &Option<String>| c.clone().filter(|c| columns.contains(&c.as_str()));
+        ProcessTreeOptions {
+            process_name: schema.process_name.clone(),
+            process_id: schema.process_id.clone(),
+            cmd_line: present(&schema.cmd_line),
+            user_name: present(&schema.user_name),
+            time_column: present(&Some(schema.time_stamp.clone())),
+            source_columns: [&schema.logon_id, &schema.target_logon_id]
+                .into_iter()
+                .filter_map(present)
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for ProcessTreeOptions {
     fn default() -> Self {
         ProcessTreeOptions {

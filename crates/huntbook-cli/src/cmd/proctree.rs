@@ -187,7 +187,7 @@ fn build_tree(
 }
 
 /// A built-in schema by name, or a column map from a JSON file.
-fn load_schema(name: &str) -> Result<ProcSchema, String> {
+pub(super) fn load_schema(name: &str) -> Result<ProcSchema, String> {
     let path = Path::new(name);
     if !path
         .extension()
