@@ -74,27 +74,40 @@ pub fn texts(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, Ana
         .collect())
 }
 
-/// A code per row such that rows with equal values (as text) have equal codes, in
-/// order of first appearance (nulls as `None`). Grouping by codes avoids a string per
-/// row: the text is borrowed from the column, and each distinct value is hashed once
-/// per row, not copied.
-pub fn codes(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u32>>, AnalysisError> {
-    let array = column(batch, name)?;
-    let text = match array.data_type() {
-        DataType::Utf8 => array.clone(),
-        _ => cast_to(name, array, &DataType::Utf8)?,
-    };
-    let text = text.as_string::<i32>();
-    let mut seen: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    Ok(text
-        .iter()
-        .map(|value| {
-            value.map(|v| {
-                let next = seen.len() as u32;
-                *seen.entry(v).or_insert(next)
+/// The column as labels: its distinct values as text, in order of first sight, and
+/// the code of each row's value (`None` where it is missing). Grouping or counting by
+/// codes avoids a string per row: text columns are coded straight from Arrow's
+/// buffers, each distinct value copied once; other types are formatted as [`texts`]
+/// formats them.
+pub fn codes(
+    batch: &RecordBatch,
+    name: &str,
+) -> Result<(Vec<String>, Vec<Option<u32>>), AnalysisError> {
+    fn code<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (Vec<String>, Vec<Option<u32>>) {
+        let mut seen: std::collections::HashMap<&'a str, u32> = std::collections::HashMap::new();
+        let mut labels = Vec::new();
+        let codes = values
+            .map(|v| {
+                v.map(|v| {
+                    *seen.entry(v).or_insert_with(|| {
+                        labels.push(v.to_string());
+                        labels.len() as u32 - 1
+                    })
+                })
             })
-        })
-        .collect())
+            .collect();
+        (labels, codes)
+    }
+    let array = column(batch, name)?;
+    Ok(match array.data_type() {
+        DataType::Utf8 => code(array.as_string::<i32>().iter()),
+        DataType::LargeUtf8 => code(array.as_string::<i64>().iter()),
+        DataType::Utf8View => code(array.as_string_view().iter()),
+        _ => {
+            let texts = texts(batch, name)?;
+            code(texts.iter().map(|v| v.as_deref()))
+        }
+    })
 }
 
 /// The column's values as nanoseconds since the Unix epoch, UTC (nulls as `None`).
@@ -185,14 +198,19 @@ mod tests {
             ),
             ("i", Arc::new(Int32Array::from(vec![7, 7, 8, 7]))),
         ]);
+        let label = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             codes(&b, "s").unwrap(),
-            vec![Some(0), Some(1), None, Some(0)]
+            (label(&["b", "a"]), vec![Some(0), Some(1), None, Some(0)])
         );
         assert_eq!(
             codes(&b, "i").unwrap(),
-            vec![Some(0), Some(0), Some(1), Some(0)]
+            (label(&["7", "8"]), vec![Some(0), Some(0), Some(1), Some(0)])
         );
+        assert!(codes(&b, "nope")
+            .unwrap_err()
+            .to_string()
+            .contains("'nope'"));
     }
 
     #[test]

@@ -9,9 +9,7 @@
 
 use std::collections::HashMap;
 
-use arrow_array::cast::AsArray;
-use arrow_array::{Array, RecordBatch};
-use arrow_schema::DataType;
+use arrow_array::RecordBatch;
 use huntbook_analysis::columns;
 use serde_json::{json, Value};
 
@@ -47,42 +45,6 @@ impl Labels {
     pub fn into_values(self) -> Vec<String> {
         self.values
     }
-}
-
-/// The column `name` as labels: its distinct texts in order of first sight, and the
-/// code of each row's (`None` where it is missing). Text columns are coded straight
-/// from Arrow's buffers, without a string per row (a 100k-row column of a few hundred
-/// values codes several times faster); other types are formatted as
-/// [`columns::texts`] formats them.
-pub fn label_codes(
-    batch: &RecordBatch,
-    name: &str,
-) -> Result<(Vec<String>, Vec<Option<u32>>), VisError> {
-    fn code<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (Vec<String>, Vec<Option<u32>>) {
-        let mut seen: HashMap<&'a str, u32> = HashMap::new();
-        let mut labels = Vec::new();
-        let codes = values
-            .map(|v| {
-                v.map(|v| {
-                    *seen.entry(v).or_insert_with(|| {
-                        labels.push(v.to_string());
-                        labels.len() as u32 - 1
-                    })
-                })
-            })
-            .collect();
-        (labels, codes)
-    }
-    let array = columns::column(batch, name)?;
-    Ok(match array.data_type() {
-        DataType::Utf8 => code(array.as_string::<i32>().iter()),
-        DataType::LargeUtf8 => code(array.as_string::<i64>().iter()),
-        DataType::Utf8View => code(array.as_string_view().iter()),
-        _ => {
-            let texts = columns::texts(batch, name)?;
-            code(texts.iter().map(|v| v.as_deref()))
-        }
-    })
 }
 
 /// `values` taken in `order`, as a dictionary-coded JSON column.
@@ -174,36 +136,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("'Nope'") && e.contains("Pid, User"), "{e}");
-    }
-
-    #[test]
-    fn label_codes_read_text_and_other_types_alike() {
-        let batch = RecordBatch::try_from_iter([
-            (
-                "User",
-                Arc::new(StringArray::from(vec![
-                    Some("x"),
-                    None,
-                    Some("y"),
-                    Some("x"),
-                ])) as ArrayRef,
-            ),
-            (
-                "Port",
-                Arc::new(Int64Array::from(vec![Some(443), Some(80), None, Some(443)])),
-            ),
-        ])
-        .unwrap();
-        let (labels, codes) = label_codes(&batch, "User").unwrap();
-        assert_eq!(labels, vec!["x", "y"]);
-        assert_eq!(codes, vec![Some(0), None, Some(1), Some(0)]);
-        let (labels, codes) = label_codes(&batch, "Port").unwrap();
-        assert_eq!(labels, vec!["443", "80"]);
-        assert_eq!(codes, vec![Some(0), Some(1), None, Some(0)]);
-        assert!(label_codes(&batch, "Nope")
-            .unwrap_err()
-            .to_string()
-            .contains("'Nope'"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use huntbook_analysis::columns;
 use serde_json::{json, Map, Value};
 
 use crate::chart::Chart;
-use crate::columns::{label_codes, number};
+use crate::columns::number;
 use crate::VisError;
 
 const SCRIPT: &str = include_str!("../js/matrix.js");
@@ -148,8 +148,8 @@ pub fn cells(data: &RecordBatch, options: &MatrixOptions) -> Result<Cells, VisEr
             )));
         }
     }
-    let (x_labels, xs) = label_codes(data, &options.x_column)?;
-    let (y_labels, ys) = label_codes(data, &options.y_column)?;
+    let (x_labels, xs) = columns::codes(data, &options.x_column)?;
+    let (y_labels, ys) = columns::codes(data, &options.y_column)?;
     let measure = match (&options.value_column, options.dist_count) {
         (None, true) => {
             return Err(VisError::Invalid(
@@ -157,7 +157,7 @@ pub fn cells(data: &RecordBatch, options: &MatrixOptions) -> Result<Cells, VisEr
             ))
         }
         (None, false) => Measure::Rows,
-        (Some(v), true) => Measure::Distinct(label_codes(data, v)?.1),
+        (Some(v), true) => Measure::Distinct(columns::codes(data, v)?.1),
         (Some(v), false) => Measure::Sum(columns::numbers(data, v).map_err(|e| {
             VisError::Invalid(format!(
                 "value_col is summed, so it must hold numbers ({e}); \

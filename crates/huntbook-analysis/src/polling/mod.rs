@@ -138,7 +138,7 @@ pub(crate) fn group_rows(
     }
     let keys = group_by
         .iter()
-        .map(|c| codes(batch, c))
+        .map(|c| codes(batch, c).map(|(_, codes)| codes))
         .collect::<Result<Vec<_>, _>>()?;
     // One lookup per row with a reused key buffer: no allocation but for new groups.
     let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
