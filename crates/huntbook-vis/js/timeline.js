@@ -49,9 +49,10 @@ huntbook.kinds.timeline = function (root, spec) {
     });
     if (!isFinite(ylo)) { ylo = 0; yhi = 1; }
     var ypad = (yhi - ylo) * 0.06 || 1;
-    ylo -= s0(ylo) ? 0 : ypad; yhi += ypad;
+    // Bars stand on zero: no padding below it.
+    if (ylo !== 0) ylo -= ypad;
+    yhi += ypad;
   }
-  function s0(v) { return v === 0; }
 
   function X(t) { return left + (t - dom[0]) / (dom[1] - dom[0]) * plotW; }
   function T(x) { return dom[0] + (x - left) / plotW * (dom[1] - dom[0]); }
