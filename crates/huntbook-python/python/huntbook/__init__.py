@@ -81,119 +81,59 @@ Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
     odd = huntbook.outliers(feats, ["commandlineLen", "pathScore"])
 """
 
-from huntbook import detect, plot
-from huntbook._huntbook import __version__
-from huntbook.clustering import add_process_features, cluster_events, cluster_labels, identify_outliers, outliers
-from huntbook.data import QueryProvider, write_sample_data
-from huntbook.display import display_alert, display_incident, md
-from huntbook.errors import (
-    DeadKernelError,
-    ExecutionError,
-    ExecutionTimeout,
-    KernelStartError,
-    NotebookRunError,
-)
-from huntbook.execute import execute_notebook, inspect_notebook
-from huntbook.init import NotebookStatus, init_notebook
-from huntbook.geo import geoip, ip_type, is_global_ip, whois, write_mmdb
-from huntbook.notebooks import Notebook, NotebookError, Scrapbook, read_notebook, read_notebooks
-from huntbook.proctree import ProcessTreeAccessor, build_process_tree
-from huntbook.sentinel import MicrosoftSentinel, SentinelConflictError, SentinelError, SentinelNotFoundError
-from huntbook.sessions import Cmd, detect_polling, polling_groups, score_sessions, sessionize
-from huntbook.scraps import Scrap, Scraps, ScrapWarning, glue
-from huntbook.ti import TILookup
-from huntbook.timeseries import (
-    anomaly_kql_filter,
-    anomaly_periods,
-    set_new_anomaly_threshold,
-    stl_decompose,
-    timeseries_anomalies,
-)
-from huntbook.transforms import (
-    AuditdWarning,
-    cmd_speed,
-    extract_iocs,
-    file_hash_type,
-    ioc_type,
-    mask,
-    parse_auditd,
-    risky_commands,
-    unpack_base64,
-    validate_ioc,
-)
+import importlib
+from typing import Any, Dict, List
 
-__all__ = [
-    "__version__",
-    "DeadKernelError",
-    "ExecutionError",
-    "ExecutionTimeout",
-    "KernelStartError",
-    "NotebookRunError",
-    "execute_notebook",
-    "inspect_notebook",
-    "Notebook",
-    "NotebookError",
-    "Scrap",
-    "ScrapWarning",
-    "Scrapbook",
-    "Scraps",
-    "glue",
-    "read_notebook",
-    "read_notebooks",
-    "QueryProvider",
-    "write_sample_data",
-    "add_process_features",
-    "cluster_events",
-    "cluster_labels",
-    "outliers",
-    "identify_outliers",
-    "AuditdWarning",
-    "ProcessTreeAccessor",
-    "build_process_tree",
-    "extract_iocs",
-    "file_hash_type",
-    "ioc_type",
-    "mask",
-    "parse_auditd",
-    "risky_commands",
-    "cmd_speed",
-    "unpack_base64",
-    "validate_ioc",
-    "geoip",
-    "whois",
-    "ip_type",
-    "is_global_ip",
-    "write_mmdb",
-    "MicrosoftSentinel",
-    "SentinelConflictError",
-    "SentinelError",
-    "SentinelNotFoundError",
-    "TILookup",
-    "detect",
-    "plot",
-    "widgets",
-    "init_notebook",
-    "NotebookStatus",
-    "md",
-    "display_alert",
-    "display_incident",
-    "timeseries_anomalies",
-    "stl_decompose",
-    "anomaly_periods",
-    "anomaly_kql_filter",
-    "set_new_anomaly_threshold",
-    "Cmd",
-    "sessionize",
-    "score_sessions",
-    "detect_polling",
-    "polling_groups",
-]
+from huntbook import _accessors
+
+# What each public name is and where it lives. Nothing is imported until first used:
+# most parts need pandas and pyarrow (about a second to import), and a notebook that
+# only runs queries should not pay for ipywidgets or the chart code.
+_MODULES: Dict[str, List[str]] = {
+    "huntbook.errors": ["DeadKernelError", "ExecutionError", "ExecutionTimeout", "KernelStartError", "NotebookRunError"],
+    "huntbook.execute": ["execute_notebook", "inspect_notebook"],
+    "huntbook.notebooks": ["Notebook", "NotebookError", "Scrapbook", "read_notebook", "read_notebooks"],
+    "huntbook.scraps": ["Scrap", "ScrapWarning", "Scraps", "glue"],
+    "huntbook.data": ["QueryProvider", "write_sample_data"],
+    "huntbook.clustering": ["add_process_features", "cluster_events", "cluster_labels", "outliers", "identify_outliers"],
+    "huntbook.proctree": ["ProcessTreeAccessor", "build_process_tree"],
+    "huntbook.transforms": [
+        "AuditdWarning", "extract_iocs", "file_hash_type", "ioc_type", "mask", "parse_auditd",
+        "risky_commands", "cmd_speed", "unpack_base64", "validate_ioc",
+    ],
+    "huntbook.geo": ["geoip", "whois", "ip_type", "is_global_ip", "write_mmdb"],
+    "huntbook.sentinel": ["MicrosoftSentinel", "SentinelConflictError", "SentinelError", "SentinelNotFoundError"],
+    "huntbook.ti": ["TILookup"],
+    "huntbook.init": ["init_notebook", "NotebookStatus"],
+    "huntbook.display": ["md", "display_alert", "display_incident"],
+    "huntbook.timeseries": [
+        "timeseries_anomalies", "stl_decompose", "anomaly_periods", "anomaly_kql_filter", "set_new_anomaly_threshold",
+    ],
+    "huntbook.sessions": ["Cmd", "sessionize", "score_sessions", "detect_polling", "polling_groups"],
+}
+# Submodules reached as attributes (``huntbook.plot.timeline``).
+_SUBMODULES = ["detect", "plot", "widgets"]
+
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = ["__version__", *_WHERE, *_SUBMODULES]
 
 
-def __getattr__(name: str):
-    # Widgets need ipywidgets, which takes a while to import: load them on first use.
-    if name == "widgets":
-        import importlib
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = importlib.import_module("huntbook._huntbook").__version__
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"huntbook.{name}")
+    elif name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+    else:
+        raise AttributeError(f"module 'huntbook' has no attribute {name!r}")
+    globals()[name] = value  # later uses are plain attribute reads
+    return value
 
-        return importlib.import_module("huntbook.widgets")
-    raise AttributeError(f"module 'huntbook' has no attribute {name!r}")
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+_accessors.register_when_pandas_loads()

@@ -790,7 +790,6 @@ def timeseries_anomalies(
     return Chart(_huntbook.timeseries_anomalies(batch, settings, y, baseline_column, anomalies_column))
 
 
-@pd.api.extensions.register_dataframe_accessor("hb")
 class HuntbookAccessor:
     """huntbook's charts from a DataFrame (``df.hb``).
 

@@ -75,7 +75,6 @@ def build_process_tree(
     return frame
 
 
-@pd.api.extensions.register_dataframe_accessor("hb_tree")
 class ProcessTreeAccessor:
     """Navigation over a frame made by :func:`build_process_tree` (``df.hb_tree``).
 
