@@ -87,3 +87,20 @@ def test_read_notebooks_sweeps_run_outputs(tmp_path):
         "run_1.1.1.1": "1.1.1.1",
         "run_2.2.2.2": "2.2.2.2",
     }
+
+
+def test_secrets_reach_the_kernel_and_are_scrubbed(tmp_path, monkeypatch):
+    secret = "py-Secret-Value-9z!Q"
+    monkeypatch.setenv("HB_PY_SECRET", secret)
+    src = write(tmp_path / "in.ipynb", "import os, base64\ns = os.environ['HB_PY_SECRET']\nprint(s, base64.b64encode(s.encode()).decode())")
+    nb = huntbook.execute_notebook(src, tmp_path / "out.ipynb", secrets=["HB_PY_SECRET"])
+    # The last base64 characters, which also depend on the padding, may stay: they
+    # carry a few bits of the secret, never enough to read it.
+    assert nb.cells[2].outputs[0]["text"].startswith("*** ***")
+    on_disk = (tmp_path / "out.ipynb").read_text()
+    assert secret not in on_disk and "***" in on_disk
+    with pytest.raises(ValueError, match="holds a configured secret"):
+        huntbook.execute_notebook(src, tmp_path / "bad.ipynb", parameters={"ip": secret}, secrets=["HB_PY_SECRET"])
+    with pytest.raises(ValueError, match="looks like a credential"):
+        huntbook.execute_notebook(src, tmp_path / "bad.ipynb", parameters={"api_key": "x"})
+    assert not (tmp_path / "bad.ipynb").exists()

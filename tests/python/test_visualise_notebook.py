@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "examples" / "visualise.ipynb"
@@ -27,7 +28,7 @@ def test_the_example_runs_exports_and_every_chart_draws(huntbook_bin, chromium, 
     report = tmp_path / "visualise.html"
     run = subprocess.run(
         [str(huntbook_bin), "run", str(NOTEBOOK), str(out), "-p", "data_dir", str(tmp_path / "data"),
-         "--cwd", str(tmp_path), "--python", os.environ["HUNTBOOK_TEST_PYTHON"], "--no-progress-bar"],
+         "--cwd", str(tmp_path), "--python", os.environ.get("HUNTBOOK_TEST_PYTHON", sys.executable), "--no-progress-bar"],
         capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr

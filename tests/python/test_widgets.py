@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -153,7 +154,7 @@ def test_a_notebook_of_widgets_runs_unattended_with_the_injected_defaults(huntbo
     source.write_text(json.dumps(NOTEBOOK))
     run = subprocess.run(
         [str(huntbook_bin), "run", str(source), str(out), "-p", "ip_address", "203.0.113.9", "-p", "host_name",
-         "WKS-FIN-002", "--python", os.environ["HUNTBOOK_TEST_PYTHON"], "--no-progress-bar", "--execution-timeout", "60"],
+         "WKS-FIN-002", "--python", os.environ.get("HUNTBOOK_TEST_PYTHON", sys.executable), "--no-progress-bar", "--execution-timeout", "60"],
         capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 0, run.stderr

@@ -1252,3 +1252,82 @@ fn the_bash_kernel_gets_bash_parameters() {
         cell(&nb, "echo").outputs
     );
 }
+
+// ---------------------------------------------------------------------------------
+// 8. Secrets
+
+const SECRET: &str = "hb-Test-Secret-7f3Q!x9";
+
+/// A notebook that leaks the secret every way it can: printed in two writes, in an
+/// exception and its traceback, in HTML, base64 behind a prefix, hex and URL-encoded.
+fn leaky_notebook() -> huntbook_notebook::Notebook {
+    notebook(vec![
+        params_cell("note = 'none'"),
+        code(
+            "import os, sys, base64, urllib.parse\n\
+             s = os.environ['HB_TEST_SECRET']\n\
+             print('first half', s[:6], end='', flush=True)\n\
+             print(s[6:], flush=True)\n\
+             print(base64.b64encode(('user:' + s).encode()).decode())\n\
+             print(s.encode().hex(), urllib.parse.quote(s))",
+        ),
+        code("from IPython.display import HTML\nHTML('<b>' + s + '</b>')"),
+        code("raise KeyError(s)"),
+    ])
+}
+
+fn assert_no_secret(text: &str) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("user:{SECRET}"));
+    let hex: String = SECRET.bytes().map(|b| format!("{b:02x}")).collect();
+    for (form, what) in [(SECRET, "plain"), (&SECRET[6..], "second write"), (&b64[8..20], "base64"), (&hex[..], "hex")] {
+        assert!(!text.contains(form), "the secret ({what}) is in:\n{text}");
+    }
+    assert!(!text.contains("hb-Test-Secret-7f3Q%21x9"), "URL-encoded secret in:\n{text}");
+}
+
+#[test]
+fn secrets_reach_the_kernel_and_never_the_output_or_the_log() {
+    let tmp = tempdir();
+    let dir = tmp.path();
+    write_nb(dir, "in.ipynb", &leaky_notebook());
+    let out = huntbook_run(dir)
+        .env("HB_TEST_SECRET", SECRET)
+        .args(["in.ipynb", "out.ipynb", "--secret", "HB_TEST_SECRET", "--log-output"])
+        .run();
+    out.expect_code(1); // the last cell raises
+    let nb = read_valid(&dir.join("out.ipynb"));
+    let text = huntbook_notebook::io::to_string(&nb);
+    assert_no_secret(&text);
+    assert!(text.contains("first half ***"), "the kernel read the secret, and it was masked:\n{text}");
+    assert!(text.contains("KeyError"), "{text}");
+    assert_no_secret(&out.stderr);
+    assert!(out.stderr.contains("first half ***"), "{}", out.stderr);
+}
+
+#[test]
+fn parameters_that_name_or_hold_a_secret_are_refused() {
+    let tmp = tempdir();
+    let dir = tmp.path();
+    write_nb(dir, "in.ipynb", &leaky_notebook());
+    let named = huntbook_run(dir)
+        .env("HB_TEST_SECRET", SECRET)
+        .args(["in.ipynb", "out.ipynb", "--secret", "HB_TEST_SECRET", "-p", "vt_api_key", "abc"])
+        .run();
+    named.expect_code(2);
+    assert_line_with(&named.stderr, &["vt_api_key", "credential", "environment"]);
+    let held = huntbook_run(dir)
+        .env("HB_TEST_SECRET", SECRET)
+        .args(["in.ipynb", "out.ipynb", "--secret", "HB_TEST_SECRET", "-p", "note"])
+        .arg(format!("see {SECRET}"))
+        .run();
+    held.expect_code(2);
+    assert_line_with(&held.stderr, &["note", "holds a configured secret"]);
+    assert_no_secret(&held.stderr);
+    let unset = huntbook_run(dir)
+        .args(["in.ipynb", "out.ipynb", "--secret", "HB_TEST_UNSET_SECRET"])
+        .run();
+    unset.expect_code(2);
+    assert_line_with(&unset.stderr, &["HB_TEST_UNSET_SECRET", "not set"]);
+    assert!(notebooks_under(dir).iter().all(|p| p.ends_with("in.ipynb")), "nothing was written");
+}

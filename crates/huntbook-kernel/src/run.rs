@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
+use huntbook_core::secret::{EnvSource, Secret, SecretRef, SecretResolver};
 use huntbook_notebook::execution::{self, ExecutionError, Placement, Prepare};
 use huntbook_notebook::params::{inspect, translate::Translator, ParamValue, Parameters};
 use huntbook_notebook::path_template::{self, Builtins};
+use huntbook_notebook::secrets::{self, LiveScrubber, Scrubber};
 use huntbook_notebook::{io as nbio, Notebook};
 
 use crate::engine::{run_cells, set_kernelspec_metadata, EngineOptions, RunEnd, RunObserver};
@@ -39,6 +41,10 @@ pub struct ExecuteRequest {
     pub inject_input_path: bool,
     pub inject_output_path: bool,
     pub engine: EngineOptions,
+    /// Secrets the notebook may read, as (environment variable, value): they reach the
+    /// kernel as environment variables, parameters that name or hold one are refused,
+    /// and their values are scrubbed from the output notebook and the observer's text.
+    pub secrets: Vec<(String, Secret)>,
 }
 
 /// How a run ended badly.
@@ -132,6 +138,13 @@ pub async fn execute_notebook(
         parameters.set("PAPERMILL_OUTPUT_PATH", ParamValue::Str(output_path.clone().unwrap_or_default()));
     }
     parameters.extend(req.parameters.clone());
+    let scrubber = Scrubber::new(req.secrets.iter().map(|(_, value)| value.expose()));
+    for (name, value) in parameters.iter() {
+        secrets::check_parameter(name, &value.to_json().to_string(), &scrubber)
+            .map_err(|e| Failure::BadInput(e.to_string()))?;
+    }
+    let mut observer = ScrubbingObserver::new(observer, &scrubber);
+    let observer: &mut dyn RunObserver = &mut observer;
 
     let mut nb = read_input(&req.input_path)?;
     let discovery = Discovery { python: req.python.clone() };
@@ -196,11 +209,18 @@ pub async fn execute_notebook(
                 crate::find_kernelspec(name, &discovery).map_err(Failure::KernelStart)?
             }
         };
+        // Saves while the run goes on write a scrubbed copy: scrubbing merges stream
+        // outputs, which must not move the outputs the kernel is still updating.
         let mut save = |nb: &Notebook| match &file_path {
-            Some(path) => nbio::write_path(nb, path).map_err(|e| std::io::Error::other(e.to_string())),
+            Some(path) => {
+                nbio::write_path(&scrubbed(nb, &scrubber), path).map_err(|e| std::io::Error::other(e.to_string()))
+            }
             None => Ok(()),
         };
-        let end = run_cells(&mut nb, &spec, &req.engine, &mut save, observer, stop)
+        let mut engine = req.engine.clone();
+        let secret_env = req.secrets.iter().map(|(name, value)| (name.clone(), value.expose().to_string()));
+        engine.launch.env.extend(secret_env);
+        let end = run_cells(&mut nb, &spec, &engine, &mut save, observer, stop)
             .await
             .map_err(Failure::KernelStart)?;
         failure = match end {
@@ -209,6 +229,8 @@ pub async fn execute_notebook(
             RunEnd::KernelDied { cell_index, reason } => Some(Failure::KernelDied { cell_index, reason }),
             RunEnd::Stopped { signal, .. } => Some(Failure::Stopped { signal }),
         };
+        // Before the error is read: its message goes to the log and the error markers.
+        scrubber.scrub_notebook(&mut nb);
         let error = if req.engine.allow_errors { None } else { execution::find_execution_error(&nb) };
         if let Some(error) = error {
             execution::add_error_markers(&mut nb, &error);
@@ -217,6 +239,107 @@ pub async fn execute_notebook(
     }
     write_output(&nb, output_path.as_deref())?;
     Ok(ExecuteReport { notebook: nb, output_path: file_path, placement, warnings, failure })
+}
+
+fn scrubbed<'a>(nb: &'a Notebook, scrubber: &Scrubber) -> std::borrow::Cow<'a, Notebook> {
+    if scrubber.is_empty() {
+        return std::borrow::Cow::Borrowed(nb);
+    }
+    let mut copy = nb.clone();
+    scrubber.scrub_notebook(&mut copy);
+    std::borrow::Cow::Owned(copy)
+}
+
+/// Passes the run's text on to another observer with the secrets scrubbed from it.
+/// Stream text is scrubbed as it arrives, holding back only a possible secret's start
+/// until the next piece or the end of the cell.
+struct ScrubbingObserver<'a> {
+    inner: &'a mut dyn RunObserver,
+    scrubber: &'a Scrubber,
+    live: Vec<(String, LiveScrubber<'a>)>,
+}
+
+impl<'a> ScrubbingObserver<'a> {
+    fn new(inner: &'a mut dyn RunObserver, scrubber: &'a Scrubber) -> ScrubbingObserver<'a> {
+        ScrubbingObserver {
+            inner,
+            scrubber,
+            live: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self) {
+        for (name, live) in std::mem::take(&mut self.live) {
+            let rest = live.finish();
+            if !rest.is_empty() {
+                self.inner.stream(&name, &rest);
+            }
+        }
+    }
+}
+
+impl RunObserver for ScrubbingObserver<'_> {
+    fn cell_started(&mut self, index: usize, total: usize, description: Option<&str>) {
+        self.inner.cell_started(index, total, description);
+    }
+
+    fn cell_finished(&mut self, index: usize, total: usize) {
+        self.flush();
+        self.inner.cell_finished(index, total);
+    }
+
+    fn stream(&mut self, name: &str, text: &str) {
+        if self.scrubber.is_empty() {
+            return self.inner.stream(name, text);
+        }
+        let at = match self.live.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                self.live
+                    .push((name.to_string(), LiveScrubber::new(self.scrubber)));
+                self.live.len() - 1
+            }
+        };
+        let clean = self.live[at].1.push(text);
+        if !clean.is_empty() {
+            self.inner.stream(name, &clean);
+        }
+    }
+
+    fn display_text(&mut self, text: &str) {
+        self.inner.display_text(&self.scrubber.scrub(text));
+    }
+
+    fn warning(&mut self, message: &str) {
+        self.inner.warning(&self.scrubber.scrub(message));
+    }
+
+    fn phase(&mut self, name: &str, took: Duration) {
+        self.inner.phase(name, took);
+    }
+}
+
+impl Drop for ScrubbingObserver<'_> {
+    // A run that ends mid-cell (timeout, dead kernel) still lets out what it held.
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// The secrets named by environment variable (`huntbook run --secret NAME`), read from
+/// this process's environment; a name that is not set is bad input.
+pub fn secrets_from_env(names: &[String]) -> Result<Vec<(String, Secret)>, Failure> {
+    let resolver = SecretResolver::new().with_source(EnvSource);
+    names
+        .iter()
+        .map(|name| {
+            let reference = SecretRef::EnvironmentVar { name: name.clone() };
+            let secret = resolver
+                .resolve(&reference)
+                .map_err(|e| Failure::BadInput(format!("secret {name}: {e}")))?;
+            Ok((name.clone(), secret))
+        })
+        .collect()
 }
 
 /// Tells the observer now and keeps the warning for the report.

@@ -48,6 +48,7 @@ pub mod outputs;
 pub mod params;
 pub mod path_template;
 pub mod scraps;
+pub mod secrets;
 
 pub use io::NotebookError;
 pub use model::{Cell, CellType, JsonMap, Notebook, Output};

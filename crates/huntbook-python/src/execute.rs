@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use huntbook_kernel::engine::{EngineOptions, RunObserver, StreamCopies};
-use huntbook_kernel::run::{execute_notebook, ExecuteRequest, Failure};
+use huntbook_kernel::run::{execute_notebook, secrets_from_env, ExecuteRequest, Failure};
 use huntbook_kernel::{LaunchOptions, Transport};
 use huntbook_notebook::outputs::DEFAULT_CELL_OUTPUT_LIMIT;
 use huntbook_notebook::params::{inspect, Parameters};
@@ -25,7 +25,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// Runs a notebook; returns the output notebook as JSON text. Failures raise the
 /// exception classes of `huntbook.errors`.
 #[pyfunction]
-#[pyo3(signature = (input_path, output_path, parameters, kernel_name, language, cwd, python, execution_timeout, start_timeout, prepare_only, report_mode, allow_errors, log_output, stdout_file, stderr_file, autosave_cell_every, inject_paths, progress))]
+#[pyo3(signature = (input_path, output_path, parameters, kernel_name, language, cwd, python, execution_timeout, start_timeout, prepare_only, report_mode, allow_errors, log_output, stdout_file, stderr_file, autosave_cell_every, inject_paths, progress, secrets))]
 #[allow(clippy::too_many_arguments)]
 fn _execute_notebook(
     py: Python<'_>,
@@ -47,6 +47,7 @@ fn _execute_notebook(
     autosave_cell_every: f64,
     inject_paths: bool,
     progress: Option<Py<PyAny>>,
+    secrets: Vec<String>,
 ) -> PyResult<String> {
     let params = match parameters {
         Some(dict) => crate::params::py_to_parameters(dict)?,
@@ -76,6 +77,7 @@ fn _execute_notebook(
             autosave_every: seconds(autosave_cell_every),
             max_cell_output: DEFAULT_CELL_OUTPUT_LIMIT,
         },
+        secrets: secrets_from_env(&secrets).map_err(|failure| to_py_err(py, failure, None))?,
     };
     let streams = StreamCopies::open(stdout_file.as_deref(), stderr_file.as_deref(), log_output)
         .map_err(PyValueError::new_err)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use huntbook_kernel::engine::{EngineOptions, RunObserver, StreamCopies};
-use huntbook_kernel::run::{execute_notebook, ExecuteRequest};
+use huntbook_kernel::run::{execute_notebook, secrets_from_env, ExecuteRequest};
 use huntbook_kernel::{LaunchOptions, Transport};
 use huntbook_notebook::outputs::DEFAULT_CELL_OUTPUT_LIMIT;
 use huntbook_notebook::params::{inspect, ParameterSources, Parameters};
@@ -18,6 +18,7 @@ Examples:
   huntbook run triage.ipynb 'out/{year}/{month}/{day}/triage_{ip_address}_{run_id}.ipynb' -y 'ip_address: 1.2.3.4'
   huntbook run triage.ipynb out.ipynb --execution-timeout 600 --report-mode
   huntbook run triage.ipynb --help-notebook          # which parameters does it take?
+  huntbook run triage.ipynb out.ipynb --secret VT_API_KEY   # the notebook reads $VT_API_KEY; never in the output
   cat triage.ipynb | huntbook run - - -p ip_address 1.2.3.4 > out.ipynb
 
 Parameters are merged in papermill's order, later wins: --inject-paths, -b, -f, -y, -p, -r.
@@ -145,6 +146,11 @@ pub struct Args {
     /// Show the parameters the notebook declares, then exit.
     #[arg(long)]
     pub help_notebook: bool,
+    /// An environment variable holding a secret the notebook reads (repeat for more):
+    /// parameters that name or hold a secret are refused, and its value is scrubbed
+    /// from the output notebook and the logged output (also base64, hex or URL encoded).
+    #[arg(long = "secret", value_name = "ENV_VAR")]
+    pub secrets: Vec<String>,
     /// How to talk to a local kernel: ipc (Unix sockets, no port races) or tcp.
     #[arg(long, value_name = "KIND", default_value = "ipc", value_parser = ["ipc", "tcp"])]
     pub transport: String,
@@ -157,6 +163,10 @@ pub fn run(args: Args) -> u8 {
     let parameters = match collect_parameters(&args) {
         Ok(p) => p,
         Err(message) => return super::fail(message),
+    };
+    let secrets = match secrets_from_env(&args.secrets) {
+        Ok(s) => s,
+        Err(failure) => return super::fail(failure),
     };
     let output_path = match &args.output_path {
         Some(path) => Some(path.clone()),
@@ -193,6 +203,7 @@ pub fn run(args: Args) -> u8 {
             autosave_every: seconds(args.autosave_cell_every),
             max_cell_output: args.max_cell_output,
         },
+        secrets,
     };
     level.info(&format!("Input Notebook:  {}", args.notebook_path));
     if let Some(out) = &output_path {

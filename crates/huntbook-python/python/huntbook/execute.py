@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Mapping, Sequence, Union
 
 from huntbook import _huntbook
 
@@ -34,6 +34,7 @@ def execute_notebook(
     inject_paths: bool = False,
     python: PathLike | None = None,
     progress: Callable[[int, int], None] | None = None,
+    secrets: Sequence[str] = (),
 ) -> Any:
     """Run a notebook with parameters and save the output notebook.
 
@@ -43,6 +44,9 @@ def execute_notebook(
     ``progress(done, total)`` is called after each cell. Kernels are looked up in
     ``python``'s environment first, and a ``python`` kernel runs on that interpreter;
     it defaults to the interpreter running this code, as jupyter_client does.
+    ``secrets`` names environment variables holding secrets the notebook reads:
+    parameters that name or hold one are refused (``ValueError``), and their values
+    are scrubbed from the output, also when base64, hex or URL encoded.
 
     Returns the output notebook (an ``nbformat.NotebookNode`` when nbformat is
     installed, else a dict). Raises ``ExecutionError`` (with ``cell_index``,
@@ -75,6 +79,7 @@ def execute_notebook(
         float(autosave_cell_every),
         inject_paths,
         progress,
+        [str(name) for name in secrets],
     )
     return _as_notebook(text)
 
