@@ -220,6 +220,50 @@ def test_timespan_from_a_widget_or_a_pair_and_data_from_the_current_folder(data,
     assert "Password spray" in titles(s)
 
 
+class Recording:
+    """A connected Microsoft Sentinel provider that records the queries asked of it and
+    answers each with no rows."""
+
+    environment = "MSSentinel"
+    connected = True
+    data_paths: list = []
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def __getattr__(self, family: str):
+        recording = self
+
+        class Family:
+            def __getattr__(self, name: str):
+                def query(**params):
+                    recording.calls.append((f"{family}.{name}", params))
+                    return pd.DataFrame()
+
+                return query
+
+        return Family()
+
+
+def test_the_same_calls_run_on_microsoft_sentinel(qp):
+    """Every query a notebooklet asks for is in the Microsoft Sentinel library and takes
+    the parameters it is given (rendered to KQL without a connection)."""
+    recording = Recording()
+    nb = huntbook.notebooklets
+    nb.ip_address_summary("203.0.113.66", provider=recording, **SPAN)
+    nb.host_summary("WORKSTATION-07.contoso.local", provider=recording, **SPAN)
+    nb.account_summary("carol@contoso.com", provider=recording, **SPAN)
+    nb.alert_triage(story_alert(qp, "Credential dumping via comsvcs.dll MiniDump"), provider=recording)
+    asked = {name for name, _ in recording.calls}
+    assert {"SecurityAlert.list_alerts_for_ip", "WindowsSecurity.list_host_processes",
+            "Azure.list_aad_signins_for_account", "SecurityAlert.list_alerts"} <= asked
+    sentinel = huntbook.QueryProvider("MSSentinel")
+    for name, params in recording.calls:
+        family, query = name.split(".")
+        text = getattr(getattr(sentinel, family), query)(print=True, **params)
+        assert isinstance(text, str) and "TimeGenerated" in text, name
+
+
 # --- The example notebooks, run unattended ----------------------------------------------
 
 EXAMPLES = {

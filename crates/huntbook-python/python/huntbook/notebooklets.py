@@ -626,7 +626,7 @@ def ip_address_summary(
     run.step()
 
     signins = run.query("signins", "Azure.list_aad_signins_for_ip", ip_address_list=[ip_address])
-    logons = run.query("logons", "WindowsSecurity.list_logons_by_ip", ip_address_list=[ip_address])
+    logons = run.query("logons", "WindowsSecurity.list_logon_attempts_by_ip", ip_address=ip_address)
     for table, accounts, target in ((signins, "UserPrincipalName", None), (logons, "TargetUserName", "Computer")):
         if not table.empty:
             pickers = [_column_entities("ip", "IPAddress", "IpAddress"), _column_entities("account", accounts)]
@@ -984,7 +984,9 @@ def alert_triage(
     if "SystemAlertId" in everything.columns:
         others = everything[~everything["SystemAlertId"].isin(triaged["SystemAlertId"])]
     related = [_alerts_naming(others, kind, rows["Value"]) for kind, rows in entities.groupby("Type")]
-    related = pd.concat(related).drop_duplicates("SystemAlertId") if related else pd.DataFrame()
+    related = pd.concat(related) if related else pd.DataFrame()
+    if "SystemAlertId" in related.columns:
+        related = related.drop_duplicates("SystemAlertId")
     result.tables["related_alerts"] = related
     if not related.empty and "AlertSeverity" in related.columns:
         high = related[related["AlertSeverity"].astype(str) == "High"]
