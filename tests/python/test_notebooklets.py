@@ -318,3 +318,17 @@ def test_alert_triage_example_picks_a_high_alert_or_the_given_one(huntbook_bin, 
                          "-p", "alert_id", noise["SystemAlertId"].iloc[0])
     assert scraps["finding"] is False and scraps["severity"] == "Informational" and scraps["entities"] == []
     assert scraps["finding_desc"] == ""
+
+
+def test_the_ip_triage_report_draws_its_charts(huntbook_bin, data, tmp_path, chromium):
+    out = tmp_path / "ip_triage.ipynb"
+    run_example(huntbook_bin, "ip_triage.ipynb", out, data, "-p", "ip_address", "203.0.113.66")
+    report = tmp_path / "ip_triage.html"
+    export = subprocess.run([str(huntbook_bin), "export", str(out), "--no-input", "-o", str(report)], capture_output=True, text=True)
+    assert export.returncode == 0, export.stderr
+    page = chromium.open(report, width=1000, height=900)
+    page.assert_clean()
+    marks = page.eval("() => Array.from(document.querySelectorAll('.hb-chart')).map(c => +c.dataset.marks)")
+    assert len(marks) == 1 and marks[0] > 300, marks  # the timeline: every flow and alert
+    assert page.eval("() => document.querySelector('.hb-notebooklet').innerText").count("High") >= 2
+    page.screenshot("ip_triage_report")

@@ -51,6 +51,14 @@ _SEVERITY_NAMES = {"high": "High", "warning": "Medium", "medium": "Medium", "low
 #: Office 365 operations that create or change mailbox rules and forwarding.
 _MAILBOX_RULE_OPERATIONS = {"New-InboxRule", "Set-InboxRule", "UpdateInboxRules", "Set-Mailbox", "New-TransportRule"}
 
+#: How a result names its notebooklet in a heading.
+_TITLES = {
+    "ip_address_summary": "IP address summary",
+    "host_summary": "Host summary",
+    "account_summary": "Account summary",
+    "alert_triage": "Alert triage",
+}
+
 #: Per table, the column a timeline shows for each event.
 _TIMELINE_DETAIL = {
     "alerts": "AlertName",
@@ -186,7 +194,8 @@ class NotebookletResult:
     def _repr_html_(self) -> str:
         from huntbook.display import md_html
 
-        parts = [md_html(f"{self.notebooklet.replace('_', ' ')}: {self.subject}", "heading"), f"<p>{html.escape(self.summary)}</p>"]
+        title = _TITLES.get(self.notebooklet, self.notebooklet)
+        parts = [md_html(f"{title}: {self.subject}", "heading"), f"<p>{html.escape(self.summary)}</p>"]
         if self.findings:
             rows = "".join(
                 f"<tr><td><b>{html.escape(f.severity)}</b></td><td>{html.escape(f.title)}</td><td>{html.escape(f.description)}</td></tr>"
@@ -580,8 +589,8 @@ def ip_address_summary(
     Example::
 
         >>> s = huntbook.notebooklets.ip_address_summary("203.0.113.66", start="-7d", end="now")
-        >>> s.findings[0].title
-        'Beaconing'
+        >>> [f.title for f in s.findings]      # on the sample data
+        ['Threat intelligence: 203.0.113.66 is known bad', '1 High alert(s) involve 203.0.113.66', 'Beaconing']
     """
     from huntbook import detect
     from huntbook.geo import geoip as geo_lookup, ip_type as classify, whois as whois_lookup
