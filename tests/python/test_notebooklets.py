@@ -82,6 +82,14 @@ def test_a_clean_address_has_no_finding(data):
     assert any("whois skipped" in n for n in s.notes)
 
 
+def test_whois_answers_or_says_why_not(data):
+    # Offline (as here), RDAP and Team Cymru cannot be reached: a note, not an error.
+    s = huntbook.notebooklets.ip_address_summary("81.2.69.160", data_paths=data, whois=True, **SPAN)
+    assert s.whois["IpAddress"].tolist() == ["81.2.69.160"]
+    looked_up = s.whois["asn"].notna().all()
+    assert looked_up or any(n.startswith("whois: ") for n in s.notes), s.notes
+
+
 def test_geoip_from_a_database_when_there_is_one(data, tmp_path):
     db = tmp_path / "city.mmdb"
     huntbook.write_mmdb(db, {"81.2.69.0/24": {"city": {"names": {"en": "London"}}, "country": {"iso_code": "GB"}}})

@@ -614,6 +614,8 @@ def ip_address_summary(
         if whois:
             owner = run.attempt("whois skipped", whois_lookup, [ip_address], timeout=10.0)
             result.tables["whois"] = pd.DataFrame() if owner is None else owner
+            # One address failing is an answer with the reason, not an error.
+            result.notes += [f"whois: {why}" for why in _distinct(result.tables["whois"], "whois_error")]
         else:
             result.notes.append("whois skipped: pass whois=True to look the owner up (RDAP and Team Cymru, on the network)")
     run.step()
