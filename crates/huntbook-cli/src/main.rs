@@ -19,10 +19,10 @@ pub const EXIT_USAGE: u8 = 2;
     about = "Security operations and threat hunting with Jupyter notebooks",
     after_help = "\
 Examples:
-  huntbook run triage.ipynb out.ipynb -p ip_address 1.2.3.4   # run a notebook with parameters
-  huntbook params triage.ipynb                                # which parameters does it take?
-  huntbook scraps out.ipynb                                   # what did the run record?
-  huntbook export out.ipynb --no-input -o report.html         # a self-contained HTML report
+  huntbook run ip_triage.ipynb out.ipynb -p ip_address 1.2.3.4   # run a notebook with parameters
+  huntbook params ip_triage.ipynb                                # which parameters does it take?
+  huntbook scraps out.ipynb                                      # what did the run record?
+  huntbook export out.ipynb --no-input -o report.html            # a self-contained HTML report
   huntbook ioc extract events.csv --column CommandLine -o iocs.csv  # indicators in a column
   huntbook ioc type 'hxxps://evil-site[.]com/a'                     # prints: url
   huntbook b64 unpack events.parquet --column CommandLine -o decoded.parquet

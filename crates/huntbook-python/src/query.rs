@@ -232,6 +232,12 @@ impl PyQueryProvider {
             .collect())
     }
 
+    /// The folders a local environment reads (given, configured, or the current
+    /// folder for LocalData); empty for the remote environments.
+    fn data_paths(&self) -> Vec<PathBuf> {
+        self.data_paths.clone()
+    }
+
     /// The environment's canonical name (`MSSentinel` for `AzureSentinel`).
     fn environment(&self) -> PyResult<String> {
         Ok(self.read()?.store().environment().name().to_string())

@@ -13,13 +13,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 const EXAMPLES: &str = "\
 Examples:
-  huntbook run triage.ipynb out.ipynb -p ip_address 1.2.3.4 -p start \"2024-07-01 13:05\"
-  huntbook run triage.ipynb out.ipynb -f params.yaml
-  huntbook run triage.ipynb 'out/{year}/{month}/{day}/triage_{ip_address}_{run_id}.ipynb' -y 'ip_address: 1.2.3.4'
-  huntbook run triage.ipynb out.ipynb --execution-timeout 600 --report-mode
-  huntbook run triage.ipynb --help-notebook          # which parameters does it take?
-  huntbook run triage.ipynb out.ipynb --secret VT_API_KEY   # the notebook reads $VT_API_KEY; never in the output
-  cat triage.ipynb | huntbook run - - -p ip_address 1.2.3.4 > out.ipynb
+  huntbook run ip_triage.ipynb out.ipynb -p ip_address 1.2.3.4 -p start \"2024-07-01 13:05\"
+  huntbook run ip_triage.ipynb out.ipynb -f params.yaml
+  huntbook run ip_triage.ipynb 'out/{year}/{month}/{day}/ip_triage_{ip_address}_{run_id}.ipynb' -y 'ip_address: 1.2.3.4'
+  huntbook run ip_triage.ipynb out.ipynb --execution-timeout 600 --report-mode
+  huntbook run ip_triage.ipynb --help-notebook          # which parameters does it take?
+  huntbook run ip_triage.ipynb out.ipynb --secret VT_API_KEY   # the notebook reads $VT_API_KEY; never in the output
+  cat ip_triage.ipynb | huntbook run - - -p ip_address 1.2.3.4 > out.ipynb
 
 Parameters are merged in papermill's order, later wins: --inject-paths, -b, -f, -y, -p, -r.
 `-p` values are typed as papermill types them (True/False/None, int, float, else a string);

@@ -5,8 +5,8 @@ The package is a thin face over huntbook's Rust core (``huntbook._huntbook``).
 Running notebooks unattended (papermill's names)::
 
     import huntbook
-    nb = huntbook.execute_notebook("triage.ipynb", "out.ipynb", parameters={"ip_address": "1.2.3.4"})
-    huntbook.inspect_notebook("triage.ipynb")       # the parameters it declares
+    nb = huntbook.execute_notebook("examples/ip_triage.ipynb", "out.ipynb", parameters={"ip_address": "1.2.3.4"})
+    huntbook.inspect_notebook("examples/ip_triage.ipynb")   # the parameters it declares
 
 Recording and reading findings (scrapbook-compatible)::
 
@@ -74,6 +74,12 @@ alerts and incidents::
     huntbook.md("Findings", "large, bold"); huntbook.display_alert(alerts.iloc[0])
     huntbook.init_notebook()                        # what is configured, ready, missing
 
+Packaged investigations of an IP address, a host, an account or alerts, with findings
+to glue for unattended runs::
+
+    s = huntbook.notebooklets.ip_address_summary("203.0.113.66", timespan=qt)
+    s.summary; s.findings; s.ti_results; s.timeline; s.glue()
+
 Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
 
     feats = huntbook.add_process_features(procs)
@@ -112,7 +118,7 @@ _MODULES: Dict[str, List[str]] = {
     "huntbook.sessions": ["Cmd", "sessionize", "score_sessions", "detect_polling", "polling_groups"],
 }
 # Submodules reached as attributes (``huntbook.plot.timeline``).
-_SUBMODULES = ["detect", "plot", "widgets"]
+_SUBMODULES = ["detect", "notebooklets", "plot", "widgets"]
 
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 

@@ -178,6 +178,12 @@ class QueryProvider:
         """
         return {table: dict(columns) for table, columns in self._core.schema()}
 
+    @property
+    def data_paths(self) -> List[str]:
+        """The folders a local environment reads: those given, else the configured
+        ``DataProviders.<environment>.data_paths``, else (LocalData) the current folder."""
+        return [str(p) for p in self._core.data_paths()]
+
     def list_connections(self) -> List[str]:
         """The connections' aliases, the default first."""
         return self._core.connections()

@@ -40,7 +40,7 @@ def execute_notebook(
 
     Parameters are injected after the cell tagged ``parameters``, as papermill does,
     and always as literals. ``output_path`` may be a template such as
-    ``"out/{date}/triage_{ip_address}_{run_id}.ipynb"``, or ``None`` to write nothing.
+    ``"out/{date}/ip_triage_{ip_address}_{run_id}.ipynb"``, or ``None`` to write nothing.
     ``progress(done, total)`` is called after each cell. Kernels are looked up in
     ``python``'s environment first, and a ``python`` kernel runs on that interpreter;
     it defaults to the interpreter running this code, as jupyter_client does.
@@ -55,7 +55,7 @@ def execute_notebook(
 
     Example:
         >>> nb = huntbook.execute_notebook(
-        ...     "triage.ipynb", "out.ipynb",
+        ...     "examples/ip_triage.ipynb", "out.ipynb",
         ...     parameters={"ip_address": "1.2.3.4"}, execution_timeout=600)
         >>> nb.metadata.papermill.parameters
         {'ip_address': '1.2.3.4'}
@@ -91,8 +91,8 @@ def inspect_notebook(path: PathLike) -> dict[str, dict[str, str]]:
     ``{name: {"name", "inferred_type_name", "default", "help"}}``.
 
     Example:
-        >>> huntbook.inspect_notebook("triage.ipynb")["ip_address"]["default"]
-        '"38.75.137.9"'
+        >>> huntbook.inspect_notebook("examples/ip_triage.ipynb")["ip_address"]["default"]
+        '"203.0.113.66"'
     """
     return {
         name: {"name": name, "inferred_type_name": type_name, "default": default, "help": help_}

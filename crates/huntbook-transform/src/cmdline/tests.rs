@@ -59,6 +59,7 @@ fn each_rule_fires_on_its_examples_and_not_on_benign_ones() {
         ("HB-WIN-010", &["rundll32.exe C:\\windows\\System32\\comsvcs.dll, MiniDump 624 C:\\temp\\l.dmp full", "procdump64.exe -ma lsass.exe l.dmp"], &["procdump -ma notepad.exe"]),
         ("HB-WIN-011", &["net localgroup administrators eviluser /add"], &["net localgroup administrators"]),
         ("HB-WIN-012", &["powershell -ep bypass -w hidden -c x", "powershell.exe -WindowStyle Hidden -ExecutionPolicy Bypass -File a.ps1"], &["powershell -ep bypass -File a.ps1"]),
+        ("HB-WIN-013", &["schtasks /create /tn Updater /tr C:\\Users\\Public\\svc.exe /sc onlogon", "schtasks.exe /Create /SC DAILY /TN x /TR \"%APPDATA%\\u.exe\""], &["schtasks /create /tn Backup /tr C:\\Windows\\System32\\wbadmin.exe /sc daily", "schtasks /query /tn Updater"]),
     ];
     for (rule, positives, negatives) in cases {
         for p in *positives {
