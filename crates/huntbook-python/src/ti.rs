@@ -12,11 +12,13 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::arrow::PyBatch;
+use crate::arrow::{batch_from_py, PyBatch};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTiLookup>()?;
     m.add_function(wrap_pyfunction!(ti_available_providers, m)?)?;
+    m.add_function(wrap_pyfunction!(ti_indicator_hits, m)?)?;
+    m.add_function(wrap_pyfunction!(ti_result_columns, m)?)?;
     Ok(())
 }
 
@@ -36,6 +38,31 @@ fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
         .build()
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
     Ok(RUNTIME.get_or_init(|| runtime))
+}
+
+/// TI result rows for the observables that rows of an indicator table hold, rated as
+/// the Microsoft Sentinel TI provider rates them (`huntbook.ti.indicator_hits`).
+#[pyfunction]
+fn ti_indicator_hits(
+    py: Python<'_>,
+    indicators: &Bound<'_, PyAny>,
+    observables: Vec<String>,
+    provider: &str,
+    reference: &str,
+) -> PyResult<PyBatch> {
+    let batch = batch_from_py(indicators)?;
+    let rows = py
+        .detach(|| ti::sentinel::indicator_hits(&batch, &observables, provider, reference))
+        .map_err(value_error)?;
+    ti::to_record_batch(&rows)
+        .map(PyBatch::from)
+        .map_err(value_error)
+}
+
+/// MSTICPy's TI result columns, in order.
+#[pyfunction]
+fn ti_result_columns() -> Vec<&'static str> {
+    ti::RESULT_COLUMNS.to_vec()
 }
 
 /// The provider kinds a `Provider:` key may name.

@@ -22,10 +22,10 @@ use arrow_schema::{DataType, Field, Schema};
 use chrono::Utc;
 use huntbook_data::driver::QueryProvider;
 use huntbook_data::ParamValue;
-use huntbook_transform::ioc::IocType;
+use huntbook_transform::ioc::{self, IocType};
 use serde_json::{json, Map, Value};
 
-use super::model::{Answer, Observable, Severity, Status};
+use super::model::{Answer, LookupRow, Observable, Severity, Status};
 use super::provider::{BoxFuture, TiProvider};
 
 /// The columns an indicator's observable may be in.
@@ -207,6 +207,33 @@ fn rows_as_json(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> 
     serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
+/// A lookup row for each of `observables` that `indicators` (rows of a
+/// `ThreatIntelligenceIndicator` table already queried) holds, rated and detailed as
+/// this provider rates them; observables not found are left out. For indicator
+/// tables at hand, such as a notebooklet's query over lab data whose documentation
+/// addresses the lookups would refuse as not global.
+pub fn indicator_hits(
+    indicators: &RecordBatch,
+    observables: &[String],
+    provider: &str,
+    reference: &str,
+) -> Result<Vec<LookupRow>, String> {
+    let rows = rows_as_json(indicators)?;
+    Ok(observables
+        .iter()
+        .map(|observable| (observable, answer(observable, &rows, reference)))
+        .filter(|(_, answer)| answer.result)
+        .map(|(observable, answer)| LookupRow {
+            ioc: observable.clone(),
+            ioc_type: ioc::ioc_type(observable).map_or_else(String::new, |t| t.name().to_string()),
+            safe_ioc: observable.clone(),
+            query_subtype: None,
+            provider: provider.to_string(),
+            answer,
+        })
+        .collect())
+}
+
 /// The answer for one observable from the indicator rows the query returned.
 fn answer(observable: &str, rows: &[Map<String, Value>], reference: &str) -> Answer {
     let hits: Vec<&Map<String, Value>> = rows
@@ -268,6 +295,28 @@ mod tests {
 
     fn row(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn indicator_hits_rate_the_observables_a_table_holds() {
+        let batch = arrow_json::reader::ReaderBuilder::new(Arc::new(Schema::new(vec![
+            Field::new("NetworkIP", DataType::Utf8, true),
+            Field::new("Action", DataType::Utf8, true),
+            Field::new("ConfidenceScore", DataType::Int64, true),
+        ])))
+        .build(std::io::Cursor::new(
+            "{\"NetworkIP\": \"203.0.113.66\", \"Action\": \"alert\", \"ConfidenceScore\": 90}\n\
+             {\"NetworkIP\": \"198.51.100.23\", \"Action\": \"\", \"ConfidenceScore\": 40}\n",
+        ))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+        let observables = ["203.0.113.66", "10.0.0.1", "198.51.100.23"].map(String::from);
+        let hits = indicator_hits(&batch, &observables, "ThreatIntelligenceIndicator", "q").unwrap();
+        let got: Vec<_> = hits.iter().map(|h| (h.ioc.as_str(), h.ioc_type.as_str(), h.answer.severity)).collect();
+        assert_eq!(got, [("203.0.113.66", "ipv4", Severity::High), ("198.51.100.23", "ipv4", Severity::Warning)]);
+        assert_eq!(hits[0].provider, "ThreatIntelligenceIndicator");
     }
 
     #[test]

@@ -377,18 +377,16 @@ def _alerts_naming(alerts: pd.DataFrame, kind: str, names: Iterable[str]) -> pd.
 # --- Shared steps ----------------------------------------------------------------------
 
 
-#: The threat-intel table's query and columns per observable type.
+#: The threat-intel table's query per observable type.
 _INDICATOR_QUERIES = {
-    "ipv4": ("list_indicators_by_ip", ("NetworkIP", "NetworkSourceIP", "NetworkDestinationIP")),
-    "ipv6": ("list_indicators_by_ip", ("NetworkIP", "NetworkSourceIP", "NetworkDestinationIP")),
-    "dns": ("list_indicators_by_domain", ("DomainName",)),
-    "url": ("list_indicators_by_url", ("Url",)),
-    "md5_hash": ("list_indicators_by_hash", ("FileHashValue",)),
-    "sha1_hash": ("list_indicators_by_hash", ("FileHashValue",)),
-    "sha256_hash": ("list_indicators_by_hash", ("FileHashValue",)),
+    "ipv4": "list_indicators_by_ip",
+    "ipv6": "list_indicators_by_ip",
+    "dns": "list_indicators_by_domain",
+    "url": "list_indicators_by_url",
+    "md5_hash": "list_indicators_by_hash",
+    "sha1_hash": "list_indicators_by_hash",
+    "sha256_hash": "list_indicators_by_hash",
 }
-#: What an indicator row tells, kept in ``Details``.
-_INDICATOR_FIELDS = ("ThreatType", "Description", "ConfidenceScore", "Action", "Active", "IndicatorId")
 
 
 def _ti_lookup(run: _Run, observables: Sequence[str]) -> pd.DataFrame:
@@ -396,12 +394,12 @@ def _ti_lookup(run: _Run, observables: Sequence[str]) -> pd.DataFrame:
     (Sentinel's ``ThreatIntelligenceIndicator``; the sample's ``ti_indicators``), and
     the configured TI providers (``TIProviders``) for the global addresses and the
     other observables they accept. One frame with MSTICPy's TI columns."""
-    from huntbook.ti import TILookup
+    from huntbook.ti import TILookup, indicator_hits
     from huntbook.transforms import ioc_type
 
     observables = sorted(set(observables))
     frames = []
-    by_type: Dict[Tuple[str, Tuple[str, ...]], List[str]] = {}
+    by_type: Dict[str, List[str]] = {}
     for value in observables:
         kind = run.attempt("TI lookup", ioc_type, value)
         if kind in _INDICATOR_QUERIES:
@@ -410,9 +408,9 @@ def _ti_lookup(run: _Run, observables: Sequence[str]) -> pd.DataFrame:
     addresses = by_type.get(_INDICATOR_QUERIES["ipv4"], [])
     global_addresses = set(_public(addresses))
     for_providers = [o for o in observables if o in global_addresses or o not in addresses]
-    for (query, columns), values in by_type.items():
+    for query, values in by_type.items():
         rows = run.query("_indicators", f"ThreatIntelligence.{query}", observables=values)
-        frames.append(_indicator_answers(rows, values, columns, f"ThreatIntelligence.{query}"))
+        frames.append(indicator_hits(rows, values, reference=f"ThreatIntelligence.{query}"))
     run.result.tables.pop("_indicators", None)
     ti = run.attempt("TI lookup", TILookup) if for_providers else None
     if ti is not None and ti.loaded_providers:
@@ -424,32 +422,6 @@ def _ti_lookup(run: _Run, observables: Sequence[str]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
     run.result.tables["ti_results"] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return run.result.tables["ti_results"]
-
-
-def _indicator_answers(rows: pd.DataFrame, values: Sequence[str], columns: Sequence[str], query: str) -> pd.DataFrame:
-    """Indicator rows as TI answers, one per observable an indicator holds: High when
-    the feed says to alert on or block it or is 80% confident or more, else Warning
-    (Microsoft Sentinel's threat-intel lookups rate them so)."""
-    from huntbook.transforms import ioc_type
-
-    answers = []
-    present = [c for c in columns if c in rows.columns]
-    if not present or rows.empty:
-        return pd.DataFrame()
-    held = rows[present].astype(str).apply(lambda column: column.str.lower())
-    for value in values:
-        hits = rows[(held == value.lower()).any(axis=1).to_numpy()]
-        if hits.empty:
-            continue
-        actions = {str(a).lower() for a in hits.get("Action", pd.Series(["alert"]))}
-        confidence = pd.to_numeric(hits.get("ConfidenceScore", pd.Series([0])), errors="coerce").max()
-        high = bool(actions & {"alert", "block"}) or confidence >= 80
-        details = {f: sorted({str(v) for v in hits[f].dropna()}) for f in _INDICATOR_FIELDS if f in hits.columns}
-        answers.append({"Ioc": value, "IocType": ioc_type(value), "SafeIoc": value, "QuerySubtype": None,
-                        "Provider": "ThreatIntelligenceIndicator", "Result": True,
-                        "Severity": "high" if high else "warning", "Details": details,
-                        "RawResult": None, "Reference": query, "Status": 0})
-    return pd.DataFrame(answers)
 
 
 def _ti_findings(run: _Run, ti_results: pd.DataFrame, context: str) -> None:
@@ -465,7 +437,7 @@ def _ti_findings(run: _Run, ti_results: pd.DataFrame, context: str) -> None:
         providers = ", ".join(sorted(set(rows.loc[rows["Severity"].str.lower().isin(["high", "warning"]), "Provider"].astype(str))))
         details = [d for d in rows["Details"] if isinstance(d, dict)]
         what = "; ".join(
-            ", ".join(f"{k} {'/'.join(v) if isinstance(v, list) else v}" for k, v in d.items()
+            ", ".join(f"{k} {'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in d.items()
                       if k in ("ThreatType", "Description", "ConfidenceScore"))
             for d in details
         )

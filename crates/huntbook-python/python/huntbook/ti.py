@@ -21,9 +21,9 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
 import pandas as pd
 
 from huntbook import _huntbook
-from huntbook._tables import to_frame
+from huntbook._tables import to_batch, to_frame
 
-__all__ = ["TILookup"]
+__all__ = ["TILookup", "indicator_hits"]
 
 
 def _json_cell(value: Any) -> Any:
@@ -141,8 +141,31 @@ class TILookup:
                          show_not_supported, show_bad_ioc, progress)
 
     def _run(self, iocs, types, subtype, providers, scope, show_ns, show_bad, progress):
-        batch = self._lookup.lookup(iocs, types, subtype, providers, scope, show_ns, show_bad, progress)
-        frame = to_frame(batch)
-        for name in ("Details", "RawResult"):
-            frame[name] = frame[name].astype(object).map(_json_cell)
-        return frame
+        return _results(self._lookup.lookup(iocs, types, subtype, providers, scope, show_ns, show_bad, progress))
+
+
+def _results(batch: Any) -> pd.DataFrame:
+    frame = to_frame(batch)
+    for name in ("Details", "RawResult"):
+        frame[name] = frame[name].astype(object).map(_json_cell)
+    return frame
+
+
+def indicator_hits(
+    indicators: pd.DataFrame, observables: Iterable[str], *, reference: str = "", provider: str = "ThreatIntelligenceIndicator"
+) -> pd.DataFrame:
+    """TI results for the ``observables`` found in rows of a threat-intel indicator
+    table already queried (Sentinel's ``ThreatIntelligenceIndicator``), rated as the
+    Microsoft Sentinel TI provider rates them: High when an indicator's ``Action`` is
+    alert or block or its ``ConfidenceScore`` is 80 or more, else Warning. Unlike a
+    lookup, any address is matched, including the private and documentation ranges
+    of lab data. Observables not found give no row.
+
+    Example::
+
+        >>> rows = qp.ThreatIntelligence.list_indicators_by_ip(observables=["203.0.113.66"])
+        >>> huntbook.ti.indicator_hits(rows, ["203.0.113.66"])[["Ioc", "Severity"]]
+    """
+    if indicators.empty:
+        return pd.DataFrame(columns=_huntbook.ti_result_columns())
+    return _results(_huntbook.ti_indicator_hits(to_batch(indicators), [str(o) for o in observables], provider, reference))
