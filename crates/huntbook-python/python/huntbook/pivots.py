@@ -48,7 +48,7 @@ from huntbook.entities import Entity, entity_classes
 
 __all__ = [
     "PivotFunction", "PivotContainer", "PivotAccessor", "Pipeline", "PipelineStep",
-    "container", "list_pivots", "attach_provider", "parse_pipelines",
+    "container", "list_pivots", "attach_provider", "parse_pipelines", "ti_lookup", "set_ti_lookup",
 ]
 
 # The column of a runner's result that holds the input value each row answers.
@@ -286,8 +286,12 @@ def ti_lookup() -> Any:
 
 
 def set_ti_lookup(lookup: Any) -> None:
-    """Use ``lookup`` (a ``huntbook.TILookup``) for the ``ti`` pivots from now on."""
-    _TI["lookup"] = lookup
+    """Use ``lookup`` (a ``huntbook.TILookup``) for the ``ti`` pivots from now on;
+    ``None`` makes a new one from the configuration on next use."""
+    if lookup is None:
+        _TI.pop("lookup", None)
+    else:
+        _TI["lookup"] = lookup
     for cls in entity_classes().values():
         _BOXES.get(cls, {}).pop("ti", None)
 
