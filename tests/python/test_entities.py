@@ -124,3 +124,15 @@ def test_the_same_alert_entities_as_msticpy(alerts):
                 assert (a.Name, a.NTDomain) == (b.Name, b.NTDomain)
             compared += 1
     assert compared > 20
+
+
+def test_from_alerts_reads_every_row_in_one_pass(alerts):
+    per_row = huntbook.entities.from_alerts(alerts)
+    assert len(per_row) == len(alerts)
+    assert per_row == [huntbook.entities.from_alert(row) for _, row in alerts.iterrows()]
+    hosts = {e.description for row in per_row for e in row if isinstance(e, huntbook.Host)}
+    assert "WORKSTATION-07.contoso.local" in hosts
+    broken = pd.DataFrame({"Entities": ["[]", None, "[{"]})
+    with pytest.raises(ValueError, match="entities of row 2: "):
+        huntbook.entities.from_alerts(broken)
+    assert huntbook.entities.from_alerts(broken.head(2)) == [[], []]

@@ -198,7 +198,7 @@ pipelines:
         pos_params: [powershell]
       - name: newest_first
         step_type: pd_accessor
-        function: hb_pivot.sort
+        function: mp_pivot.sort
         params: {cols: "TimeGenerated:desc"}
       - name: peek
         step_type: pivot_tee_exec

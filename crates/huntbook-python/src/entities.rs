@@ -56,13 +56,30 @@ fn pivot_params() -> Vec<(&'static str, &'static str, &'static str)> {
         .collect()
 }
 
-/// Sentinel `Entities` JSON (`$id`/`$ref`, or nested) as a JSON list of the top-level
-/// entities with their linked entities nested ([`EntityGraph::to_nested_of`]).
+/// Each of `texts` (Sentinel `Entities` JSON: `$id`/`$ref`, or nested) as the list
+/// of its top-level entities with their linked entities nested
+/// ([`EntityGraph::to_nested_of`]); all of them as one JSON list of lists. An empty
+/// text is an empty list; bad JSON is an error naming its position in `texts`.
 #[pyfunction]
-fn entities_nested(py: Python<'_>, text: &str) -> PyResult<String> {
+fn entities_nested(py: Python<'_>, texts: Vec<String>) -> PyResult<String> {
     py.detach(|| {
-        let graph = EntityGraph::parse(text).map_err(value_error)?;
-        Ok(graph.to_nested_of(graph.roots()).to_string())
+        let mut out = Vec::with_capacity(texts.len());
+        for (index, text) in texts.iter().enumerate() {
+            if text.trim().is_empty() {
+                out.push(serde_json::Value::Array(Vec::new()));
+                continue;
+            }
+            let graph = EntityGraph::parse(text).map_err(|e| {
+                let at = if texts.len() > 1 {
+                    format!("entities of row {index}: ")
+                } else {
+                    String::new()
+                };
+                value_error(format!("{at}{e}"))
+            })?;
+            out.push(graph.to_nested_of(graph.roots()));
+        }
+        Ok(serde_json::Value::Array(out).to_string())
     })
 }
 

@@ -16,6 +16,7 @@ Example::
     host.description                                  # 'WORKSTATION-07.contoso.local'
     hosts = hb.Host.from_frame(df, HostName="Computer")
     ents = hb.entities.from_alert(alerts.iloc[0])     # the alert's entities
+    per_alert = hb.entities.from_alerts(alerts)       # every row's, in one pass
     hb.IpAddress.ti.lookup_ipv4(ip)                   # pivots (see huntbook.pivots)
 """
 
@@ -27,7 +28,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type
 
 from huntbook import _huntbook
 
-__all__ = ["Entity", "from_alert", "from_json", "entity_classes"]
+__all__ = ["Entity", "from_alert", "from_alerts", "from_json", "entity_classes"]
 
 
 class _EntityType(type):
@@ -73,12 +74,15 @@ class Entity(metaclass=_EntityType):
     _key: Optional[str] = None
     _properties: Tuple[str, ...] = ()
     _links: Dict[str, str] = {}
+    _by_lower: Dict[str, str] = {}
 
     def __init__(self, value: Any = None, **properties: Any) -> None:
         object.__setattr__(self, "properties", {})
-        if isinstance(value, Mapping) or _is_series(value):
+        if value is None:
+            pass
+        elif isinstance(value, (dict, Mapping)) or _is_series(value):
             properties = {**{str(k): v for k, v in dict(value).items()}, **properties}
-        elif value is not None:
+        else:
             if self._key is None:
                 raise TypeError(
                     f"{type(self).__name__} has no single identifying property: give its properties by name "
@@ -90,10 +94,7 @@ class Entity(metaclass=_EntityType):
 
     # Properties read and write as attributes and as items.
     def _name(self, name: str) -> str:
-        for known in self._properties:
-            if known.lower() == name.lower():
-                return known
-        return name
+        return self._by_lower.get(name.lower(), name)
 
     def __setitem__(self, name: str, value: Any) -> None:
         name = self._name(name)
@@ -200,17 +201,26 @@ def _is_series(value: Any) -> bool:
 
 
 def _missing(value: Any) -> bool:
+    """None, NaN, NaT or pd.NA: an empty cell of a row."""
     if value is None:
         return True
-    try:
-        return bool(value != value)  # NaN, NaT, pd.NA
-    except (TypeError, ValueError):
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, (str, bool, int, Entity, list, dict, tuple)):
         return False
+    try:
+        return bool(value != value)  # NaT
+    except TypeError:
+        return True  # pd.NA, whose comparisons are NA
+    except ValueError:
+        return False  # an array
 
 
 def _linked(value: Any, kind: str) -> Any:
     """A linking property's value as entities: dicts become entities of the kind the
-    property holds (or of their own ``$kind``/``Type``)."""
+    property holds."""
+    if isinstance(value, (Entity, str)):
+        return value
     if isinstance(value, (list, tuple)):
         return [_linked(v, kind) for v in value]
     if isinstance(value, Mapping):
@@ -227,18 +237,24 @@ def _plain(value: Any) -> Any:
 
 
 def _entity(data: Dict[str, Any], kind: str = "Unknown") -> Entity:
+    """An entity from the nested form (Rust's, or a dict given for a link): every
+    entity in it is marked with its ``$kind``."""
     cls = _CLASSES.get(str(data.pop("$kind", kind)), Entity)
-    if cls is Entity and "Type" in data:
-        cls = _BY_TAG.get(str(data["Type"]).lower(), Entity)
-    entity = cls()
-    if cls is Entity and "Type" in data:
-        entity.properties["Type"] = data["Type"]
+    entity = cls.__new__(cls)
+    properties: Dict[str, Any] = {}
+    object.__setattr__(entity, "properties", properties)
+    tag = data.pop("Type", None)
+    if cls is Entity and tag is not None:
+        properties["Type"] = tag  # a type the model does not know
     for name, value in data.items():
-        if isinstance(value, Mapping) and "$kind" in value:
-            value = _entity(dict(value))
-        elif isinstance(value, list) and value and all(isinstance(v, Mapping) and "$kind" in v for v in value):
-            value = [_entity(dict(v)) for v in value]
-        entity[name] = value
+        if isinstance(value, dict) and ("$kind" in value or name in cls._links):
+            value = _entity(value, cls._links.get(name, "Unknown"))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and (
+            name in cls._links or all("$kind" in v for v in value)
+        ):
+            value = [_entity(v, cls._links.get(name, "Unknown")) for v in value]
+        if not _missing(value):
+            properties[cls._by_lower.get(name.lower(), name)] = value
     return entity
 
 
@@ -251,7 +267,25 @@ def from_json(entities: Any) -> List[Entity]:
         [IpAddress(Address='10.0.0.1')]
     """
     text = entities if isinstance(entities, str) else json.dumps(entities, default=str)
-    return [_entity(item) for item in json.loads(_huntbook.entities_nested(text))]
+    return [_entity(item) for item in json.loads(_huntbook.entities_nested([text]))[0]]
+
+
+def from_alerts(alerts: Any, column: str = "Entities") -> List[List[Entity]]:
+    """The entities of every row of an alerts (or incidents) DataFrame, read in one
+    pass: a list per row, in row order.
+
+    Example::
+
+        >>> per_alert = hb.entities.from_alerts(alerts)
+        >>> hosts = {e.description for row in per_alert for e in row if isinstance(e, hb.Host)}
+    """
+    if column not in alerts.columns:
+        raise KeyError(f"column {column!r} is not in the DataFrame; the columns are: {', '.join(map(str, alerts.columns))}")
+    texts = [
+        "" if _missing(v) else v if isinstance(v, str) else json.dumps(list(v), default=str)
+        for v in alerts[column]
+    ]
+    return [[_entity(item) for item in row] for row in json.loads(_huntbook.entities_nested(texts))]
 
 
 def from_alert(alert: Any) -> List[Entity]:
@@ -290,13 +324,13 @@ def _make_classes() -> Dict[str, Type[Entity]]:
                 "_key": key,
                 "_properties": tuple(properties),
                 "_links": dict(links),
+                "_by_lower": {p.lower(): p for p in properties},
             },
         )
     return classes
 
 
 _CLASSES = _make_classes()
-_BY_TAG = {cls._tag.lower(): cls for cls in _CLASSES.values() if cls._tag}
 globals().update(_CLASSES)
 __all__ += list(_CLASSES)
 

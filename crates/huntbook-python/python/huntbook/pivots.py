@@ -37,7 +37,6 @@ import fnmatch
 import json
 import os
 import re
-import weakref
 from numbers import Number
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
@@ -326,7 +325,7 @@ def _ti_container(entity: type) -> Optional[PivotContainer]:
 # --- data queries, by environment ---------------------------------------------------
 
 # Environment name -> the provider whose queries are attached (the latest made).
-_PROVIDERS: "weakref.WeakValueDictionary[str, Any]" = weakref.WeakValueDictionary()
+_PROVIDERS: Dict[str, Any] = {}
 _BOXES: Dict[type, Dict[str, PivotContainer]] = {}
 
 
@@ -539,7 +538,10 @@ class PivotAccessor:
 
 def _frame_method(frame: pd.DataFrame, name: str) -> Callable[..., Any]:
     target: Any = frame
-    for part in name.split("."):
+    parts = name.split(".")
+    if parts[0] == "mp_pivot":  # MSTICPy's name for the accessor, in its pipelines
+        parts[0] = "hb_pivot"
+    for part in parts:
         target = getattr(target, part, None)
         if target is None:
             raise ValueError(f"the DataFrame has no method or accessor {name!r}")
