@@ -28,6 +28,9 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 /// A table's columns: `(name, type)`.
 type Columns = Vec<(String, String)>;
 
+/// `(Family.name, parameter, kind name, property, whether the parameter takes a list)`.
+type PivotQuery = (String, String, &'static str, &'static str, bool);
+
 #[pyclass(name = "QueryProvider", module = "huntbook._huntbook", frozen)]
 struct PyQueryProvider {
     /// Written only by connect and add_connection; queries read it with the GIL
@@ -284,7 +287,7 @@ impl PyQueryProvider {
     /// The queries that pivot on an entity: `(Family.name, parameter, kind name,
     /// property, whether the parameter takes a list)` for each parameter whose name
     /// anchors an entity ([`huntbook_core::entities::param_anchors`]).
-    fn pivot_queries(&self) -> PyResult<Vec<(String, String, &'static str, &'static str, bool)>> {
+    fn pivot_queries(&self) -> PyResult<Vec<PivotQuery>> {
         let provider = self.read()?;
         let mut found = Vec::new();
         for (qualified, query) in provider.store().queries() {

@@ -125,7 +125,8 @@ mod tests {
         let graph = EntityGraph::parse(PROCESS).unwrap();
         let html = entity_cards(&graph, graph.roots());
         assert_eq!(
-            html.matches("<b>Process</b> powershell.exe (4242)").count(),
+            html.matches("'hb-entity-head'><b>Process</b> powershell.exe (4242)</div>")
+                .count(),
             1
         );
         assert!(html.contains("<b>IpAddress</b> 38.75.137.9"));
