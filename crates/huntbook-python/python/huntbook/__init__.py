@@ -128,7 +128,7 @@ _MODULES: Dict[str, List[str]] = {
     ],
 }
 # Submodules reached as attributes (``huntbook.plot.timeline``).
-_SUBMODULES = ["detect", "entities", "pivots", "plot", "widgets"]
+_SUBMODULES = ["detect", "display", "entities", "pivots", "plot", "widgets"]
 
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
