@@ -8,7 +8,8 @@ import pytest
 
 import huntbook
 from huntbook import pivots
-from test_ti import _config, vt_server  # noqa: F401 (the fixture is used by name)
+from test_geo import CITY, whois_services  # noqa: F401 (fixtures are used by name)
+from test_ti import _config, vt_server  # noqa: F401
 
 ANCHOR = "2024-06-01T12:00:00Z"
 START, END = "2024-05-20T00:00:00Z", ANCHOR
@@ -132,6 +133,22 @@ def test_util_pivots():
                                              column="cmd", join="inner")
     assert "http://evil.example.com/x" in iocs["Observable"].tolist()
     assert {"util"} <= set(huntbook.Process.pivots()) and "ti" not in huntbook.Process.pivots()
+
+
+def test_geoloc_and_whois_pivots_join_back_to_rows(tmp_path, whois_services):  # noqa: F811
+    huntbook.write_mmdb(tmp_path / "GeoLite2-City.mmdb", CITY)
+    signins = pd.DataFrame({"User": ["ann", "bob", "cy"], "SourceIP": ["81.2.69.160", "10.0.0.7", "81.2.69.160"]})
+    located = huntbook.IpAddress.util.geoloc(signins, column="SourceIP", join="left",
+                                             databases=[tmp_path / "GeoLite2-City.mmdb"])
+    assert located["User"].tolist() == ["ann", "bob", "cy"]
+    assert located["City"].tolist() == ["London", "location unknown", "London"]
+    alone = huntbook.IpAddress.util.geoloc(signins["SourceIP"], databases=[tmp_path / "GeoLite2-City.mmdb"])
+    assert alone["IpAddress"].tolist() == ["81.2.69.160", "10.0.0.7"]
+
+    bootstrap, cymru = whois_services
+    owners = huntbook.IpAddress.util.whois(pd.Series(["13.107.4.50", "13.107.4.50"]),
+                                           rdap_bootstrap=bootstrap, cymru_server=cymru)
+    assert owners[["IpAddress", "asn"]].values.tolist() == [["13.107.4.50", "8068"]]
 
 
 def test_ti_pivots_by_type_and_provider(tmp_path, monkeypatch, vt_server):  # noqa: F811
