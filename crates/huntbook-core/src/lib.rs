@@ -14,7 +14,9 @@
 //! * [`entities`] is the Microsoft Sentinel entity model (Account, Host, IpAddress,
 //!   Process, File...) read from alert and incident `Entities` JSON, with `$id`/`$ref`
 //!   links resolved into an [`entities::EntityGraph`]; entities compare, merge and
-//!   write back to the same JSON.
+//!   write back to the same JSON; [`entities::param_anchors`] says which entity a
+//!   query parameter is about, so queries attach to entities as pivots.
+//! * [`pipeline`] reads pivot pipelines (MSTICPy's YAML) into checked steps.
 //!
 //! A provider's credential, from configuration to value:
 //!
@@ -38,5 +40,6 @@
 
 pub mod config;
 pub mod entities;
+pub mod pipeline;
 pub mod secret;
 pub mod time;

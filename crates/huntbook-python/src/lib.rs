@@ -9,6 +9,7 @@ mod azure;
 mod clustering;
 mod config;
 mod detect;
+mod entities;
 mod execute;
 mod geo;
 mod notebooks;
@@ -34,6 +35,7 @@ fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     geo::register(m)?;
     ti::register(m)?;
     detect::register(m)?;
+    entities::register(m)?;
     clustering::register(m)?;
     timeseries::register(m)?;
     sessions::register(m)?;

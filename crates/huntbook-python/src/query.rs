@@ -7,12 +7,13 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use huntbook_core::config::{Config, ConfigSearch};
+use huntbook_core::entities::param_anchors;
 use huntbook_core::time::Period;
 use huntbook_data::remote::azure::AzureAccess;
 use huntbook_data::remote::connect::{connect, Connect};
 use huntbook_data::remote::QueryOptions;
 use huntbook_data::sample;
-use huntbook_data::{Driver, Environment, LocalData, ParamValue, QueryProvider};
+use huntbook_data::{Driver, Environment, LocalData, ParamType, ParamValue, QueryProvider};
 use huntbook_table::Table;
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -26,6 +27,9 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 
 /// A table's columns: `(name, type)`.
 type Columns = Vec<(String, String)>;
+
+/// `(Family.name, parameter, kind name, property, whether the parameter takes a list)`.
+type PivotQuery = (String, String, &'static str, &'static str, bool);
 
 #[pyclass(name = "QueryProvider", module = "huntbook._huntbook", frozen)]
 struct PyQueryProvider {
@@ -284,6 +288,28 @@ impl PyQueryProvider {
                 )
             })
             .collect())
+    }
+
+    /// The queries that pivot on an entity: `(Family.name, parameter, kind name,
+    /// property, whether the parameter takes a list)` for each parameter whose name
+    /// anchors an entity ([`huntbook_core::entities::param_anchors`]).
+    fn pivot_queries(&self) -> PyResult<Vec<PivotQuery>> {
+        let provider = self.read()?;
+        let mut found = Vec::new();
+        for (qualified, query) in provider.store().queries() {
+            for param in &query.params {
+                for (kind, property) in param_anchors(&param.name) {
+                    found.push((
+                        qualified.clone(),
+                        param.name.clone(),
+                        kind.name(),
+                        *property,
+                        param.kind == ParamType::List,
+                    ));
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// A query's description, parameters and text.

@@ -191,6 +191,11 @@ impl PyTiLookup {
             .collect()
     }
 
+    /// `(provider, [query keys])` for each loaded provider.
+    fn provider_query_keys(&self) -> Vec<(String, Vec<String>)> {
+        self.lookup.provider_query_keys()
+    }
+
     fn loaded_providers(&self) -> Vec<String> {
         self.lookup.loaded_providers()
     }

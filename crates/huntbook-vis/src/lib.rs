@@ -16,6 +16,7 @@
 //!   count or sum.
 //! * [`map`]: located rows on an offline world map, clustered by zoom level.
 //! * [`timeseries`]: observed values, their baseline and the anomalies over time.
+//! * [`entities`]: entities as HTML cards with their properties and linked entities.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -35,6 +36,7 @@
 
 mod chart;
 pub mod columns;
+pub mod entities;
 pub mod layout;
 pub mod network;
 pub mod map;

@@ -159,6 +159,15 @@ impl TiLookup {
             .collect()
     }
 
+    /// Each loaded provider with the query keys it answers (`ipv4`, `dns`,
+    /// `file_hash`...), which decide the lookups offered per observable type.
+    pub fn provider_query_keys(&self) -> Vec<(String, Vec<String>)> {
+        self.providers
+            .iter()
+            .map(|r| (r.provider.name().to_string(), r.provider.query_keys()))
+            .collect()
+    }
+
     /// Every configured provider, loaded or not, with why not.
     pub fn provider_status(&self) -> Vec<ProviderStatus> {
         let loaded = self.providers.iter().map(|r| ProviderStatus {

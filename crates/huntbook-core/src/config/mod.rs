@@ -50,6 +50,8 @@ pub use problem::{Problem, Severity};
 pub use search::{Candidate, ConfigSearch, FileKind, FoundBy, Status};
 pub use sections::{HashiCorpVaultSettings, KeyVaultSettings, ProviderSettings, Workspace};
 pub use value::{Kind, Origin, Value};
+/// YAML read with each value's line, for other documents huntbook reads (pipelines).
+pub(crate) use yaml::parse_mapping as parse_yaml;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -57,6 +57,7 @@ mod display;
 mod error;
 mod graph;
 mod identity;
+mod pivot;
 mod read;
 mod types;
 mod write;
@@ -67,6 +68,7 @@ mod tests;
 pub use error::EntityError;
 pub use graph::{EntityGraph, EntityId};
 pub use identity::dedupe;
+pub use pivot::{param_anchors, pivot_params};
 pub use types::{
     Account, Alert, AzureResource, CloudApplication, Dns, Entity, File, FileHash, GeoLocation,
     Host, HostLogonSession, Incident, IoTDevice, IpAddress, Kind, MailCluster, MailMessage,

@@ -706,3 +706,33 @@ fn dedupe_mapped_says_where_every_entity_went() {
     assert_eq!(at, [0, 1, 0, 2]);
     assert_eq!(graph[moved[3]].description(&graph), "ws2");
 }
+
+#[test]
+fn nested_form_inlines_links_at_every_mention_and_ends_cycles() {
+    let json = r#"[
+      {"$id": "1", "HostName": "ws1", "Type": "host"},
+      {"$id": "2", "ProcessId": "7", "Host": {"$ref": "1"},
+       "ParentProcess": {"$id": "3", "ProcessId": "1", "ParentProcess": {"$ref": "2"}, "Host": {"$ref": "1"}, "Type": "process"},
+       "Type": "process"},
+      {"$id": "4", "Type": "blob", "Owner": {"$ref": "1"}}
+    ]"#;
+    let graph = EntityGraph::parse(json).unwrap();
+    let nested = graph.to_nested_of(graph.roots());
+    assert_eq!(
+        nested[0],
+        serde_json::json!({"$kind": "Host", "Type": "host", "HostName": "ws1"})
+    );
+    let process = &nested[1];
+    assert_eq!(process["$kind"], "Process");
+    assert_eq!(process["Host"]["HostName"], "ws1");
+    assert_eq!(process["ParentProcess"]["Host"]["HostName"], "ws1");
+    // The parent's link back to the child is the child's description.
+    assert_eq!(process["ParentProcess"]["ParentProcess"], "process (7)");
+    assert_eq!(nested[2]["$kind"], "Unknown");
+    assert_eq!(nested[2]["Type"], "blob");
+    assert_eq!(nested[2]["Owner"]["HostName"], "ws1");
+    // Without a cycle, the nested form reads back as the same entities.
+    let acyclic = json!([nested[0].clone(), nested[2].clone()]);
+    let again = EntityGraph::from_value(acyclic.clone()).unwrap();
+    assert_eq!(again.to_nested_of(again.roots()), acyclic);
+}

@@ -95,9 +95,37 @@ macro_rules! entity_types {
                 Kind::Unknown
             }
 
+            /// The name of the kind's type (`IpAddress`, `RegistryKey`): the class
+            /// name MSTICPy and huntbook's Python give it.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Kind::$name => stringify!($name), )*
+                    Kind::Unknown => "Unknown",
+                }
+            }
+
+            /// The kind a type name ([`Kind::name`]) names, case ignored; `None` for
+            /// anything else.
+            pub fn from_name(name: &str) -> Option<Kind> {
+                Kind::KNOWN.iter().copied().find(|kind| kind.name().eq_ignore_ascii_case(name))
+            }
+
+            /// Every property this kind names, by its Sentinel name, those holding
+            /// entities included, in declaration order.
+            pub fn properties(self) -> &'static [&'static str] {
+                match self {
+                    $( Kind::$name => &[
+                        $( $fjson, )*
+                        $( $ljson, )*
+                        $( $mjson, )*
+                    ], )*
+                    Kind::Unknown => &[],
+                }
+            }
+
             /// The properties of this kind that hold entities, each with the kind
             /// expected there (`Unknown`: whatever the entity's own `Type` says).
-            pub(crate) fn links(self) -> &'static [(&'static str, Kind)] {
+            pub fn links(self) -> &'static [(&'static str, Kind)] {
                 match self {
                     $( Kind::$name => &[
                         $( ($ljson, Kind::$ltarget), )*
@@ -547,7 +575,22 @@ mod tests {
         assert_eq!(Kind::from_tag("blob-container"), Kind::Unknown);
         for kind in Kind::KNOWN {
             assert_eq!(Kind::from_tag(kind.tag()), *kind, "{kind:?}");
+            assert_eq!(Kind::from_name(kind.name()), Some(*kind), "{kind:?}");
         }
+        assert_eq!(Kind::from_name("ipaddress"), Some(Kind::IpAddress));
+        assert_eq!(Kind::from_name("ip"), None);
+    }
+
+    #[test]
+    fn properties_list_plain_and_linking_properties() {
+        let process = Kind::Process.properties();
+        assert_eq!(process[..2], ["ProcessId", "CommandLine"]);
+        assert!(process.contains(&"ParentProcess"));
+        assert!(Kind::Dns.properties().contains(&"IpAddresses"));
+        for (link, _) in Kind::Process.links() {
+            assert!(process.contains(link), "{link}");
+        }
+        assert!(Kind::Unknown.properties().is_empty());
     }
 
     #[test]

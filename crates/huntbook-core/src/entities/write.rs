@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::graph::{child_path, next_free_id, placeholder, EntityGraph, Home};
-use super::EntityId;
+use super::{Entity, EntityId};
 
 impl EntityGraph {
     /// The graph as a Sentinel `Entities` array.
@@ -30,6 +30,57 @@ impl EntityGraph {
             .filter(|id| id.0 < self.nodes.len())
             .collect();
         Writer::new(self, &ids).write()
+    }
+
+    /// Entities with the entities they link to written inline, at every mention,
+    /// as a program walking them wants them (no `$id`s or `$ref`s to resolve). Each
+    /// object has `Type` (its kind's Sentinel tag, or the type as read for an unknown
+    /// kind) and `"$kind"`, its [`Kind::name`](super::Kind::name). A link back to an
+    /// entity already being written (a cycle) is that entity's description.
+    pub fn to_nested_of(&self, ids: &[EntityId]) -> Value {
+        let mut open = Vec::new();
+        Value::Array(
+            ids.iter()
+                .filter(|id| id.0 < self.nodes.len())
+                .map(|id| self.nested(*id, &mut open))
+                .collect(),
+        )
+    }
+
+    fn nested(&self, id: EntityId, open: &mut Vec<EntityId>) -> Value {
+        let entity = &self[id];
+        open.push(id);
+        let mut map = Map::new();
+        map.insert("$kind".into(), Value::from(entity.kind().name()));
+        let tag = match entity {
+            Entity::Unknown(unknown) => unknown.type_name.clone(),
+            known => Some(known.kind().tag().to_string()),
+        };
+        if let Some(tag) = tag {
+            map.insert("Type".into(), Value::String(tag));
+        }
+        for (key, mut value) in entity.to_map() {
+            self.expand(&mut value, open);
+            map.insert(key, value);
+        }
+        open.pop();
+        Value::Object(map)
+    }
+
+    fn expand(&self, value: &mut Value, open: &mut Vec<EntityId>) {
+        if let Some(target) = placeholder(value) {
+            *value = match self.get(target) {
+                Some(linked) if open.contains(&target) => Value::String(linked.description(self)),
+                Some(_) => self.nested(target, open),
+                None => Value::Null,
+            };
+            return;
+        }
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(|item| self.expand(item, open)),
+            Value::Object(map) => map.values_mut().for_each(|item| self.expand(item, open)),
+            _ => {}
+        }
     }
 
     /// The graph as the text of a Sentinel `Entities` column.

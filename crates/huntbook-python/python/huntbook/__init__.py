@@ -80,6 +80,14 @@ to glue for unattended runs::
     s = huntbook.notebooklets.ip_address_summary("203.0.113.66", timespan=qt)
     s.summary; s.findings; s.ti_results; s.timeline; s.glue()
 
+Entities and pivots: the functions that apply to an IP, a host, an account...
+(MSTICPy's entity classes and pivot functions)::
+
+    ip = huntbook.IpAddress("38.75.137.9")          # an HTML card in a notebook
+    huntbook.IpAddress.ti.lookup_ipv4(ip)
+    huntbook.Host.LocalData.list_host_processes(hosts_df, column="Computer", join="left")
+    df.hb_pivot.run(huntbook.IpAddress.util.whois, column="IP", join="left").hb_pivot.sort("IP")
+
 Clustering events and finding outliers (MSTICPy's eventcluster and outliers)::
 
     feats = huntbook.add_process_features(procs)
@@ -116,9 +124,17 @@ _MODULES: Dict[str, List[str]] = {
         "timeseries_anomalies", "stl_decompose", "anomaly_periods", "anomaly_kql_filter", "set_new_anomaly_threshold",
     ],
     "huntbook.sessions": ["Cmd", "sessionize", "score_sessions", "detect_polling", "polling_groups"],
+    # One class per kind of the Rust entity model (tests/python/test_entities.py
+    # checks that this list is the model's).
+    "huntbook.entities": [
+        "Entity", "Account", "AzureResource", "CloudApplication", "Dns", "File", "FileHash", "GeoLocation",
+        "Host", "HostLogonSession", "IoTDevice", "IpAddress", "Mailbox", "MailCluster", "MailMessage",
+        "Malware", "NetworkConnection", "Process", "RegistryKey", "RegistryValue", "SecurityGroup",
+        "SubmissionMail", "Threatintelligence", "Url", "Alert", "Incident",
+    ],
 }
 # Submodules reached as attributes (``huntbook.plot.timeline``).
-_SUBMODULES = ["detect", "notebooklets", "plot", "widgets"]
+_SUBMODULES = ["detect", "display", "entities", "notebooklets", "pivots", "plot", "widgets"]
 
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 

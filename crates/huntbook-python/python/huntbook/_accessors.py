@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional, Tuple
 ACCESSORS: Dict[str, Tuple[str, str]] = {
     "hb": ("huntbook.plot", "HuntbookAccessor"),
     "hb_tree": ("huntbook.proctree", "ProcessTreeAccessor"),
+    "hb_pivot": ("huntbook.pivots", "PivotAccessor"),
 }
 
 

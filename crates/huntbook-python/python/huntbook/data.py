@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
@@ -72,6 +73,12 @@ class QueryProvider:
         self._add_queries()
 
     def _add_queries(self) -> None:
+        self._add_query_attributes()
+        # The queries that take an entity's attribute become its pivots
+        # (hb.Host.LocalData.list_host_processes).
+        importlib.import_module("huntbook.pivots").attach_provider(self)
+
+    def _add_query_attributes(self) -> None:
         # Connecting can add queries (the tables an OSQuery log holds), so this runs
         # again after connect().
         for qualified in self._core.query_names():

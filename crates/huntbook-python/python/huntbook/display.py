@@ -64,18 +64,18 @@ def md(text: str, styles: Union[str, List[str]] = "") -> None:
     display(HTML(md_html(text, styles)))
 
 
-def _entities(value: Any) -> List[Mapping[str, Any]]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return []
-    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
+def _entities_html(value: Any) -> str:
+    """An ``Entities`` field (JSON text or a list) as entity cards; nothing when it
+    is empty or not entity JSON (the record is still shown)."""
+    if value is None or isinstance(value, float) or (isinstance(value, str) and not value.strip()):
+        return ""
+    from huntbook import _huntbook
 
-
-def _entity_text(entity: Mapping[str, Any]) -> str:
-    fields = [f"{k}: {v}" for k, v in entity.items() if not k.startswith("$") and k not in ("Type",) and not isinstance(v, (dict, list))]
-    return ", ".join(fields[:6])
+    text = value if isinstance(value, str) else json.dumps(list(value), default=str)
+    try:
+        return _huntbook.entity_html(text)
+    except ValueError:
+        return ""
 
 
 def _record_html(record: Record, fields: List[str], title_keys: List[str], kind: str) -> str:
@@ -89,16 +89,13 @@ def _record_html(record: Record, fields: List[str], title_keys: List[str], kind:
         for k in fields
         if k in record and get(k) is not None and not (isinstance(get(k), float) and pd.isna(get(k)))
     )
-    entities = _entities(get("Entities"))
-    listed = "".join(
-        f"<li><b>{html.escape(str(e.get('Type', 'entity')))}</b> {html.escape(_entity_text(e))}</li>" for e in entities
-    )
+    entities = _entities_html(get("Entities"))
     return (
         f"<div class='hb-record' style='border-left:4px solid {colour};padding-left:8px'>"
         f"<h3 style='margin:4px 0'>{html.escape(title)}"
         + (f" <span style='color:{colour}'>({html.escape(severity)})</span>" if severity else "")
         + f"</h3><table>{rows}</table>"
-        + (f"<div><b>Entities</b><ul>{listed}</ul></div>" if listed else "")
+        + (f"<div><b>Entities</b>{entities}</div>" if "hb-entity'" in entities else "")
         + "</div>"
     )
 
