@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import pathlib
 import subprocess
 
@@ -285,7 +286,7 @@ def run_example(huntbook_bin, name: str, out: pathlib.Path, data, *params: str) 
     run = subprocess.run(
         [str(huntbook_bin), "run", str(ROOT / "examples" / name), str(out), "-p", "data_path", str(data),
          "-p", "start", SPAN["start"], "-p", "end", SPAN["end"], *params,
-         "--cwd", str(out.parent), "--python", os.environ["HUNTBOOK_TEST_PYTHON"], "--no-progress-bar"],
+         "--cwd", str(out.parent), "--python", os.environ.get("HUNTBOOK_TEST_PYTHON", sys.executable), "--no-progress-bar"],
         capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr

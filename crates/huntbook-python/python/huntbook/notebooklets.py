@@ -337,25 +337,20 @@ def _entity(kind: str, value: str) -> Dict[str, Any]:
     return {"Type": "account", "Name": name, **({"NTDomain": domain} if domain else {})}
 
 
-def _entity_value(entity: Mapping[str, Any]) -> Optional[Tuple[str, str]]:
-    """``(kind, value)`` of an alert entity: an IP's address, a host's full name, an
-    account's name; None for other kinds."""
-    kind = str(entity.get("Type", "")).lower()
-    if kind == "ip" and entity.get("Address"):
-        return "ip", str(entity["Address"])
-    if kind == "host" and entity.get("HostName"):
-        domain = entity.get("DnsDomain")
-        return "host", f"{entity['HostName']}.{domain}" if domain else str(entity["HostName"])
-    if kind == "account" and entity.get("Name"):
-        return "account", str(entity["Name"])
-    return None
-
-
 def _alert_entities(alert: Mapping[str, Any]) -> List[Tuple[str, str]]:
-    from huntbook.display import _entities
+    """``(kind, value)`` of an alert's entities (parsed by huntbook.entities): an IP's
+    address, a host's full name, an account's name; other kinds are left out."""
+    from huntbook.entities import Account, Host, IpAddress, from_alert
 
-    found = [_entity_value(e) for e in _entities(alert.get("Entities"))]
-    return [f for f in found if f is not None]
+    found = []
+    for entity in from_alert(alert):
+        if isinstance(entity, IpAddress) and entity.Address:
+            found.append(("ip", str(entity.Address)))
+        elif isinstance(entity, Host) and entity.HostName:
+            found.append(("host", entity.description))
+        elif isinstance(entity, Account) and entity.Name:
+            found.append(("account", str(entity.Name)))
+    return found
 
 
 def _alerts_naming(alerts: pd.DataFrame, kind: str, names: Iterable[str]) -> pd.DataFrame:
