@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import pathlib
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
