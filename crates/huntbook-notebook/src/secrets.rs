@@ -350,7 +350,11 @@ fn encodings(secret: &str) -> Vec<String> {
     let mut forms = Vec::new();
     let json = serde_json::to_string(secret).expect("a string serialises");
     forms.push(json[1..json.len() - 1].to_string());
-    forms.push(html_escape(secret));
+    // HTML-escaped, with either spelling of the apostrophe: ours (and nbconvert's)
+    // `&#39;`, Python's html.escape `&#x27;`.
+    let html = crate::export::escape(secret);
+    forms.push(html.replace("&#39;", "&#x27;"));
+    forms.push(html);
     forms.push(hex(bytes, false));
     forms.push(hex(bytes, true));
     forms.extend(url_encodings(secret));
@@ -392,21 +396,6 @@ fn hex(bytes: &[u8], upper: bool) -> String {
             }
         })
         .collect()
-}
-
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Percent-encoding of everything but RFC 3986's unreserved characters, with upper-
@@ -483,6 +472,13 @@ mod tests {
     }
 
     #[test]
+    fn both_html_spellings_of_an_apostrophe_are_masked() {
+        let s = Scrubber::new(["it's-a-secret"]);
+        assert_eq!(s.scrub("<td>it&#x27;s-a-secret</td>"), "<td>***</td>");
+        assert_eq!(s.scrub("<td>it&#39;s-a-secret</td>"), "<td>***</td>");
+    }
+
+    #[test]
     fn hex_forms_are_masked() {
         let lower: String = SECRET.bytes().map(|b| format!("{b:02x}")).collect();
         assert_eq!(scrubber().scrub(&format!("dump {lower}!")), "dump ***!");
@@ -541,7 +537,7 @@ mod tests {
         let mut data = JsonMap::new();
         data.insert(
             "text/html".into(),
-            serde_json::json!(["<td>", format!("{}</td>", html_escape(SECRET))]),
+            serde_json::json!(["<td>", format!("{}</td>", crate::export::escape(SECRET))]),
         );
         data.insert(
             "application/json".into(),
