@@ -63,6 +63,16 @@ pub enum StoreError {
     #[error("the job store holds an unreadable value: {0}")]
     Corrupt(String),
 
+    /// The folder of a SQLite store could not be created.
+    #[error("cannot create the folder {path} of the SQLite job store: {source}")]
+    Folder {
+        /// The folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// SQLite reported an error.
     #[error("SQLite job store {path}: {source}")]
     Sqlite {

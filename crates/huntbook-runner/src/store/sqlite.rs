@@ -25,22 +25,16 @@ impl SqliteBackend {
     /// Open (or create) the file at `path`, and its folder.
     pub async fn open(path: &Path) -> Result<SqliteBackend, StoreError> {
         let path_text: Arc<str> = path.display().to_string().into();
-        let error = {
-            let path = path_text.clone();
-            move |source| StoreError::Sqlite {
-                path: path.to_string(),
-                source,
-            }
-        };
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|e| StoreError::Sqlite {
-                path: path_text.to_string(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            })?;
-        }
-        let path = path.to_path_buf();
+        let (file, text) = (path.to_path_buf(), path_text.clone());
         let connection = tokio::task::spawn_blocking(move || {
-            let connection = Connection::open(&path).map_err(&error)?;
+            if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
+                    path: folder.display().to_string(),
+                    source,
+                })?;
+            }
+            let error = sqlite_error(&text);
+            let connection = Connection::open(&file).map_err(&error)?;
             // Writers wait their turn rather than fail: each holds the lock for
             // a few statements only.
             connection
@@ -77,19 +71,16 @@ impl SqliteBackend {
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let mut connection = connection.lock().unwrap_or_else(|e| e.into_inner());
-            let sqlite = |source| StoreError::Sqlite {
-                path: path.to_string(),
-                source,
-            };
+            let sqlite = sqlite_error(&path);
             connection
                 .execute_batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN" })
-                .map_err(sqlite)?;
+                .map_err(&sqlite)?;
             // SQLite statements never wait on I/O readiness, so the future
             // completes on this thread without yielding to the runtime.
             let result = runtime.block_on(work(&mut Tx::Sqlite(&mut connection, &path)));
             match result {
                 Ok(value) => {
-                    connection.execute_batch("COMMIT").map_err(sqlite)?;
+                    connection.execute_batch("COMMIT").map_err(&sqlite)?;
                     Ok(value)
                 }
                 Err(error) => {
@@ -132,28 +123,35 @@ fn cell(value: ValueRef<'_>) -> Result<Cell, String> {
     }
 }
 
+/// Errors of the store file at `path`.
+pub(super) fn sqlite_error(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn bind(params: &[Param]) -> impl rusqlite::Params + '_ {
+    rusqlite::params_from_iter(params.iter().map(value))
+}
+
 pub(super) fn query(
     connection: &Connection,
     path: &str,
     sql: &str,
     params: &[Param],
 ) -> Result<Vec<Row>, StoreError> {
-    let sqlite = |source| StoreError::Sqlite {
-        path: path.to_string(),
-        source,
-    };
+    let error = sqlite_error(path);
     let mut statement = connection
         .prepare_cached(&placeholders(sql))
-        .map_err(sqlite)?;
+        .map_err(&error)?;
     let columns = statement.column_count();
-    let mut rows = statement
-        .query(rusqlite::params_from_iter(params.iter().map(value)))
-        .map_err(sqlite)?;
+    let mut rows = statement.query(bind(params)).map_err(&error)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(sqlite)? {
+    while let Some(row) = rows.next().map_err(&error)? {
         let cells = (0..columns)
             .map(|i| {
-                let raw = row.get_ref(i).map_err(sqlite)?;
+                let raw = row.get_ref(i).map_err(&error)?;
                 cell(raw).map_err(|e| StoreError::Corrupt(format!("{path}: column {i}: {e}")))
             })
             .collect::<Result<_, _>>()?;
@@ -168,16 +166,10 @@ pub(super) fn execute(
     sql: &str,
     params: &[Param],
 ) -> Result<u64, StoreError> {
-    let sqlite = |source| StoreError::Sqlite {
-        path: path.to_string(),
-        source,
-    };
-    let mut statement = connection
+    let changed = connection
         .prepare_cached(&placeholders(sql))
-        .map_err(sqlite)?;
-    let changed = statement
-        .execute(rusqlite::params_from_iter(params.iter().map(value)))
-        .map_err(sqlite)?;
+        .and_then(|mut statement| statement.execute(bind(params)))
+        .map_err(sqlite_error(path))?;
     Ok(changed as u64)
 }
 

@@ -100,6 +100,25 @@ fn job(notebook: &str, trigger: TriggerKind) -> NewJob {
     NewJob::new(notebook, trigger)
 }
 
+/// Enqueue `new`; its id.
+async fn enqueued(store: &JobStore, new: NewJob) -> Uuid {
+    store.enqueue(new).await.unwrap().job.id
+}
+
+fn attempts(max_attempts: u32, notebook: &str, trigger: TriggerKind) -> NewJob {
+    NewJob {
+        max_attempts,
+        ..job(notebook, trigger)
+    }
+}
+
+fn backoff(initial_seconds: u64, max_seconds: u64) -> Backoff {
+    Backoff {
+        initial: Duration::from_secs(initial_seconds),
+        max: Duration::from_secs(max_seconds),
+    }
+}
+
 async fn claim_notebooks(store: &JobStore, n: usize) -> Vec<String> {
     let mut claimed = Vec::new();
     for _ in 0..n {
@@ -148,7 +167,7 @@ async fn not_before_holds_a_job_back(f: Fixture) {
         not_before: Some(at),
         ..job("at-nine", TriggerKind::Scheduled)
     };
-    let id = store.enqueue(later).await.unwrap().job.id;
+    let id = enqueued(&store, later).await;
     assert_eq!(store.job(id).await.unwrap().not_before, at);
     assert!(store.claim("w1").await.unwrap().is_none());
     f.advance(2 * 3600 - 1);
@@ -254,17 +273,11 @@ async fn heartbeats_extend_the_lease_and_reaping_retries_then_fails(f: Fixture) 
     let store = f
         .open(|o| {
             o.lease = Duration::from_secs(60);
-            o.backoff = Backoff {
-                initial: Duration::from_secs(10),
-                max: Duration::from_secs(600),
-            };
+            o.backoff = backoff(10, 600);
         })
         .await;
-    let new = NewJob {
-        max_attempts: 2,
-        ..job("triage", TriggerKind::Event)
-    };
-    let id = store.enqueue(new).await.unwrap().job.id;
+    let new = attempts(2, "triage", TriggerKind::Event);
+    let id = enqueued(&store, new).await;
     let first = store.claim("w1").await.unwrap().unwrap();
     assert_eq!(
         first.run.lease_expires_at,
@@ -331,19 +344,9 @@ async fn heartbeats_extend_the_lease_and_reaping_retries_then_fails(f: Fixture) 
 }
 
 async fn failed_attempts_back_off_exponentially(f: Fixture) {
-    let store = f
-        .open(|o| {
-            o.backoff = Backoff {
-                initial: Duration::from_secs(10),
-                max: Duration::from_secs(25),
-            }
-        })
-        .await;
-    let new = NewJob {
-        max_attempts: 4,
-        ..job("hunt", TriggerKind::Scheduled)
-    };
-    let id = store.enqueue(new).await.unwrap().job.id;
+    let store = f.open(|o| o.backoff = backoff(10, 25)).await;
+    let new = attempts(4, "hunt", TriggerKind::Scheduled);
+    let id = enqueued(&store, new).await;
     for wait in [10, 20, 25] {
         let claim = store.claim("w").await.unwrap().unwrap();
         let settled = store
@@ -384,12 +387,7 @@ async fn failed_attempts_back_off_exponentially(f: Fixture) {
 
 async fn cancel_a_queued_job_at_once_and_a_running_one_on_request(f: Fixture) {
     let store = f.open(|_| {}).await;
-    let queued = store
-        .enqueue(job("hunt", TriggerKind::OnDemand))
-        .await
-        .unwrap()
-        .job
-        .id;
+    let queued = enqueued(&store, job("hunt", TriggerKind::OnDemand)).await;
     let Cancel::Cancelled(cancelled) = store.cancel(queued).await.unwrap() else {
         panic!("a queued job is cancelled at once")
     };
@@ -397,12 +395,7 @@ async fn cancel_a_queued_job_at_once_and_a_running_one_on_request(f: Fixture) {
     assert_eq!(store.job(queued).await.unwrap(), cancelled);
     assert!(store.claim("w").await.unwrap().is_none());
 
-    let running = store
-        .enqueue(job("hunt", TriggerKind::OnDemand))
-        .await
-        .unwrap()
-        .job
-        .id;
+    let running = enqueued(&store, job("hunt", TriggerKind::OnDemand)).await;
     let claim = store.claim("w").await.unwrap().unwrap();
     assert!(
         !store
@@ -439,12 +432,7 @@ async fn cancel_a_queued_job_at_once_and_a_running_one_on_request(f: Fixture) {
     ));
 
     // A run that fails after the request is not retried.
-    let third = store
-        .enqueue(job("hunt", TriggerKind::OnDemand))
-        .await
-        .unwrap()
-        .job
-        .id;
+    let third = enqueued(&store, job("hunt", TriggerKind::OnDemand)).await;
     let claim = store.claim("w").await.unwrap().unwrap();
     store.cancel(third).await.unwrap();
     let settled = store
@@ -467,7 +455,7 @@ async fn jobs_and_runs_are_listed_with_filters(f: Fixture) {
         let mut new = job(notebook, TriggerKind::OnDemand);
         new.parameters.insert("n".into(), ids.len().into());
         new.timeout = Some(Duration::from_millis(90_500));
-        ids.push(store.enqueue(new).await.unwrap().job.id);
+        ids.push(enqueued(&store, new).await);
         f.advance(1);
     }
     let claim = store.claim("w").await.unwrap().unwrap();
@@ -611,12 +599,7 @@ async fn claim_and_hang() {
 
 async fn a_killed_worker_is_reaped_and_its_job_retried(f: Fixture) {
     let store = f.open(|_| {}).await;
-    let id = store
-        .enqueue(job("triage", TriggerKind::Event))
-        .await
-        .unwrap()
-        .job
-        .id;
+    let id = enqueued(&store, job("triage", TriggerKind::Event)).await;
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "store::tests::claim_and_hang",
@@ -678,12 +661,7 @@ async fn a_killed_worker_is_reaped_and_its_job_retried(f: Fixture) {
 async fn reopening_keeps_the_jobs(f: Fixture) {
     let id = {
         let store = f.open(|_| {}).await;
-        store
-            .enqueue(job("hunt", TriggerKind::OnDemand))
-            .await
-            .unwrap()
-            .job
-            .id
+        enqueued(&store, job("hunt", TriggerKind::OnDemand)).await
     };
     let store = f.open(|_| {}).await;
     assert_eq!(store.job(id).await.unwrap().notebook, "hunt");

@@ -177,13 +177,9 @@ impl Tx<'_> {
     /// Run several statements without parameters (schema changes).
     pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(conn, path) => {
-                conn.execute_batch(sql)
-                    .map_err(|source| StoreError::Sqlite {
-                        path: path.to_string(),
-                        source,
-                    })
-            }
+            Tx::Sqlite(conn, path) => conn
+                .execute_batch(sql)
+                .map_err(super::sqlite::sqlite_error(path)),
             Tx::Postgres(tx) => Ok(tx.batch_execute(sql).await?),
         }
     }
