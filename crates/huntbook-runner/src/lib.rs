@@ -23,6 +23,10 @@
 //! * [`JobStore::cancel`] cancels a queued job at once, and a running one by a
 //!   request its worker sees on its next heartbeat.
 //!
+//! A [`Worker`] does the claiming side: it claims a job, runs its notebook on a
+//! Jupyter kernel (the engine behind `huntbook run`), heartbeats meanwhile, stops the
+//! notebook on a cancel request or at the job's timeout, and finishes the run.
+//!
 //! Every operation is one transaction. In PostgreSQL, claims and reaping select rows
 //! `FOR UPDATE SKIP LOCKED`, so workers sharing the database never take the same job;
 //! in SQLite, writers take the file's lock in turn. Times come from the
@@ -54,6 +58,7 @@ mod settle;
 mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
@@ -63,3 +68,4 @@ pub use model::{
 };
 pub use options::{Backoff, Limits, StoreOptions};
 pub use store::{JobStore, StoreLocation};
+pub use worker::{Worker, WorkerOptions};
