@@ -68,22 +68,47 @@ impl TempCluster {
     /// server logged.
     pub fn start() -> Result<TempCluster, String> {
         let bin = server_binaries()?;
-        let as_postgres = is_root();
+        // As root: the server's user and the way to become it, checked before
+        // anything is created.
+        let as_postgres = if is_root() {
+            Some((runuser()?, postgres_user()?))
+        } else {
+            None
+        };
         let folder = tempfile::Builder::new()
             .prefix("huntbook-pg-")
             .tempdir()
             .map_err(|e| format!("cannot create a folder for a PostgreSQL test cluster: {e}"))?
             .keep();
-        if as_postgres {
-            let (uid, gid) = postgres_user()?;
-            std::os::unix::fs::chown(&folder, Some(uid), Some(gid)).map_err(|e| {
+        let started = Self::start_in(&folder, &bin, as_postgres.as_ref());
+        if started.is_err() {
+            let _ = std::fs::remove_dir_all(&folder);
+        }
+        started
+    }
+
+    fn start_in(
+        folder: &Path,
+        bin: &Path,
+        as_postgres: Option<&(PathBuf, (u32, u32))>,
+    ) -> Result<TempCluster, String> {
+        // `program`, run as the postgres user when we are root.
+        let command = |program: &Path| match as_postgres {
+            Some((runuser, _)) => {
+                let mut command = Command::new(runuser);
+                command.args(["-u", "postgres", "--"]).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        if let Some((_, (uid, gid))) = as_postgres {
+            std::os::unix::fs::chown(folder, Some(*uid), Some(*gid)).map_err(|e| {
                 format!("cannot give {} to the postgres user: {e}", folder.display())
             })?;
         }
-        let data = folder.join("data");
-        let initdb = command(as_postgres, &bin.join("initdb"))
+        let initdb = command(&bin.join("initdb"))
             .arg("-D")
-            .arg(&data)
+            .arg(folder.join("data"))
             .args([
                 "-U",
                 "postgres",
@@ -94,32 +119,27 @@ impl TempCluster {
                 "--no-sync",
             ])
             .output()
-            .map_err(|e| {
-                format!(
-                    "cannot run {}: {e}; {SETUP_HINT}",
-                    bin.join("initdb").display()
-                )
-            })?;
+            .map_err(|e| format!("cannot run initdb in {}: {e}; {SETUP_HINT}", bin.display()))?;
         if !initdb.status.success() {
-            let _ = std::fs::remove_dir_all(&folder);
             return Err(format!(
                 "initdb failed ({}): {}",
                 initdb.status,
                 String::from_utf8_lossy(&initdb.stderr)
             ));
         }
-        let mut guardian = command(as_postgres, Path::new("sh"))
+        let mut guardian = command(Path::new("sh"))
             .args(["-c", GUARDIAN, "guardian"])
-            .arg(&bin)
-            .arg(&folder)
+            .arg(bin)
+            .arg(folder)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start the PostgreSQL test server: {e}"))?;
         let guardian_input = guardian.stdin.take();
+        // From here on, dropping the cluster stops the server.
         let cluster = TempCluster {
-            folder,
+            folder: folder.to_path_buf(),
             guardian,
             guardian_input,
             databases: AtomicU32::new(0),
@@ -262,13 +282,17 @@ fn postgres_user() -> Result<(u32, u32), String> {
     Ok((entry.pw_uid, entry.pw_gid))
 }
 
-/// `program`, run as the postgres user when we are root.
-fn command(as_postgres: bool, program: &Path) -> Command {
-    if as_postgres {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
-        command
-    } else {
-        Command::new(program)
-    }
+/// `runuser` (util-linux), which starts the server as the postgres user when we are
+/// root. It lives in /usr/sbin, which a non-login PATH may lack.
+fn runuser() -> Result<PathBuf, String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join("runuser"))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            "running as root, the PostgreSQL tests start the server as the postgres user \
+             with runuser (util-linux), which is not installed"
+                .to_owned()
+        })
 }
