@@ -92,6 +92,7 @@ on_both_stores!(
     cancel_a_queued_job_at_once_and_a_running_one_on_request,
     jobs_and_runs_are_listed_with_filters,
     concurrent_claimers_never_share_a_job,
+    concurrent_claimers_never_exceed_the_limits,
     a_killed_worker_is_reaped_and_its_job_retried,
     reopening_keeps_the_jobs,
 );
@@ -573,6 +574,37 @@ async fn concurrent_claimers_never_share_a_job(f: Fixture) {
     assert_eq!((counts.running, counts.total()), (JOBS as u64, JOBS as u64));
     let runs = producer.runs(RunFilter::default()).await.unwrap();
     assert_eq!(runs.len(), JOBS);
+}
+
+async fn concurrent_claimers_never_exceed_the_limits(f: Fixture) {
+    let limited = |o: &mut StoreOptions| {
+        o.limits.global = NonZeroU32::new(5);
+        o.limits.default_per_notebook = NonZeroU32::new(2);
+    };
+    let producer = f.open(limited).await;
+    for i in 0..40 {
+        enqueued(&producer, job(&format!("nb{}", i % 4), TriggerKind::Event)).await;
+    }
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let store = f.open(limited).await;
+        tasks.push(tokio::spawn(async move {
+            let mut claimed = Vec::new();
+            while let Some(claim) = store.claim(&format!("w{worker}")).await.unwrap() {
+                claimed.push(claim.job.notebook);
+            }
+            claimed
+        }));
+    }
+    let mut per_notebook = std::collections::BTreeMap::new();
+    for task in tasks {
+        for notebook in task.await.unwrap() {
+            *per_notebook.entry(notebook).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(per_notebook.values().sum::<u32>(), 5, "{per_notebook:?}");
+    assert!(per_notebook.values().all(|&n| n <= 2), "{per_notebook:?}");
+    assert_eq!(producer.counts().await.unwrap().running, 5);
 }
 
 /// Set in the environment of the child process of
