@@ -32,24 +32,28 @@
 //! in SQLite, writers take the file's lock in turn. Times come from the
 //! [`StoreOptions::clock`], which tests replace with a [`ManualClock`].
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), huntbook_runner::StoreError> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use huntbook_runner::*;
-//! let location: StoreLocation = "sqlite:/var/lib/huntbook/jobs.db".parse()?;
+//! # let folder = tempfile::tempdir()?;
+//! # let path = folder.path().join("jobs.db").display().to_string();
+//! let location: StoreLocation = format!("sqlite:{path}").parse()?;
 //! let store = JobStore::open(&location, StoreOptions::default()).await?;
 //!
 //! let mut request = NewJob::new("ip_context", TriggerKind::OnDemand);
 //! request.parameters.insert("ip_address".into(), "1.2.3.4".into());
 //! let accepted = store.enqueue(request).await?;
+//! assert!(accepted.created);
 //!
-//! if let Some(claim) = store.claim("worker-1").await? {
-//!     // ... run claim.job.notebook with claim.job.parameters, heartbeating ...
-//!     let settled = store.finish(claim.run.id, Outcome::Succeeded).await?;
-//!     assert_eq!(settled.job.state, State::Succeeded);
-//! }
-//! println!("{} jobs stored", store.counts().await?.total());
-//! # let _ = accepted; Ok(()) }
+//! let claim = store.claim("worker-1").await?.expect("the job just queued");
+//! // ... run claim.job.notebook with claim.job.parameters, heartbeating ...
+//! let settled = store.finish(claim.run.id, Outcome::Succeeded).await?;
+//! assert_eq!(settled.job.state, State::Succeeded);
+//! assert_eq!(store.counts().await?.succeeded, 1);
+//! # Ok(()) }
 //! ```
+
 mod clock;
 mod error;
 mod model;
