@@ -4,7 +4,9 @@
 //! must see every concurrent writer (queue capacity, idempotency keys, concurrency
 //! limits) take a transaction-scoped advisory lock.
 //!
-//! One store holds one connection; a worker process opens one store.
+//! One store holds one connection; a worker process opens one store. A connection
+//! that was closed (the server restarted, a network cut) is opened again by the
+//! next transaction; the call that met the break fails with its reason.
 
 use tokio::sync::Mutex;
 use tokio_postgres::types::{ToSql, Type};
@@ -15,18 +17,16 @@ use crate::error::StoreError;
 
 /// An open connection to a PostgreSQL store.
 pub(crate) struct PostgresBackend {
+    url: String,
     client: Mutex<Client>,
 }
 
 impl PostgresBackend {
     /// Connect to `url` (a `postgresql://` URL or a `key=value` connection string).
     pub async fn open(url: &str) -> Result<PostgresBackend, StoreError> {
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-        // The connection object does the socket I/O; when it ends (server gone),
-        // the next call on the client fails with the reason.
-        tokio::spawn(connection);
         Ok(PostgresBackend {
-            client: Mutex::new(client),
+            url: url.to_owned(),
+            client: Mutex::new(connect(url).await?),
         })
     }
 
@@ -38,11 +38,22 @@ impl PostgresBackend {
         F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send + 'static,
     {
         let mut client = self.client.lock().await;
+        if client.is_closed() {
+            *client = connect(&self.url).await?;
+        }
         let transaction = client.transaction().await?;
         let value = work(&mut Tx::Postgres(&transaction)).await?;
         transaction.commit().await?;
         Ok(value)
     }
+}
+
+async fn connect(url: &str) -> Result<Client, StoreError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    // The connection object does the socket I/O; when it ends (server gone), the
+    // client reports itself closed.
+    tokio::spawn(connection);
+    Ok(client)
 }
 
 fn boxed(param: &Param) -> Box<dyn ToSql + Sync + Send> {
@@ -101,4 +112,48 @@ pub(super) async fn execute(
     let owned: Vec<_> = params.iter().map(boxed).collect();
     let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|p| &**p as _).collect();
     Ok(tx.execute(sql, &refs).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::testkit::shared_cluster;
+    use crate::{JobStore, NewJob, StoreLocation, StoreOptions, TriggerKind};
+
+    #[tokio::test]
+    async fn a_closed_connection_is_opened_again() {
+        let location = shared_cluster().fresh_database().await;
+        let store = JobStore::open(&location, StoreOptions::default())
+            .await
+            .unwrap();
+        store
+            .enqueue(NewJob::new("hunt", TriggerKind::OnDemand))
+            .await
+            .unwrap();
+        let StoreLocation::Postgres(url) = &location else {
+            unreachable!("the test cluster is PostgreSQL")
+        };
+        let admin = super::connect(url).await.unwrap();
+        let ended = admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ended, 1, "the store's one connection");
+        // The call that meets the break may fail; one after it reconnects.
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            answers.push(store.counts().await.map(|c| c.total()));
+            if matches!(answers.last(), Some(Ok(_))) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(matches!(answers.last(), Some(Ok(1))), "{answers:?}");
+        assert!(answers.len() <= 2, "{answers:?}");
+    }
 }
