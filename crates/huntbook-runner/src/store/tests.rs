@@ -95,6 +95,7 @@ on_both_stores!(
     concurrent_claimers_never_exceed_the_limits,
     a_killed_worker_is_reaped_and_its_job_retried,
     reopening_keeps_the_jobs,
+    a_database_from_a_newer_huntbook_is_refused,
 );
 
 fn job(notebook: &str, trigger: TriggerKind) -> NewJob {
@@ -698,6 +699,30 @@ async fn reopening_keeps_the_jobs(f: Fixture) {
     let store = f.open(|_| {}).await;
     assert_eq!(store.job(id).await.unwrap().notebook, "hunt");
     assert_eq!(store.counts().await.unwrap().total(), 1);
+}
+
+async fn a_database_from_a_newer_huntbook_is_refused(f: Fixture) {
+    let store = f.open(|_| {}).await;
+    let newer = super::schema::VERSION + 1;
+    store
+        .transact(true, move |tx| {
+            Box::pin(async move {
+                let sql = "INSERT INTO schema_version (version) VALUES ($1)";
+                tx.execute(sql, &[super::tx::Param::int(newer)])
+                    .await
+                    .map(drop)
+            })
+        })
+        .await
+        .unwrap();
+    let refused = JobStore::open(&f.location, StoreOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::SchemaTooNew { found, supported }
+            if found == newer && supported == super::schema::VERSION),
+        "{refused}"
+    );
 }
 
 #[test]
