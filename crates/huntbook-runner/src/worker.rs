@@ -206,6 +206,9 @@ impl Worker {
                 autosave_every: Duration::from_secs(10),
                 max_cell_output: 1 << 20,
             },
+            // Per-notebook secrets come with the service's configuration (huntbook.yaml);
+            // until then a worker passes none, and parameters are still checked.
+            secrets: Vec::new(),
         })
     }
 }

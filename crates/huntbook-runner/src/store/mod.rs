@@ -32,8 +32,8 @@ use postgres::PostgresBackend;
 use sqlite::SqliteBackend;
 use tx::{Tx, TxFuture};
 
-/// Where a store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a store lives. Shown (`Display`, `Debug`) with a URL's password masked.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// A SQLite file (created with its folder when missing).
     Sqlite(PathBuf),
@@ -51,18 +51,43 @@ impl FromStr for StoreLocation {
         } else if text.starts_with("postgresql://") || text.starts_with("postgres://") {
             Ok(StoreLocation::Postgres(text.to_owned()))
         } else {
-            Err(StoreError::BadLocation(text.to_owned()))
+            Err(StoreError::BadLocation(mask_password(text).into_owned()))
         }
     }
 }
 
 impl fmt::Display for StoreLocation {
-    /// The text [`StoreLocation::from_str`] reads back.
+    /// The text [`StoreLocation::from_str`] reads back, but for a password in the URL,
+    /// which is shown as `***`: locations end up in logs and error messages.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreLocation::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
-            StoreLocation::Postgres(url) => f.write_str(url),
+            StoreLocation::Postgres(url) => f.write_str(&mask_password(url)),
         }
+    }
+}
+
+impl fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreLocation::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            StoreLocation::Postgres(url) => f.debug_tuple("Postgres").field(&mask_password(url)).finish(),
+        }
+    }
+}
+
+/// `scheme://user:***@host/...` for a URL with a password; other text as it is.
+pub(crate) fn mask_password(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(after_scheme) = url.find("://").map(|i| i + 3) else {
+        return url.into();
+    };
+    let authority_end = url[after_scheme..].find(['/', '?']).map_or(url.len(), |i| after_scheme + i);
+    let authority = &url[after_scheme..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => {
+            format!("{}***{}", &url[..after_scheme + colon + 1], &url[after_scheme + at..]).into()
+        }
+        _ => url.into(),
     }
 }
 
