@@ -71,7 +71,10 @@ impl fmt::Debug for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreLocation::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
-            StoreLocation::Postgres(url) => f.debug_tuple("Postgres").field(&mask_password(url)).finish(),
+            StoreLocation::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&mask_password(url))
+                .finish(),
         }
     }
 }
@@ -81,12 +84,17 @@ pub(crate) fn mask_password(url: &str) -> std::borrow::Cow<'_, str> {
     let Some(after_scheme) = url.find("://").map(|i| i + 3) else {
         return url.into();
     };
-    let authority_end = url[after_scheme..].find(['/', '?']).map_or(url.len(), |i| after_scheme + i);
+    let authority_end = url[after_scheme..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| after_scheme + i);
     let authority = &url[after_scheme..authority_end];
     match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => {
-            format!("{}***{}", &url[..after_scheme + colon + 1], &url[after_scheme + at..]).into()
-        }
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}***{}",
+            &url[..after_scheme + colon + 1],
+            &url[after_scheme + at..]
+        )
+        .into(),
         _ => url.into(),
     }
 }

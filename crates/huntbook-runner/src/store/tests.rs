@@ -727,10 +727,17 @@ async fn a_database_from_a_newer_huntbook_is_refused(f: Fixture) {
 
 #[test]
 fn a_password_in_a_location_is_never_shown() {
-    let location: StoreLocation = "postgresql://hb:pa:ss@db:5432/jobs?sslmode=require".parse().unwrap();
-    assert_eq!(location.to_string(), "postgresql://hb:***@db:5432/jobs?sslmode=require");
+    let location: StoreLocation = "postgresql://hb:pa:ss@db:5432/jobs?sslmode=require"
+        .parse()
+        .unwrap();
+    assert_eq!(
+        location.to_string(),
+        "postgresql://hb:***@db:5432/jobs?sslmode=require"
+    );
     assert!(!format!("{location:?}").contains("pa:ss"), "{location:?}");
-    let bad = "mysql://hb:hunter2@db/jobs".parse::<StoreLocation>().unwrap_err();
+    let bad = "mysql://hb:hunter2@db/jobs"
+        .parse::<StoreLocation>()
+        .unwrap_err();
     assert!(!bad.to_string().contains("hunter2"), "{bad}");
     let plain = "postgresql://hb@db/jobs".parse::<StoreLocation>().unwrap();
     assert_eq!(plain.to_string(), "postgresql://hb@db/jobs");
