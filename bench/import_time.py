@@ -97,6 +97,20 @@ PARTS = {
         "import huntbook; huntbook.cluster_events",
         "from msticpy.analysis.eventcluster import dbcluster_events",
     ),
+    "entity (HTML card)": (
+        "import huntbook; huntbook.IpAddress('203.0.113.66')._repr_html_()",
+        "from msticpy.datamodel.entities import IpAddress; IpAddress(Address='203.0.113.66')._repr_html_()",
+    ),
+    "pivot function (IpAddress.util.ip_type)": (
+        "import huntbook; huntbook.IpAddress.util.ip_type('10.1.2.3')",
+        # MSTICPy's set-up alone (its util pivots also need a notebook namespace): a
+        # lower bound of its cost.
+        "from msticpy.init.pivot import Pivot; Pivot()",
+    ),
+    "notebooklets (module)": (
+        "import huntbook; huntbook.notebooklets.ip_address_summary",
+        None,  # msticnb: see the notebooklets section of docs/benchmarks.md
+    ),
     "read a notebook's scraps": (
         "import huntbook; huntbook.read_notebook(NOTEBOOK).scraps",
         None,
