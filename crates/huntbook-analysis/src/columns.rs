@@ -84,7 +84,7 @@ pub fn codes(
     name: &str,
 ) -> Result<(Vec<String>, Vec<Option<u32>>), AnalysisError> {
     fn code<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (Vec<String>, Vec<Option<u32>>) {
-        let mut seen: std::collections::HashMap<&'a str, u32> = std::collections::HashMap::new();
+        let mut seen: foldhash::HashMap<&'a str, u32> = foldhash::HashMap::default();
         let mut labels = Vec::new();
         let codes = values
             .map(|v| {

@@ -11,7 +11,8 @@
 //!
 //! Names are interned per kind (commands, parameters, values) so that the model
 //! counts and looks up small integers.
-use std::collections::HashMap;
+// Keys are small ids and short strings, hashed in the hot loop: foldhash, not SipHash.
+use foldhash::HashMap;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, StructArray};

@@ -10,7 +10,8 @@
 //! given the command; values as categorical given the parameter, and only for the
 //! parameters MSTICPy deems modellable (at most 20 distinct values, seen at least 20
 //! times, with distinct values at most 10% of its uses).
-use std::collections::HashMap;
+// Keys are small ids and short strings, hashed in the hot loop: foldhash, not SipHash.
+use foldhash::HashMap;
 
 use super::input::{Command, SessionKind, Sessions, END, START, UNKNOWN};
 
@@ -50,11 +51,11 @@ impl Model {
     pub fn train(sessions: &Sessions) -> Model {
         let k = sessions.n_commands;
         let mut raw1 = vec![0u64; k];
-        let mut transitions: HashMap<(u32, u32), u64> = HashMap::new();
+        let mut transitions: HashMap<(u32, u32), u64> = HashMap::default();
         let mut raw_rows = vec![0u64; k];
         let mut cmd_params: Vec<Vec<(u32, u64)>> = vec![Vec::new(); k];
         let mut param_uses = vec![0u64; sessions.n_params];
-        let mut param_values: Vec<HashMap<u32, u64>> = vec![HashMap::new(); sessions.n_params];
+        let mut param_values: Vec<HashMap<u32, u64>> = vec![HashMap::default(); sessions.n_params];
         for session in &sessions.sessions {
             let mut prev = START;
             raw1[START as usize] += 1;

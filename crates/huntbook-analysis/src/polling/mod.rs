@@ -11,7 +11,8 @@
 //! Times may be integers (seconds, as MSTICPy takes them) or timestamps of any kind,
 //! read to the second. A group whose events all fall in one second has no
 //! periodogram (MSTICPy fails on it): its results are NaN.
-use std::collections::HashMap;
+// Keys are small ids and short strings, hashed in the hot loop: foldhash, not SipHash.
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, UInt32Array};
@@ -141,7 +142,7 @@ pub(crate) fn group_rows(
         .map(|c| codes(batch, c).map(|(_, codes)| codes))
         .collect::<Result<Vec<_>, _>>()?;
     // One lookup per row with a reused key buffer: no allocation but for new groups.
-    let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut index: HashMap<Vec<u32>, usize> = HashMap::default();
     let mut rows: Vec<Vec<usize>> = Vec::new();
     let mut key: Vec<u32> = Vec::with_capacity(keys.len());
     'rows: for row in 0..batch.num_rows() {
