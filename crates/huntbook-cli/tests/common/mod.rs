@@ -618,13 +618,22 @@ mod tests {
     fn finds_own_children() {
         let mut child = Command::new("/bin/sleep").arg("30").spawn().unwrap();
         let me = std::process::id();
-        let kids = descendants(me);
-        let proc = kids
-            .iter()
-            .find(|p| p.pid == child.id())
-            .expect("the sleep is a descendant")
-            .clone();
-        assert!(proc.command.contains("sleep"));
+        // Right after fork the child still shows the test binary's command line
+        // until its exec completes, so look again until it reads as the sleep.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let proc = loop {
+            let kids = descendants(me);
+            let proc = kids
+                .iter()
+                .find(|p| p.pid == child.id())
+                .expect("the sleep is a descendant")
+                .clone();
+            if proc.command.contains("sleep") || Instant::now() > deadline {
+                break proc;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(proc.command.contains("sleep"), "{}", proc.command);
         assert!(alive(&proc));
         child.kill().unwrap();
         child.wait().unwrap();
