@@ -55,6 +55,7 @@
 //! ```
 
 mod clock;
+mod config;
 mod error;
 mod model;
 mod options;
@@ -65,6 +66,7 @@ pub mod testkit;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{NotebookEntry, ServiceConfig, UnknownNotebook};
 pub use error::StoreError;
 pub use model::{
     Cancel, Claim, Counts, Enqueued, Heartbeat, Job, JobFilter, NewJob, Outcome, Run, RunFilter,

@@ -1,0 +1,495 @@
+//! The service's part of `huntbook.yaml`: the `Service` section (where the job store
+//! is, where the API listens, how many notebooks run at once) and the `Notebooks`
+//! section, the catalogue of notebooks the service may run.
+//!
+//! ```yaml
+//! Service:
+//!   store: sqlite:jobs.db        # or postgresql://user@host/db (several workers)
+//!   listen: 127.0.0.1:8080
+//!   workers: 2                   # notebooks this process runs at once
+//!   queue_capacity: 1000         # queued jobs beyond it are refused (HTTP 429)
+//!   max_running: 8               # running jobs across every worker on the store
+//! Notebooks:
+//!   ip_triage:
+//!     path: examples/ip_triage.ipynb
+//!     key_parameters: [ip_address] # name the output notebook
+//!     timeout: 10m
+//!     max_attempts: 2
+//!     max_running: 2
+//!     secrets:                     # environment variables of its kernel
+//!       VT_API_KEY: {EnvironmentVar: VT_KEY}
+//! ```
+//!
+//! Each notebook's triggers (`schedules`, `watch`, `poll`) sit in its entry too and
+//! are read by the trigger that uses them, from [`NotebookEntry::settings`]. Paths
+//! are relative to the file that sets them. Every mistake is reported with its key
+//! and file line, all at once, before the service starts.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use huntbook_core::config::{Config, Kind, Problem, Severity, Value};
+use huntbook_core::secret::SecretRef;
+use huntbook_core::time::Period;
+
+use crate::options::{Limits, StoreOptions};
+use crate::store::StoreLocation;
+
+/// The service's settings, read from a loaded [`Config`].
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Where the job store lives.
+    pub store: StoreLocation,
+    /// Where the HTTP API and dashboard listen.
+    pub listen: SocketAddr,
+    /// How many notebooks this process runs at once.
+    pub workers: usize,
+    /// At most this many queued jobs.
+    pub queue_capacity: u32,
+    /// At most this many running jobs across every worker sharing the store.
+    pub max_running: Option<NonZeroU32>,
+    /// The notebooks the service may run, by name.
+    pub notebooks: BTreeMap<String, NotebookEntry>,
+    /// The whole configuration, for the sections other parts read.
+    pub config: Config,
+}
+
+/// One notebook of the catalogue.
+#[derive(Debug, Clone)]
+pub struct NotebookEntry {
+    /// Its name in the configuration, which jobs and the API use.
+    pub name: String,
+    /// The `.ipynb` file.
+    pub path: PathBuf,
+    /// Parameters whose values name its output notebooks (`{key}` in the path template).
+    pub key_parameters: Vec<String>,
+    /// The longest a run may take; the service default when `None`.
+    pub timeout: Option<Duration>,
+    /// How many attempts a job of it may take.
+    pub max_attempts: u32,
+    /// At most this many runs of it at once.
+    pub max_running: Option<NonZeroU32>,
+    /// Secrets its kernel gets as environment variables: variable name -> where the
+    /// value is kept.
+    pub secrets: Vec<(String, SecretRef)>,
+    /// Its whole entry, for the triggers that read their own keys from it.
+    pub settings: Value,
+}
+
+const SERVICE_KEYS: &[&str] = &[
+    "store",
+    "listen",
+    "workers",
+    "queue_capacity",
+    "max_running",
+    "outputs",
+    "incidents",
+    "api",
+];
+const NOTEBOOK_KEYS: &[&str] = &[
+    "path",
+    "key_parameters",
+    "timeout",
+    "max_attempts",
+    "max_running",
+    "memory_max",
+    "secrets",
+    "schedules",
+    "watch",
+    "poll",
+    "triage",
+    "html",
+];
+
+impl ServiceConfig {
+    /// The service's settings, or every problem found in them.
+    pub fn from_config(config: &Config) -> Result<ServiceConfig, Vec<Problem>> {
+        let mut problems = Problems::default();
+        let service = config.get("Service");
+        if let Some(service) = service {
+            problems.unknown_keys("Service", service, SERVICE_KEYS);
+        }
+        let setting = |key: &str| service.and_then(|s| s.get(key)).filter(|v| !v.is_null());
+
+        let store = match setting("store") {
+            None => StoreLocation::Sqlite(PathBuf::from("huntbook-jobs.db")),
+            Some(value) => {
+                let text = value.scalar_text().unwrap_or_default();
+                match text.strip_prefix("sqlite:") {
+                    // Relative to the file that names it, as every path setting is.
+                    Some(path) => StoreLocation::Sqlite(
+                        config
+                            .path(&Value::new(Kind::Str(path.into()), value.origin.clone()))
+                            .unwrap_or_default(),
+                    ),
+                    None => text.parse().unwrap_or_else(|_| {
+                        problems.error(
+                            "Service.store",
+                            value,
+                            "expected sqlite:PATH or a postgresql:// URL",
+                        );
+                        StoreLocation::Sqlite(PathBuf::new())
+                    }),
+                }
+            }
+        };
+        let listen = match setting("listen") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(value) => value
+                .scalar_text()
+                .and_then(|text| text.parse().ok())
+                .unwrap_or_else(|| {
+                    problems.error(
+                        "Service.listen",
+                        value,
+                        "expected an address and port such as 127.0.0.1:8080",
+                    );
+                    SocketAddr::from(([127, 0, 0, 1], 8080))
+                }),
+        };
+        let workers = setting("workers")
+            .and_then(|v| problems.positive("Service.workers", v))
+            .map_or(2, |n| n.get() as usize);
+        let queue_capacity = setting("queue_capacity")
+            .and_then(|v| problems.positive("Service.queue_capacity", v))
+            .map_or(StoreOptions::default().queue_capacity, NonZeroU32::get);
+        let max_running =
+            setting("max_running").and_then(|v| problems.positive("Service.max_running", v));
+
+        let mut notebooks = BTreeMap::new();
+        match config.get("Notebooks") {
+            None => {}
+            Some(section) => match section.entries() {
+                None if section.is_null() => {}
+                None => problems.error(
+                    "Notebooks",
+                    section,
+                    format!(
+                        "expected a mapping of notebook names, found {}",
+                        section.type_name()
+                    ),
+                ),
+                Some(entries) => {
+                    for (name, entry) in entries {
+                        if let Some(notebook) = problems.notebook(config, name, entry) {
+                            notebooks.insert(name.clone(), notebook);
+                        }
+                    }
+                }
+            },
+        }
+
+        if problems.0.iter().any(|p| p.severity == Severity::Error) {
+            return Err(problems.0);
+        }
+        Ok(ServiceConfig {
+            store,
+            listen,
+            workers,
+            queue_capacity,
+            max_running,
+            notebooks,
+            config: config.clone(),
+        })
+    }
+
+    /// The store rules these settings ask for.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            queue_capacity: self.queue_capacity,
+            limits: Limits {
+                global: self.max_running,
+                per_notebook: self
+                    .notebooks
+                    .values()
+                    .filter_map(|n| Some((n.name.clone(), n.max_running?)))
+                    .collect(),
+                default_per_notebook: None,
+            },
+            ..StoreOptions::default()
+        }
+    }
+
+    /// One notebook of the catalogue, or an error naming the ones there are.
+    pub fn notebook(&self, name: &str) -> Result<&NotebookEntry, UnknownNotebook> {
+        self.notebooks.get(name).ok_or_else(|| UnknownNotebook {
+            name: name.to_owned(),
+            known: self.notebooks.keys().cloned().collect(),
+        })
+    }
+}
+
+/// A job named a notebook the configuration does not list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no notebook named {name:?} in the configuration's Notebooks section (it has: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+pub struct UnknownNotebook {
+    pub name: String,
+    pub known: Vec<String>,
+}
+
+/// Problems gathered while reading, so that all are reported at once.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn error(&mut self, key: &str, value: &Value, message: impl Into<String>) {
+        self.0.push(Problem {
+            severity: Severity::Error,
+            key: key.to_owned(),
+            origin: Some(value.origin.clone()),
+            message: message.into(),
+        });
+    }
+
+    /// A key no part of the service reads is most likely misspelt.
+    fn unknown_keys(&mut self, section: &str, value: &Value, known: &[&str]) {
+        match value.entries() {
+            Some(entries) => {
+                for (key, entry) in entries {
+                    if !known.contains(&key.as_str()) {
+                        self.error(
+                            &format!("{section}.{key}"),
+                            entry,
+                            format!(
+                                "unknown setting; the settings here are {}",
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+            None if value.is_null() => {}
+            None => self.error(
+                section,
+                value,
+                format!("expected a mapping, found {}", value.type_name()),
+            ),
+        }
+    }
+
+    fn positive(&mut self, key: &str, value: &Value) -> Option<NonZeroU32> {
+        let number = match value.kind {
+            Kind::Int(n) => u32::try_from(n).ok().and_then(NonZeroU32::new),
+            _ => None,
+        };
+        if number.is_none() {
+            self.error(
+                key,
+                value,
+                format!("expected a whole number above 0, found {}", describe(value)),
+            );
+        }
+        number
+    }
+
+    fn notebook(&mut self, config: &Config, name: &str, entry: &Value) -> Option<NotebookEntry> {
+        let at = format!("Notebooks.{name}");
+        if !valid_name(name) {
+            self.error(
+                &at,
+                entry,
+                "a notebook name takes letters, digits, `_` and `-` only (it names URLs and output files)",
+            );
+        }
+        // `name: path/to.ipynb` is the short form of an entry with only a path.
+        let path_value = if entry.as_str().is_some() {
+            Some(entry)
+        } else {
+            entry.get("path")
+        };
+        if entry.as_str().is_none() {
+            self.unknown_keys(&at, entry, NOTEBOOK_KEYS);
+        }
+        let Some(path) = path_value.and_then(|p| config.path(p)) else {
+            self.error(&at, entry, "a notebook needs a `path` to its .ipynb file");
+            return None;
+        };
+        if !path.is_file() {
+            self.error(
+                &format!("{at}.path"),
+                path_value.unwrap_or(entry),
+                format!("{} is not a file", path.display()),
+            );
+        }
+        let setting = |key: &str| entry.get(key).filter(|v| !v.is_null());
+        let key_parameters = match setting("key_parameters") {
+            None => Vec::new(),
+            Some(value) => match &value.kind {
+                Kind::Str(one) => vec![one.clone()],
+                Kind::List(items) if items.iter().all(|i| i.as_str().is_some()) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_owned))
+                    .collect(),
+                _ => {
+                    self.error(
+                        &format!("{at}.key_parameters"),
+                        value,
+                        "expected a list of parameter names",
+                    );
+                    Vec::new()
+                }
+            },
+        };
+        let timeout = setting("timeout").and_then(|value| {
+            let period = match &value.kind {
+                Kind::Int(seconds) if *seconds > 0 => Some(Duration::from_secs(*seconds as u64)),
+                Kind::Str(text) => Period::parse(text)
+                    .ok()
+                    .and_then(|p| p.as_delta().to_std().ok()),
+                _ => None,
+            };
+            if period.is_none() {
+                self.error(
+                    &format!("{at}.timeout"),
+                    value,
+                    format!(
+                        "expected seconds or a length such as 10m or 1h30m, found {}",
+                        describe(value)
+                    ),
+                );
+            }
+            period
+        });
+        let max_attempts = setting("max_attempts")
+            .and_then(|v| self.positive(&format!("{at}.max_attempts"), v))
+            .map_or(1, NonZeroU32::get);
+        let max_running =
+            setting("max_running").and_then(|v| self.positive(&format!("{at}.max_running"), v));
+        let mut secrets = Vec::new();
+        match setting("secrets").map(|v| (v, v.entries())) {
+            None => {}
+            Some((_, Some(entries))) => {
+                for (variable, _) in entries {
+                    let key = format!("{at}.secrets.{variable}");
+                    match config.secret(&key) {
+                        Ok(Some(reference)) => secrets.push((variable.clone(), reference)),
+                        Ok(None) => {}
+                        Err(problem) => self.0.push(problem),
+                    }
+                }
+            }
+            Some((value, None)) => self.error(
+                &format!("{at}.secrets"),
+                value,
+                "expected a mapping of environment variable names to secret references, such as VT_API_KEY: {EnvironmentVar: VT_KEY}",
+            ),
+        }
+        Some(NotebookEntry {
+            name: name.to_owned(),
+            path,
+            key_parameters,
+            timeout,
+            max_attempts,
+            max_running,
+            secrets,
+            settings: entry.clone(),
+        })
+    }
+}
+
+/// Names travel in URLs, file names and SQL parameters: keep them plain.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn describe(value: &Value) -> String {
+    match value.scalar_text() {
+        Some(text) => format!("{text:?}"),
+        None => value.type_name().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn load(folder: &Path, yaml: &str) -> Result<ServiceConfig, Vec<Problem>> {
+        let file = folder.join("huntbook.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let config = Config::from_yaml(&[(file.as_path(), yaml)]).unwrap();
+        ServiceConfig::from_config(&config)
+    }
+
+    #[test]
+    fn reads_the_service_and_its_notebooks() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("ip.ipynb"), "{}").unwrap();
+        let service = load(
+            folder.path(),
+            "Service:\n  store: sqlite:state/jobs.db\n  listen: 0.0.0.0:9000\n  workers: 3\n  queue_capacity: 50\n  max_running: 4\n\
+             Notebooks:\n  ip_triage:\n    path: ip.ipynb\n    key_parameters: [ip_address]\n    timeout: 10m\n    max_attempts: 2\n    max_running: 1\n    secrets:\n      VT_API_KEY: {EnvironmentVar: VT_KEY}\n  short: ip.ipynb\n",
+        )
+        .unwrap();
+        assert_eq!(
+            service.store,
+            StoreLocation::Sqlite(folder.path().join("state/jobs.db"))
+        );
+        assert_eq!(service.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!((service.workers, service.queue_capacity), (3, 50));
+        let ip = service.notebook("ip_triage").unwrap();
+        assert_eq!(ip.path, folder.path().join("ip.ipynb"));
+        assert_eq!(ip.key_parameters, ["ip_address"]);
+        assert_eq!(ip.timeout, Some(Duration::from_secs(600)));
+        assert_eq!(ip.max_attempts, 2);
+        assert_eq!(
+            ip.secrets,
+            [(
+                "VT_API_KEY".to_string(),
+                SecretRef::EnvironmentVar {
+                    name: "VT_KEY".into()
+                }
+            )]
+        );
+        assert_eq!(service.notebook("short").unwrap().max_attempts, 1);
+        let options = service.store_options();
+        assert_eq!(options.queue_capacity, 50);
+        assert_eq!(options.limits.global, NonZeroU32::new(4));
+        assert_eq!(options.limits.for_notebook("ip_triage"), NonZeroU32::new(1));
+        let unknown = service.notebook("nope").unwrap_err().to_string();
+        assert!(
+            unknown.contains("\"nope\"") && unknown.contains("ip_triage, short"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn defaults_need_no_service_section() {
+        let folder = tempfile::tempdir().unwrap();
+        let service = load(folder.path(), "Notebooks:\n").unwrap();
+        assert_eq!(service.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(service.workers, 2);
+        assert!(service.notebooks.is_empty());
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_its_line() {
+        let folder = tempfile::tempdir().unwrap();
+        let problems = load(
+            folder.path(),
+            "Service:\n  store: mysql://x\n  listen: localhost\n  workers: 0\n  wokers: 2\n\
+             Notebooks:\n  bad name:\n    path: missing.ipynb\n    timeout: soon\n    secrets: [x]\n  nopath:\n    timeout: 5\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let has = |needle: &str| text.iter().any(|t| t.contains(needle));
+        assert!(has("Service.store") && has("huntbook.yaml:2"), "{text:#?}");
+        assert!(has("Service.listen"), "{text:#?}");
+        assert!(has("Service.workers"), "{text:#?}");
+        assert!(has("Service.wokers") && has("unknown setting"), "{text:#?}");
+        assert!(has("letters, digits"), "{text:#?}");
+        assert!(has("missing.ipynb is not a file"), "{text:#?}");
+        assert!(has("Notebooks.bad name.timeout"), "{text:#?}");
+        assert!(has("Notebooks.bad name.secrets"), "{text:#?}");
+        assert!(
+            has("Notebooks.nopath") && has("needs a `path`"),
+            "{text:#?}"
+        );
+    }
+}
