@@ -35,6 +35,11 @@ use huntbook_core::config::{Config, Kind, Problem, Severity, Value};
 use huntbook_core::secret::SecretRef;
 use huntbook_core::time::Period;
 
+use huntbook_notebook::io::read_path;
+use huntbook_notebook::params::{inspect, DeclaredParameter, ParamError};
+use huntbook_notebook::secrets::{check_parameter, Scrubber, SecretParameter};
+
+use crate::model::{NewJob, TriggerKind};
 use crate::options::{Limits, StoreOptions};
 use crate::store::StoreLocation;
 
@@ -213,6 +218,18 @@ impl ServiceConfig {
         }
     }
 
+    /// The job a trigger asks for: the notebook must be in the catalogue and the
+    /// parameters must pass [`NotebookEntry::job`].
+    pub fn job(
+        &self,
+        notebook: &str,
+        trigger: TriggerKind,
+        parameters: serde_json::Map<String, serde_json::Value>,
+        scrubber: &Scrubber,
+    ) -> Result<NewJob, RequestError> {
+        self.notebook(notebook)?.job(trigger, parameters, scrubber)
+    }
+
     /// One notebook of the catalogue, or an error naming the ones there are.
     pub fn notebook(&self, name: &str) -> Result<&NotebookEntry, UnknownNotebook> {
         self.notebooks.get(name).ok_or_else(|| UnknownNotebook {
@@ -220,6 +237,90 @@ impl ServiceConfig {
             known: self.notebooks.keys().cloned().collect(),
         })
     }
+}
+
+impl NotebookEntry {
+    /// The parameters its `parameters` cell declares, read from the file now (it may
+    /// have changed since the service started).
+    pub fn declared_parameters(&self) -> Result<Vec<DeclaredParameter>, RequestError> {
+        let unreadable = |reason: String| RequestError::NotebookUnreadable {
+            notebook: self.name.clone(),
+            path: self.path.clone(),
+            reason,
+        };
+        let notebook = read_path(&self.path).map_err(|e| unreadable(e.to_string()))?;
+        match inspect(&notebook) {
+            Ok(declared) => Ok(declared),
+            // A notebook without a parameters cell takes none.
+            Err(ParamError::NoParametersCell) => Ok(Vec::new()),
+            Err(e) => Err(unreadable(e.to_string())),
+        }
+    }
+
+    /// Check a request's parameters against what the notebook declares and against
+    /// the secrets the service holds, then make the job: its attempts and timeout
+    /// are the notebook's. Every trigger goes through here, so a request the API
+    /// refuses is refused from a dropped file or a poller too.
+    pub fn job(
+        &self,
+        trigger: TriggerKind,
+        parameters: serde_json::Map<String, serde_json::Value>,
+        scrubber: &Scrubber,
+    ) -> Result<NewJob, RequestError> {
+        // Credentials first: such a request is refused whatever else is wrong with it.
+        for (name, value) in &parameters {
+            let text = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            check_parameter(name, &text, scrubber).map_err(|refused| match refused {
+                SecretParameter::CredentialName(name) => RequestError::CredentialName(name),
+                SecretParameter::SecretValue(name) => RequestError::SecretValue(name),
+            })?;
+        }
+        let declared = self.declared_parameters()?;
+        let unknown: Vec<String> = parameters
+            .keys()
+            .filter(|name| !declared.iter().any(|d| &d.name == *name))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(RequestError::UnknownParameters {
+                notebook: self.name.clone(),
+                unknown,
+                declared: declared.into_iter().map(|d| d.name).collect(),
+            });
+        }
+        let mut job = NewJob::new(self.name.clone(), trigger);
+        job.parameters = parameters;
+        job.max_attempts = self.max_attempts;
+        job.timeout = self.timeout;
+        Ok(job)
+    }
+}
+
+/// Why a request to run a notebook was refused before it was queued. Each names
+/// what to change; the API answers all but the unreadable notebook with a 4xx.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    UnknownNotebook(#[from] UnknownNotebook),
+    #[error("notebook {notebook:?} has no parameter named {} (it declares: {})", unknown.join(", "), if declared.is_empty() { "none".to_string() } else { declared.join(", ") })]
+    UnknownParameters {
+        notebook: String,
+        unknown: Vec<String>,
+        declared: Vec<String>,
+    },
+    #[error("parameter {0:?} looks like a credential: secrets reach a notebook from the service's configuration (its `secrets`), never as parameters")]
+    CredentialName(String),
+    #[error("the value of parameter {0:?} holds one of the service's secrets: secrets are never passed as parameters")]
+    SecretValue(String),
+    #[error("notebook {notebook:?} ({}) cannot be read: {reason}", path.display())]
+    NotebookUnreadable {
+        notebook: String,
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 /// A job named a notebook the configuration does not list.
@@ -457,6 +558,70 @@ mod tests {
             unknown.contains("\"nope\"") && unknown.contains("ip_triage, short"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn requests_are_checked_against_the_notebooks_parameters_and_secrets() {
+        let folder = tempfile::tempdir().unwrap();
+        let notebook = serde_json::json!({
+            "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+            "cells": [{"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]},
+                       "source": "ip_address = \"\"\nlookback = 1\n", "outputs": [], "execution_count": null}]
+        });
+        std::fs::write(folder.path().join("ip.ipynb"), notebook.to_string()).unwrap();
+        let service = load(
+            folder.path(),
+            "Notebooks:\n  ip:\n    path: ip.ipynb\n    timeout: 60\n    max_attempts: 2\n",
+        )
+        .unwrap();
+        let scrubber = Scrubber::new(["s3cr3t-value"]);
+        let params = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+                .collect()
+        };
+        let job = service
+            .job(
+                "ip",
+                TriggerKind::OnDemand,
+                params(&[("ip_address", "1.2.3.4")]),
+                &scrubber,
+            )
+            .unwrap();
+        assert_eq!(
+            (job.max_attempts, job.timeout),
+            (2, Some(Duration::from_secs(60)))
+        );
+        assert_eq!(job.parameters["ip_address"], "1.2.3.4");
+
+        let refused = |pairs: &[(&str, &str)]| {
+            service
+                .job("ip", TriggerKind::OnDemand, params(pairs), &scrubber)
+                .unwrap_err()
+        };
+        let unknown = refused(&[("ip_adress", "1.2.3.4")]).to_string();
+        assert!(
+            unknown.contains("ip_adress") && unknown.contains("ip_address, lookback"),
+            "{unknown}"
+        );
+        assert_eq!(
+            refused(&[("api_key", "x")]),
+            RequestError::CredentialName("api_key".into())
+        );
+        assert_eq!(
+            refused(&[("ip_address", "x s3cr3t-value y")]),
+            RequestError::SecretValue("ip_address".into())
+        );
+        assert!(matches!(
+            service.job("other", TriggerKind::OnDemand, params(&[]), &scrubber),
+            Err(RequestError::UnknownNotebook(_))
+        ));
+        std::fs::write(folder.path().join("ip.ipynb"), "not json").unwrap();
+        assert!(matches!(
+            refused(&[]),
+            RequestError::NotebookUnreadable { .. }
+        ));
     }
 
     #[test]
