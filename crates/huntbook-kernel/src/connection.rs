@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::KernelError;
 
 /// How the client reaches the kernel's sockets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Transport {
     /// Unix domain sockets in the connection directory (default; no port races).
     #[default]

@@ -18,7 +18,7 @@ use huntbook_notebook::outputs::{execute_result, OutputCollector};
 use huntbook_notebook::{Notebook, Output};
 use serde_json::json;
 
-use crate::{ExecuteOptions, IopubEvent, Kernel, KernelError, KernelSpec, LaunchOptions, ReplyStatus};
+use crate::{ExecuteOptions, IopubEvent, Kernel, KernelError, KernelPool, KernelSpec, LaunchOptions, ReplyStatus};
 
 /// How cells are run.
 #[derive(Debug, Clone)]
@@ -34,6 +34,9 @@ pub struct EngineOptions {
     pub autosave_every: Duration,
     /// Output kept per cell, in bytes.
     pub max_cell_output: usize,
+    /// Take the kernel from this pool (a pre-started one when it holds one) instead of
+    /// starting it.
+    pub pool: Option<KernelPool>,
 }
 
 /// How a run ended.
@@ -133,7 +136,12 @@ pub async fn run_cells(
 
     let started = Instant::now();
     let mut kernel = tokio::select! {
-        kernel = Kernel::launch(spec, opts.launch.clone()) => kernel?,
+        kernel = async {
+            match &opts.pool {
+                Some(pool) => pool.take(spec, &opts.launch).await,
+                None => Kernel::launch(spec, opts.launch.clone()).await,
+            }
+        } => kernel?,
         signal = wait_for_stop(stop) => {
             // Nothing ran: every cell stays `pending`.
             execution::notebook_end(nb, Utc::now());

@@ -86,6 +86,16 @@ pub enum KernelError {
         source: std::io::Error,
     },
 
+    /// A memory limit was asked for and cannot be enforced here.
+    #[error(
+        "cannot limit the kernel's memory: {reason}. Remove the memory limit (`memory_max`) \
+         or run where a cgroup can be created for the kernel."
+    )]
+    MemoryLimit {
+        /// What failed, naming the cgroup file.
+        reason: String,
+    },
+
     /// The kernel process exited before it answered `kernel_info_request`.
     #[error(
         "the kernel exited while starting ({status}); command `{command}`.{}",

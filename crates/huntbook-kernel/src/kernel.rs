@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use zeromq::{DealerSocket, Socket, SocketOptions, SocketRecv, SocketSend, SubSocket, ZmqMessage};
 
+use crate::cgroup::MemoryCgroup;
 use crate::connection::{ConnectionFile, ConnectionInfo, Transport};
 use crate::kernelspec::{InterruptMode, KernelSpec};
 use crate::process::{describe_exit, KernelProcess};
@@ -43,7 +44,39 @@ pub struct LaunchOptions {
     pub transport: Transport,
     /// Environment added on top of ours and the spec's (these win).
     pub env: Vec<(String, String)>,
+    /// Start from a few variables of ours (see [`BASE_ENV`]) instead of all of them, so
+    /// that a service's own credentials never reach a notebook.
+    pub isolate_env: bool,
+    /// The most memory the kernel and what it starts may use, in bytes, enforced by a
+    /// cgroup of its own; refused with [`KernelError::MemoryLimit`] where none can be
+    /// made.
+    pub memory_max: Option<u64>,
 }
+
+/// The variables an isolated kernel keeps from our environment: what finds programs,
+/// files, the locale and the configuration, and nothing that carries a credential.
+pub const BASE_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "JUPYTER_PATH",
+    "JUPYTER_DATA_DIR",
+    "JUPYTER_CONFIG_DIR",
+    "JUPYTER_RUNTIME_DIR",
+    "IPYTHONDIR",
+    "HUNTBOOK_CONFIG",
+    "MSTICPYCONFIG",
+];
 
 impl Default for LaunchOptions {
     fn default() -> Self {
@@ -52,6 +85,8 @@ impl Default for LaunchOptions {
             start_timeout: Duration::from_secs(60),
             transport: Transport::default(),
             env: Vec::new(),
+            isolate_env: false,
+            memory_max: None,
         }
     }
 }
@@ -122,7 +157,11 @@ impl Kernel {
         let connection = ConnectionFile::create(opts.transport, &spec.name)?;
         let argv = kernel_argv(spec, connection.path());
         let env = kernel_env(spec, &opts.env, |key| std::env::var(key).ok());
-        let mut process = KernelProcess::spawn(&argv, &env, opts.cwd.as_deref()).await?;
+        let base = opts.isolate_env.then(|| {
+            BASE_ENV.iter().filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?))).collect()
+        });
+        let memory = opts.memory_max.map(MemoryCgroup::create).transpose()?;
+        let mut process = KernelProcess::spawn(&argv, base, &env, opts.cwd.as_deref(), memory).await?;
 
         let channels = match connect_all(connection.info(), deadline, &mut process).await {
             Ok(channels) => channels,
@@ -278,6 +317,11 @@ impl Kernel {
             }
         }
         self.process.kill_and_reap();
+    }
+
+    /// Whether the kernel process has ended (a pooled kernel may die while it waits).
+    pub fn has_exited(&mut self) -> bool {
+        self.process.try_exit().is_some()
     }
 
     /// Kills the kernel's process group at once, reaps it and cleans up.

@@ -52,12 +52,14 @@
 //! # Ok(()) }
 //! ```
 
+mod cgroup;
 mod connection;
 pub mod engine;
 mod error;
 mod execute;
 mod kernel;
 mod kernelspec;
+mod pool;
 mod process;
 pub mod run;
 mod wire;
@@ -65,9 +67,10 @@ mod wire;
 pub use connection::{ConnectionInfo, Transport};
 pub use error::KernelError;
 pub use execute::{ExecuteOptions, ExecuteReply, IopubEvent, ReplyStatus};
-pub use kernel::{Kernel, LaunchOptions};
+pub use kernel::{Kernel, LaunchOptions, BASE_ENV};
 pub use kernelspec::{
     find_kernelspec, kernelspec_for_language, list_kernelspecs, Discovery, InterruptMode,
     KernelSpec,
 };
+pub use pool::KernelPool;
 pub use process::describe_exit;

@@ -31,6 +31,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::cgroup::{self, MemoryCgroup};
 use crate::KernelError;
 
 /// How much of the kernel's stderr is kept for error messages.
@@ -46,17 +47,25 @@ pub(crate) struct KernelProcess {
     group_gone: bool,
     stderr: Arc<Mutex<StderrState>>,
     command: String,
+    /// Dropped after the kernel is reaped (field order), when the group is empty.
+    _memory: Option<MemoryCgroup>,
 }
 
 impl KernelProcess {
-    /// Spawns `argv` with `env` added to our environment, in `cwd`.
+    /// Spawns `argv` with `env` added to our environment (or, when `base` is given,
+    /// to `base` alone), in `cwd`, inside the `memory` group when there is one.
     pub(crate) async fn spawn(
         argv: &[String],
+        base: Option<Vec<(String, String)>>,
         env: &[(String, String)],
         cwd: Option<&std::path::Path>,
+        memory: Option<MemoryCgroup>,
     ) -> Result<KernelProcess, KernelError> {
         let command_line = argv.join(" ");
         let mut cmd = Command::new(&argv[0]);
+        if let Some(base) = base {
+            cmd.env_clear().envs(base);
+        }
         cmd.args(&argv[1..])
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("JPY_PARENT_PID", std::process::id().to_string())
@@ -77,6 +86,12 @@ impl KernelProcess {
             Err(_) => cmd.stdout(Stdio::null()),
         };
         set_parent_death_signal(&mut cmd);
+        if let Some(group) = &memory {
+            let procs = group.procs_file().clone();
+            // SAFETY: the closure runs between fork and exec and only makes system calls
+            // on prepared buffers (see `join_in_child`).
+            unsafe { cmd.pre_exec(move || cgroup::join_in_child(&procs)) };
+        }
 
         let mut child =
             spawn_on_spawner_thread(cmd)
@@ -94,7 +109,7 @@ impl KernelProcess {
                 .spawn(move || pump_stderr(pipe, &state));
             if started.is_err() {
                 // Without a reader the kernel would block on a full pipe: kill it.
-                let mut process = KernelProcess::new(child, stderr, command_line);
+                let mut process = KernelProcess::new(child, stderr, command_line, memory);
                 process.kill_and_reap();
                 return Err(KernelError::io(
                     "cannot start a thread to read the kernel's stderr",
@@ -102,16 +117,22 @@ impl KernelProcess {
                 ));
             }
         }
-        Ok(KernelProcess::new(child, stderr, command_line))
+        Ok(KernelProcess::new(child, stderr, command_line, memory))
     }
 
-    fn new(child: Child, stderr: Arc<Mutex<StderrState>>, command: String) -> KernelProcess {
+    fn new(
+        child: Child,
+        stderr: Arc<Mutex<StderrState>>,
+        command: String,
+        memory: Option<MemoryCgroup>,
+    ) -> KernelProcess {
         KernelProcess {
             child,
             exit: None,
             group_gone: false,
             stderr,
             command,
+            _memory: memory,
         }
     }
 
@@ -365,7 +386,7 @@ mod tests {
 
     #[tokio::test]
     async fn spawn_failure_names_the_command() {
-        let err = KernelProcess::spawn(&["/nonexistent/kernel".into(), "-f".into()], &[], None)
+        let err = KernelProcess::spawn(&["/nonexistent/kernel".into(), "-f".into()], None, &[], None, None)
             .await
             .err()
             .unwrap();
@@ -381,8 +402,10 @@ mod tests {
                 "-c".into(),
                 "echo oops >&2; sleep 30 & sleep 30".into(),
             ],
+            None,
             &[("HB_TEST".into(), "1".into())],
             Some(std::path::Path::new("/")),
+            None,
         )
         .await
         .unwrap();

@@ -556,3 +556,52 @@ async fn language_lookup_finds_the_venv_python() {
     assert_eq!(spec.name, "python3");
     assert_eq!(std::path::Path::new(&spec.argv[0]), python());
 }
+
+#[tokio::test]
+async fn an_isolated_kernel_sees_only_the_base_environment_and_what_it_is_given() {
+    // Set once for this test binary; no other test reads it.
+    std::env::set_var("HUNTBOOK_TEST_SERVICE_CREDENTIAL", "not for notebooks");
+    let mut kernel = launch_with(LaunchOptions {
+        env: vec![("GIVEN_TO_IT".into(), "yes".into())],
+        isolate_env: true,
+        ..LaunchOptions::default()
+    })
+    .await;
+    let (events, _) = run_ok(
+        &mut kernel,
+        "import os\nprint(os.environ.get('HUNTBOOK_TEST_SERVICE_CREDENTIAL'))\nprint(os.environ['GIVEN_TO_IT'])\nprint('PATH' in os.environ)",
+    )
+    .await;
+    assert_eq!(stream_text(&events, "stdout"), "None\nyes\nTrue\n");
+    kernel.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_kernel_over_its_memory_limit_dies_or_the_limit_is_refused() {
+    let limited = Kernel::launch(
+        &python_spec(),
+        LaunchOptions {
+            memory_max: Some(200 << 20),
+            ..LaunchOptions::default()
+        },
+    )
+    .await;
+    let mut kernel = match limited {
+        Ok(kernel) => kernel,
+        // No writable cgroup here: the refusal must say so and what to do.
+        Err(KernelError::MemoryLimit { reason }) => {
+            let text = KernelError::MemoryLimit { reason }.to_string();
+            assert!(text.contains("cgroup") && text.contains("memory_max"), "{text}");
+            return;
+        }
+        Err(other) => panic!("{other}"),
+    };
+    let (events, _) = run_ok(&mut kernel, "small = b'x' * (20 << 20); print(len(small))").await;
+    assert_eq!(stream_text(&events, "stdout"), format!("{}\n", 20 << 20));
+    let died = kernel
+        .execute("big = b'x' * (600 << 20)", &ExecuteOptions::default(), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(died, KernelError::Died { .. }), "{died}");
+    assert!(died.to_string().contains("signal 9"), "{died}");
+}

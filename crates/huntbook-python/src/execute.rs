@@ -70,12 +70,14 @@ fn _execute_notebook(
                 start_timeout: seconds(start_timeout),
                 transport: Transport::Ipc,
                 env: vec![("PYDEVD_DISABLE_FILE_VALIDATION".into(), "1".into())],
+                ..LaunchOptions::default()
             },
             execution_timeout: execution_timeout.map(seconds),
             interrupt_grace: Duration::from_secs(5),
             allow_errors,
             autosave_every: seconds(autosave_cell_every),
             max_cell_output: DEFAULT_CELL_OUTPUT_LIMIT,
+            pool: None,
         },
         secrets: secrets_from_env(&secrets).map_err(|failure| to_py_err(py, failure, None))?,
     };

@@ -205,6 +205,7 @@ impl Worker {
                 allow_errors: false,
                 autosave_every: Duration::from_secs(10),
                 max_cell_output: 1 << 20,
+                pool: None,
             },
             // Per-notebook secrets come with the service's configuration (huntbook.yaml);
             // until then a worker passes none, and parameters are still checked.

@@ -196,12 +196,14 @@ pub fn run(args: Args) -> u8 {
                     Transport::Ipc
                 },
                 env: vec![("PYDEVD_DISABLE_FILE_VALIDATION".into(), "1".into())],
+                ..LaunchOptions::default()
             },
             execution_timeout: args.execution_timeout.map(seconds),
             interrupt_grace: Duration::from_secs(5),
             allow_errors: args.allow_errors,
             autosave_every: seconds(args.autosave_cell_every),
             max_cell_output: args.max_cell_output,
+            pool: None,
         },
         secrets,
     };
