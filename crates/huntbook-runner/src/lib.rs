@@ -56,6 +56,7 @@
 
 mod clock;
 mod config;
+pub mod dashboard;
 mod error;
 mod model;
 mod options;
