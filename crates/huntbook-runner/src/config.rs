@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use huntbook_core::config::{Config, Kind, Problem, Severity, Value};
-use huntbook_core::secret::SecretRef;
+use huntbook_core::secret::{Secret, SecretRef, SecretResolver};
 use huntbook_core::time::Period;
 
 use huntbook_notebook::io::read_path;
@@ -80,6 +80,8 @@ pub struct NotebookEntry {
     /// Secrets its kernel gets as environment variables: variable name -> where the
     /// value is kept.
     pub secrets: Vec<(String, SecretRef)>,
+    /// The most memory its kernel may use, in bytes (`memory_max: 2G`).
+    pub memory_max: Option<u64>,
     /// Its whole entry, for the triggers that read their own keys from it.
     pub settings: Value,
 }
@@ -230,6 +232,48 @@ impl ServiceConfig {
         self.notebook(notebook)?.job(trigger, parameters, scrubber)
     }
 
+    /// Every notebook's secrets, resolved now, so that a missing one stops the service
+    /// at start rather than failing runs later. Each problem names the setting.
+    pub fn resolve_secrets(
+        &self,
+        resolver: &SecretResolver,
+    ) -> Result<ServiceSecrets, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut per_notebook = BTreeMap::new();
+        for entry in self.notebooks.values() {
+            let mut resolved = Vec::new();
+            for (variable, reference) in &entry.secrets {
+                match resolver.resolve(reference) {
+                    Ok(secret) => resolved.push((variable.clone(), secret)),
+                    Err(error) => problems.push(Problem {
+                        severity: Severity::Error,
+                        key: format!("Notebooks.{}.secrets.{variable}", entry.name),
+                        origin: entry
+                            .settings
+                            .get("secrets")
+                            .and_then(|s| s.get(variable))
+                            .map(|v| v.origin.clone()),
+                        message: error.to_string(),
+                    }),
+                }
+            }
+            per_notebook.insert(entry.name.clone(), resolved);
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let scrubber = Scrubber::new(
+            per_notebook
+                .values()
+                .flatten()
+                .map(|(_, secret)| secret.expose()),
+        );
+        Ok(ServiceSecrets {
+            per_notebook,
+            scrubber,
+        })
+    }
+
     /// One notebook of the catalogue, or an error naming the ones there are.
     pub fn notebook(&self, name: &str) -> Result<&NotebookEntry, UnknownNotebook> {
         self.notebooks.get(name).ok_or_else(|| UnknownNotebook {
@@ -321,6 +365,45 @@ pub enum RequestError {
         path: PathBuf,
         reason: String,
     },
+}
+
+/// The resolved secrets of every notebook, and a scrubber that knows them all (for
+/// requests, logs and outputs).
+#[derive(Clone)]
+pub struct ServiceSecrets {
+    per_notebook: BTreeMap<String, Vec<(String, Secret)>>,
+    scrubber: Scrubber,
+}
+
+impl ServiceSecrets {
+    /// The (environment variable, value) pairs a notebook's kernel gets.
+    pub fn for_notebook(&self, notebook: &str) -> &[(String, Secret)] {
+        self.per_notebook.get(notebook).map_or(&[], Vec::as_slice)
+    }
+
+    /// Finds and hides every configured secret.
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
+    }
+}
+
+/// Shows the variable names only.
+impl std::fmt::Debug for ServiceSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: BTreeMap<&str, Vec<&str>> = self
+            .per_notebook
+            .iter()
+            .map(|(notebook, secrets)| {
+                (
+                    notebook.as_str(),
+                    secrets.iter().map(|(v, _)| v.as_str()).collect(),
+                )
+            })
+            .collect();
+        f.debug_struct("ServiceSecrets")
+            .field("variables", &names)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A job named a notebook the configuration does not list.
@@ -459,6 +542,20 @@ impl Problems {
             .map_or(1, NonZeroU32::get);
         let max_running =
             setting("max_running").and_then(|v| self.positive(&format!("{at}.max_running"), v));
+        let memory_max = setting("memory_max").and_then(|value| {
+            let bytes = value.scalar_text().as_deref().and_then(parse_size);
+            if bytes.is_none() {
+                self.error(
+                    &format!("{at}.memory_max"),
+                    value,
+                    format!(
+                        "expected a size such as 512M or 2G (or bytes), found {}",
+                        describe(value)
+                    ),
+                );
+            }
+            bytes
+        });
         let mut secrets = Vec::new();
         match setting("secrets").map(|v| (v, v.entries())) {
             None => {}
@@ -486,9 +583,35 @@ impl Problems {
             max_attempts,
             max_running,
             secrets,
+            memory_max,
             settings: entry.clone(),
         })
     }
+}
+
+/// `512M`, `2G`, `1.5GiB` or a number of bytes; units are powers of 1024, as in
+/// systemd's `MemoryMax=`.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let shift = match unit
+        .trim()
+        .trim_end_matches(['B', 'b'])
+        .trim_end_matches('i')
+    {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" | "m" => 20,
+        "G" | "g" => 30,
+        "T" | "t" => 40,
+        _ => return None,
+    };
+    let bytes = number * (1u64 << shift) as f64;
+    (bytes >= 1.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
 }
 
 /// Names travel in URLs, file names and SQL parameters: keep them plain.
@@ -549,6 +672,7 @@ mod tests {
             )]
         );
         assert_eq!(service.notebook("short").unwrap().max_attempts, 1);
+        assert_eq!(ip.memory_max, None);
         let options = service.store_options();
         assert_eq!(options.queue_capacity, 50);
         assert_eq!(options.limits.global, NonZeroU32::new(4));
@@ -622,6 +746,50 @@ mod tests {
             refused(&[]),
             RequestError::NotebookUnreadable { .. }
         ));
+    }
+
+    #[test]
+    fn sizes_read_as_systemd_reads_them() {
+        assert_eq!(parse_size("512M"), Some(512 << 20));
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("1.5GiB"), Some(3 << 29));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("2 GB"), Some(2 << 30));
+        for bad in ["", "G", "lots", "-1G", "0", "3X"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_resolve_per_notebook_and_a_missing_one_names_its_setting() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("a.ipynb"), "{}").unwrap();
+        std::fs::write(folder.path().join("key.txt"), "file-secret-value\n").unwrap();
+        let service = load(
+            folder.path(),
+            "Notebooks:\n  a:\n    path: a.ipynb\n    memory_max: 1G\n    secrets:\n      VT_KEY: {File: key.txt}\n  b: a.ipynb\n",
+        )
+        .unwrap();
+        assert_eq!(service.notebook("a").unwrap().memory_max, Some(1 << 30));
+        let secrets = service.resolve_secrets(&SecretResolver::local()).unwrap();
+        let a = secrets.for_notebook("a");
+        assert_eq!(
+            (a[0].0.as_str(), a[0].1.expose()),
+            ("VT_KEY", "file-secret-value")
+        );
+        assert!(secrets.for_notebook("b").is_empty());
+        assert!(secrets.scrubber().finds("x file-secret-value y"));
+        assert!(!format!("{secrets:?}").contains("file-secret-value"));
+
+        std::fs::remove_file(folder.path().join("key.txt")).unwrap();
+        let problems = service
+            .resolve_secrets(&SecretResolver::local())
+            .unwrap_err();
+        let text = problems[0].to_string();
+        assert!(
+            text.contains("Notebooks.a.secrets.VT_KEY") && text.contains("huntbook.yaml:"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub mod testkit;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{NotebookEntry, RequestError, ServiceConfig, UnknownNotebook};
+pub use config::{NotebookEntry, RequestError, ServiceConfig, ServiceSecrets, UnknownNotebook};
 pub use error::StoreError;
 pub use model::{
     Cancel, Claim, Counts, Enqueued, Heartbeat, Job, JobFilter, NewJob, Outcome, Run, RunFilter,
