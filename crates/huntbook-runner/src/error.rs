@@ -40,6 +40,15 @@ pub enum StoreError {
         state: State,
     },
 
+    /// No finding, incident or delivery with this id.
+    #[error("no {what} with id {id}")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+        /// Its id or number.
+        id: String,
+    },
+
     /// The store location could not be understood.
     #[error(
         "cannot understand the job store location '{0}': use sqlite:PATH or \

@@ -57,8 +57,10 @@
 mod clock;
 mod config;
 mod error;
+pub mod findings;
 mod model;
 mod options;
+pub mod outputs;
 mod settle;
 mod store;
 #[cfg(feature = "testkit")]
@@ -68,10 +70,12 @@ mod worker;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{NotebookEntry, RequestError, ServiceConfig, UnknownNotebook};
 pub use error::StoreError;
+pub use findings::{Finding, FindingFilter, RunOutputs};
 pub use model::{
     Cancel, Claim, Counts, Enqueued, Heartbeat, Job, JobFilter, NewJob, Outcome, Run, RunFilter,
     Settled, State, TriggerKind,
 };
 pub use options::{Backoff, Limits, StoreOptions};
+pub use outputs::Publisher;
 pub use store::{JobStore, StoreLocation};
 pub use worker::{Worker, WorkerOptions};
