@@ -265,7 +265,7 @@ struct Silent;
 impl RunObserver for Silent {}
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! On a real ipykernel: the venv's interpreter is `$HUNTBOOK_TEST_PYTHON`, else
     //! `<workspace>/.venv/bin/python`; missing is a failure, not a skip.
 
@@ -276,7 +276,7 @@ mod tests {
     use super::*;
     use crate::{Backoff, NewJob, State, StoreLocation, StoreOptions, TriggerKind};
 
-    fn python() -> PathBuf {
+    pub(crate) fn python() -> PathBuf {
         let path = std::env::var_os("HUNTBOOK_TEST_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -292,7 +292,7 @@ mod tests {
     }
 
     /// A python3 notebook: a `parameters` cell, then `cells`.
-    fn notebook(folder: &Path, name: &str, parameters: &str, cells: &[&str]) -> PathBuf {
+    pub(crate) fn notebook(folder: &Path, name: &str, parameters: &str, cells: &[&str]) -> PathBuf {
         let code = |source: &str, tags: &[&str]| {
             json!({"cell_type": "code", "execution_count": null, "outputs": [],
                    "metadata": {"tags": tags}, "source": source})

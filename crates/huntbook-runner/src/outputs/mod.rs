@@ -12,6 +12,8 @@ mod publish;
 pub mod retention;
 pub mod settings;
 pub mod storage;
+#[cfg(test)]
+mod tests;
 
 pub use publish::{Published, Publisher, SetupError};
 pub use settings::{HtmlMode, Location, NotebookOutputs, OutputSettings, DEFAULT_PATH};

@@ -57,7 +57,7 @@ mod tests {
         let keep = Duration::from_secs(90 * 86400);
         assert_eq!(
             delete_expired(&store, keep, Utc::now()).await.unwrap(),
-            [old.clone()]
+            [old]
         );
         let left: Vec<Path> = store
             .list()

@@ -87,7 +87,7 @@ impl IncidentSink for WebhookSink {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use axum::body::Bytes;
@@ -98,7 +98,7 @@ mod tests {
     use super::*;
     use crate::findings::RunOutputs;
 
-    const SECRET: &str = "hook-key-7f3a";
+    pub(crate) const SECRET: &str = "hook-key-7f3a";
 
     fn finding() -> Finding {
         Finding {
@@ -118,7 +118,7 @@ mod tests {
 
     /// A receiver on loopback that checks signatures as a user's would; the bodies
     /// it accepted.
-    async fn receiver(status: StatusCode) -> (Url, Arc<Mutex<Vec<serde_json::Value>>>) {
+    pub(crate) async fn receiver(status: StatusCode) -> (Url, Arc<Mutex<Vec<serde_json::Value>>>) {
         let accepted = Arc::new(Mutex::new(Vec::new()));
         let seen = accepted.clone();
         let app = Router::new().route(

@@ -175,7 +175,7 @@ async fn deliveries_retry_with_backoff_then_become_dead_letters(fixture: Fixture
         .unwrap();
     assert_eq!(dead.state, DeliveryState::Dead);
     assert_eq!(dead.last_error.as_deref(), Some("HTTP 502"));
-    assert_eq!(store.dead_letters().await.unwrap(), [dead.clone()]);
+    assert_eq!(store.dead_letters().await.unwrap(), [dead]);
     fixture.advance(1000);
     assert!(store.claim_deliveries(lease, 10).await.unwrap().is_empty());
 
