@@ -3,9 +3,10 @@
 //! finding into incidents.
 //!
 //! The finding is stored after the outputs, so it links to them; its deliveries are
-//! recorded before any is sent, then sent once. A sink that fails leaves its
-//! delivery to be retried by later rounds ([`Dispatcher::deliver_due`]), never the
-//! run: only outputs that could not be stored fail it.
+//! recorded before any is sent. Each run's end is then a round of deliveries
+//! ([`Dispatcher::deliver_due`]): the new ones and the retries that have come due. A
+//! sink that fails leaves its delivery to a later round, never fails the run: only
+//! outputs that could not be stored do.
 
 use std::path::Path as FilePath;
 use std::sync::Arc;
@@ -153,20 +154,21 @@ impl Publisher {
             outputs,
             ..Published::default()
         };
-        let Some(new) = finding else {
-            return Ok(published);
-        };
-        let triage_incident = notebook
-            .filter(|n| n.triage)
-            .and_then(|_| job.parameters.get(INCIDENT_PARAMETER))
-            .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned));
-        let finding = self.store.add_finding(run.id, new, triage_incident).await?;
-        self.dispatcher.raise(&finding).await?;
+        if let Some(new) = finding {
+            let triage_incident = notebook
+                .filter(|n| n.triage)
+                .and_then(|_| job.parameters.get(INCIDENT_PARAMETER))
+                .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned));
+            let finding = self.store.add_finding(run.id, new, triage_incident).await?;
+            self.dispatcher.raise(&finding).await?;
+            published.finding = Some(finding);
+        }
+        // Every run's end is a delivery round: this finding's deliveries, and the
+        // retries that have come due since the last one.
         match self.dispatcher.deliver_due().await {
             Ok(round) => published.deliveries = round,
             Err(e) => published.delivery_error = Some(e.to_string()),
         }
-        published.finding = Some(finding);
         Ok(published)
     }
 

@@ -260,3 +260,103 @@ impl Dispatcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::findings::NewFinding;
+    use crate::{ManualClock, NewJob, StoreLocation, StoreOptions, TriggerKind};
+
+    /// A sink that fails its first `failures` deliveries.
+    struct Flaky {
+        failures: u32,
+        calls: AtomicU32,
+    }
+
+    impl IncidentSink for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+
+        fn deliver<'a>(&'a self, finding: &'a Finding) -> SinkFuture<'a> {
+            Box::pin(async move {
+                let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+                if call <= self.failures {
+                    Err(SinkError::failed("flaky", format!("down (call {call})")))
+                } else {
+                    Ok(format!("took {}", finding.description))
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_is_sent_again_once_its_backoff_has_passed() {
+        let folder = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let options = StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        };
+        let location = StoreLocation::Sqlite(folder.path().join("jobs.db"));
+        let store = Arc::new(crate::JobStore::open(&location, options).await.unwrap());
+        store
+            .enqueue(NewJob::new("nb", TriggerKind::Event))
+            .await
+            .unwrap();
+        let run = store.claim("w").await.unwrap().unwrap().run.id;
+        let new = NewFinding {
+            description: "beacon".into(),
+            severity: Severity::High,
+            entities: serde_json::json!([]),
+            warnings: Vec::new(),
+        };
+        let finding = store.add_finding(run, new, None).await.unwrap();
+        let flaky = Arc::new(Flaky {
+            failures: 1,
+            calls: AtomicU32::new(0),
+        });
+        let policy = DeliveryPolicy {
+            max_attempts: 3,
+            backoff: Backoff {
+                initial: Duration::from_secs(30),
+                max: Duration::from_secs(30),
+            },
+            lease: Duration::from_secs(300),
+        };
+        let dispatcher = Dispatcher::new(store.clone(), vec![flaky.clone()], policy);
+        dispatcher.raise(&finding).await.unwrap();
+
+        let first = dispatcher.deliver_due().await.unwrap();
+        assert_eq!((first.delivered.len(), first.retrying.len()), (0, 1));
+        assert_eq!(
+            first.retrying[0].last_error.as_deref(),
+            Some("flaky: down (call 1)")
+        );
+        // Not due yet: nothing is sent.
+        assert_eq!(
+            dispatcher.deliver_due().await.unwrap(),
+            DeliveryRound::default()
+        );
+        clock.advance(Duration::from_secs(30));
+        let second = dispatcher.deliver_due().await.unwrap();
+        assert_eq!(second.delivered.len(), 1);
+        assert_eq!(second.delivered[0].receipt.as_deref(), Some("took beacon"));
+        assert_eq!(second.delivered[0].attempts, 2);
+        assert_eq!(flaky.calls.load(Ordering::SeqCst), 2);
+
+        // A delivery to a sink no longer configured fails, naming it.
+        store
+            .add_deliveries(finding.id, vec!["gone".into()])
+            .await
+            .unwrap();
+        let orphan = dispatcher.deliver_due().await.unwrap();
+        assert!(orphan.retrying[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("no sink named 'gone'"));
+    }
+}
