@@ -32,7 +32,7 @@ pub mod sinks;
 
 use chrono::{DateTime, Utc};
 use huntbook_core::entities::EntityGraph;
-use huntbook_notebook::scraps::read_scraps;
+use huntbook_notebook::scraps::{read_scraps, truthy};
 use huntbook_notebook::Notebook;
 use huntbook_sentinel::Severity;
 use serde_json::{json, Value};
@@ -169,18 +169,6 @@ pub fn read_finding(nb: &Notebook) -> Option<NewFinding> {
         entities,
         warnings,
     })
-}
-
-/// Python's truth of a JSON value.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(map) => !map.is_empty(),
-    }
 }
 
 /// The entities scrap as an array checked by the entity model: a list, one entity
