@@ -202,3 +202,74 @@ impl Publisher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path as FsPath;
+
+    use huntbook_core::config::Config;
+
+    use super::*;
+    use crate::{StoreLocation, StoreOptions};
+
+    async fn from_yaml(folder: &FsPath, yaml: &str) -> Result<Publisher, SetupError> {
+        std::fs::write(folder.join("nb.ipynb"), "{}").unwrap();
+        let file = folder.join("huntbook.yaml");
+        let config = Config::from_yaml(&[(&file, yaml)]).unwrap();
+        let service = ServiceConfig::from_config(&config).unwrap();
+        let location = StoreLocation::Sqlite(folder.join("jobs.db"));
+        let store = Arc::new(
+            JobStore::open(&location, StoreOptions::default())
+                .await
+                .unwrap(),
+        );
+        Publisher::from_service(&service, store, &SecretResolver::local())
+    }
+
+    #[tokio::test]
+    async fn the_service_configuration_makes_the_publisher() {
+        let folder = tempfile::tempdir().unwrap();
+        let yaml = "\
+Service:
+  outputs: {location: out, html: always}
+Notebooks:
+  hunt: nb.ipynb
+";
+        let publisher = from_yaml(folder.path(), yaml).await.unwrap();
+        let root = folder.path().join("out").canonicalize().unwrap();
+        assert_eq!(
+            publisher.outputs().locate(&Path::from("a.ipynb")),
+            root.join("a.ipynb").display().to_string()
+        );
+        assert!(format!("{:?}", publisher.dispatcher()).contains("\"local\""));
+    }
+
+    #[tokio::test]
+    async fn a_sink_secret_that_cannot_be_read_is_named_not_shown() {
+        let folder = tempfile::tempdir().unwrap();
+        let yaml = "\
+Service:
+  incidents:
+    sinks:
+      - webhook: {url: 'http://127.0.0.1:9/hook', secret: {EnvironmentVar: HUNTBOOK_TEST_NO_SUCH_HOOK_KEY}}
+  outputs: {html: sometimes}
+";
+        let error = from_yaml(folder.path(), yaml)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("Service.outputs.html"), "{error}");
+        let yaml = "\
+Service:
+  incidents:
+    sinks:
+      - webhook: {url: 'http://127.0.0.1:9/hook', secret: {EnvironmentVar: HUNTBOOK_TEST_NO_SUCH_HOOK_KEY}}
+";
+        let error = from_yaml(folder.path(), yaml).await.unwrap_err();
+        assert!(matches!(error, SetupError::Sink(_)), "{error:?}");
+        assert!(
+            error.to_string().contains("HUNTBOOK_TEST_NO_SUCH_HOOK_KEY"),
+            "{error}"
+        );
+    }
+}

@@ -38,12 +38,29 @@ struct Service {
     worker: Worker,
 }
 
+/// The local sink and a webhook sink posting to `hook`.
+fn local_and_webhook(hook: reqwest::Url) -> impl FnOnce(&Arc<JobStore>) -> Sinks {
+    move |store| {
+        vec![
+            Arc::new(LocalSink::new(store.clone())),
+            Arc::new(WebhookSink::new(hook, Secret::new(SECRET)).unwrap()),
+        ]
+    }
+}
+
+type Sinks = Vec<Arc<dyn IncidentSink>>;
+
 /// A worker with the after-run step: outputs in `outputs/`, the `hunt` notebook
-/// keyed by `ip`, a local and a webhook sink (two attempts, no wait between).
-async fn service(hook: reqwest::Url, report: bool) -> Service {
+/// keyed by `ip` (a triage notebook when `triage`), the `sinks` (two attempts, no
+/// wait between).
+async fn service(
+    sinks: impl FnOnce(&Arc<JobStore>) -> Sinks,
+    report: bool,
+    triage: bool,
+) -> Service {
     let folder = tempfile::tempdir().unwrap();
     let dir = folder.path();
-    let hunt = notebook(dir, "hunt", "ip = '1.1.1.1'", &[GLUE]);
+    let hunt = notebook(dir, "hunt", "ip = '1.1.1.1'\nincident_id = ''", &[GLUE]);
     let store = Arc::new(
         JobStore::open(
             &StoreLocation::Sqlite(dir.join("jobs.db")),
@@ -58,14 +75,12 @@ async fn service(hook: reqwest::Url, report: bool) -> Service {
         "hunt".into(),
         NotebookOutputs {
             key_parameters: vec!["ip".into()],
+            triage,
             ..NotebookOutputs::default()
         },
     );
     assert_eq!(settings.html, HtmlMode::Findings);
-    let sinks: Vec<Arc<dyn IncidentSink>> = vec![
-        Arc::new(LocalSink::new(store.clone())),
-        Arc::new(WebhookSink::new(hook, Secret::new(SECRET)).unwrap()),
-    ];
+    let sinks = sinks(&store);
     let policy = DeliveryPolicy {
         max_attempts: 2,
         backoff: Backoff {
@@ -91,9 +106,9 @@ async fn service(hook: reqwest::Url, report: bool) -> Service {
     }
 }
 
-async fn run(s: &Service, ip: &str) -> Settled {
+async fn run(s: &Service, parameters: serde_json::Value) -> Settled {
     let mut new = NewJob::new("hunt", TriggerKind::Event);
-    new.parameters.insert("ip".into(), json!(ip));
+    new.parameters = parameters.as_object().unwrap().clone();
     s.store.enqueue(new).await.unwrap();
     let settled = s.worker.run_one().await.unwrap().unwrap();
     assert_eq!(settled.run.state, State::Succeeded, "{settled:?}");
@@ -103,8 +118,8 @@ async fn run(s: &Service, ip: &str) -> Settled {
 #[tokio::test]
 async fn a_glued_finding_is_stored_raised_locally_and_delivered_by_webhook() {
     let (hook, accepted) = receiver(StatusCode::OK).await;
-    let s = service(hook, false).await;
-    let settled = run(&s, "10.0.0.5").await;
+    let s = service(local_and_webhook(hook), false, false).await;
+    let settled = run(&s, json!({"ip": "10.0.0.5"})).await;
     let run_id = settled.run.id;
 
     let outputs = s.store.run_outputs(run_id).await.unwrap();
@@ -174,8 +189,8 @@ async fn a_glued_finding_is_stored_raised_locally_and_delivered_by_webhook() {
 #[tokio::test]
 async fn a_failing_webhook_ends_on_the_dead_letter_list() {
     let (hook, accepted) = receiver(StatusCode::INTERNAL_SERVER_ERROR).await;
-    let s = service(hook, true).await;
-    run(&s, "10.9.9.9").await;
+    let s = service(local_and_webhook(hook), true, false).await;
+    run(&s, json!({"ip": "10.9.9.9"})).await;
     let dead = s.store.dead_letters().await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!((dead[0].sink.as_str(), dead[0].attempts), ("webhook", 2));
@@ -189,8 +204,8 @@ async fn a_failing_webhook_ends_on_the_dead_letter_list() {
 #[tokio::test]
 async fn a_run_without_a_finding_gets_no_html_and_report_mode_hides_inputs() {
     let (hook, accepted) = receiver(StatusCode::OK).await;
-    let s = service(hook, true).await;
-    let settled = run(&s, "192.0.2.1").await;
+    let s = service(local_and_webhook(hook), true, false).await;
+    let settled = run(&s, json!({"ip": "192.0.2.1"})).await;
     let outputs = s.store.run_outputs(settled.run.id).await.unwrap();
     assert_eq!(outputs.html, None);
     let nb: serde_json::Value =
@@ -207,4 +222,63 @@ async fn a_run_without_a_finding_gets_no_html_and_report_mode_hides_inputs() {
         .unwrap()
         .is_empty());
     assert!(accepted.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_triage_run_updates_the_sentinel_incident_that_triggered_it() {
+    use huntbook_http::azure::{Authority, ClientSecretCredential};
+    use huntbook_http::testkit::{FakeEntraId, FakeEntraIdConfig};
+    use huntbook_sentinel::testkit::FakeSentinel;
+    use huntbook_sentinel::{IncidentQuery, SentinelClient, Severity};
+
+    use crate::findings::sinks::sentinel::SentinelSink;
+
+    let config = FakeEntraIdConfig {
+        client_secret: Some("app-secret".into()),
+        ..Default::default()
+    };
+    let entra = FakeEntraId::start(config.clone()).await;
+    let arm = FakeSentinel::start(entra.issued()).await;
+    let tokens = Arc::new(
+        ClientSecretCredential::new(
+            Authority::custom(&entra.authority()).unwrap(),
+            &config.tenant,
+            &config.client_id,
+            Secret::new("app-secret"),
+        )
+        .unwrap(),
+    );
+    let client =
+        |tokens| SentinelClient::new(&FakeSentinel::workspace(), tokens, Some(&arm.url())).unwrap();
+    let sentinel = client(tokens.clone());
+    let id = arm.add_incident(json!({"title": "Beacon alert", "severity": "Low", "status": "New"}));
+    let s = service(
+        |_| vec![Arc::new(SentinelSink::new(client(tokens.clone()))) as Arc<dyn IncidentSink>],
+        false,
+        true,
+    )
+    .await;
+    let settled = run(&s, json!({"ip": "10.0.0.7", "incident_id": id})).await;
+
+    let incident = sentinel.get_incident(&id).await.unwrap();
+    assert_eq!(incident.properties.severity, Severity::Medium);
+    let comments = sentinel.list_comments(&id).await.unwrap();
+    assert_eq!(comments.len(), 1);
+    let html = s
+        .store
+        .run_outputs(settled.run.id)
+        .await
+        .unwrap()
+        .html
+        .unwrap();
+    let message = &comments[0].properties.message;
+    assert!(message.contains("beaconing from 10.0.0.7"), "{message}");
+    assert!(message.contains(&format!("Report: {html}")), "{message}");
+    let all = sentinel
+        .list_incidents(&IncidentQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "triage updates; it raises no new incident");
+    let finding = &s.store.findings(FindingFilter::default()).await.unwrap()[0];
+    assert_eq!(finding.triage_incident.as_deref(), Some(id.as_str()));
 }
