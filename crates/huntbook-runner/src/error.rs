@@ -49,6 +49,15 @@ pub enum StoreError {
         id: String,
     },
 
+    /// Only a dead letter can be sent again.
+    #[error("delivery {id} is {state}: only a dead letter can be delivered again")]
+    NotADeadLetter {
+        /// The delivery.
+        id: Uuid,
+        /// Its state.
+        state: &'static str,
+    },
+
     /// The store location could not be understood.
     #[error(
         "cannot understand the job store location '{0}': use sqlite:PATH or \

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use huntbook_core::config::{Kind, Problem, Severity, Value};
 use huntbook_core::time::Period;
+use huntbook_notebook::secrets::is_credential_name;
 
 use crate::config::{NotebookEntry, ServiceConfig};
 
@@ -170,6 +171,12 @@ impl OutputSettings {
                     Some(entries) => {
                         for (name, option) in entries {
                             match option.scalar_text() {
+                                // Plain text in a config file is no place for a key.
+                                Some(_) if is_credential_name(name) => problems.push(error(
+                                    &format!("{at}.{name}"),
+                                    option,
+                                    "credentials are read from the environment (AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_ACCOUNT_KEY, GOOGLE_APPLICATION_CREDENTIALS...), never from this file",
+                                )),
                                 Some(text) => {
                                     settings.options.insert(name.clone(), text);
                                 }
@@ -313,6 +320,7 @@ Notebooks:
 Service:
   outputs:
     location: ftp://host/x
+    options: {aws_region: eu-west-1, aws_secret_access_key: abc}
     html: sometimes
     retention: forever
 Notebooks:
@@ -324,6 +332,7 @@ Notebooks:
             keys,
             [
                 "Service.outputs.location",
+                "Service.outputs.options.aws_secret_access_key",
                 "Service.outputs.html",
                 "Service.outputs.retention",
                 "Notebooks.a.triage"

@@ -263,10 +263,10 @@ async fn redeliver(
 ) -> Result<Delivery, StoreError> {
     let delivery = select_delivery(tx, id).await?;
     if delivery.state != DeliveryState::Dead {
-        return Err(StoreError::InvalidJob(format!(
-            "delivery {id} is {}: only a dead letter can be delivered again",
-            delivery.state.as_str()
-        )));
+        return Err(StoreError::NotADeadLetter {
+            id,
+            state: delivery.state.as_str(),
+        });
     }
     tx.execute(
         "UPDATE deliveries SET state = 'pending', attempts = 0, next_try_at = $2, \

@@ -179,10 +179,13 @@ async fn deliveries_retry_with_backoff_then_become_dead_letters(fixture: Fixture
     fixture.advance(1000);
     assert!(store.claim_deliveries(lease, 10).await.unwrap().is_empty());
 
-    assert!(
-        store.redeliver(local.id).await.is_err(),
-        "only dead letters"
-    );
+    assert!(matches!(
+        store.redeliver(local.id).await,
+        Err(StoreError::NotADeadLetter {
+            state: "delivered",
+            ..
+        })
+    ));
     let revived = store.redeliver(hook.id).await.unwrap();
     assert_eq!(
         (revived.state, revived.attempts),
