@@ -164,7 +164,10 @@ impl Publisher {
             published.finding = Some(finding);
         }
         // Every run's end is a delivery round: this finding's deliveries, and the
-        // retries that have come due since the last one.
+        // retries that have come due since the last one. Storing took time and the
+        // sinks may take more: renew the run's lease first (a run that is no longer
+        // running is the store's to settle, so a refusal changes nothing here).
+        let _ = self.store.heartbeat(run.id).await;
         match self.dispatcher.deliver_due().await {
             Ok(round) => published.deliveries = round,
             Err(e) => published.delivery_error = Some(e.to_string()),
