@@ -40,6 +40,24 @@ pub enum StoreError {
         state: State,
     },
 
+    /// No finding, incident or delivery with this id.
+    #[error("no {what} with id {id}")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+        /// Its id or number.
+        id: String,
+    },
+
+    /// Only a dead letter can be sent again.
+    #[error("delivery {id} is {state}: only a dead letter can be delivered again")]
+    NotADeadLetter {
+        /// The delivery.
+        id: Uuid,
+        /// Its state.
+        state: &'static str,
+    },
+
     /// The store location could not be understood.
     #[error(
         "cannot understand the job store location '{0}': use sqlite:PATH or \

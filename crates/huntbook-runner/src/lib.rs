@@ -58,8 +58,10 @@ mod clock;
 mod config;
 pub mod dashboard;
 mod error;
+pub mod findings;
 mod model;
 mod options;
+pub mod outputs;
 mod settle;
 mod store;
 #[cfg(feature = "testkit")]
@@ -69,10 +71,12 @@ mod worker;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{NotebookEntry, RequestError, ServiceConfig, ServiceSecrets, UnknownNotebook};
 pub use error::StoreError;
+pub use findings::{Finding, FindingFilter, RunOutputs};
 pub use model::{
     Cancel, Claim, Counts, Enqueued, Heartbeat, Job, JobFilter, NewJob, Outcome, Run, RunFilter,
     Settled, State, TriggerKind,
 };
 pub use options::{Backoff, Limits, StoreOptions};
+pub use outputs::Publisher;
 pub use store::{JobStore, StoreLocation};
 pub use worker::{Worker, WorkerOptions};

@@ -24,6 +24,7 @@ use tokio::sync::watch;
 
 use crate::error::StoreError;
 use crate::model::{Claim, Job, Outcome, Settled};
+use crate::outputs::Publisher;
 use crate::store::JobStore;
 
 /// How a worker finds and runs notebooks.
@@ -45,6 +46,9 @@ pub struct WorkerOptions {
     pub heartbeat_every: Duration,
     /// How long [`Worker::serve`] waits before looking again when the queue is empty.
     pub idle_wait: Duration,
+    /// The after-run step: store the output notebook written below `output_dir` and
+    /// raise the run's finding; `None` leaves the notebook where the engine wrote it.
+    pub after_run: Option<Arc<Publisher>>,
 }
 
 impl WorkerOptions {
@@ -64,6 +68,7 @@ impl WorkerOptions {
             default_timeout: Duration::from_secs(3600),
             heartbeat_every: Duration::from_secs(10),
             idle_wait: Duration::from_secs(1),
+            after_run: None,
         }
     }
 }
@@ -107,7 +112,23 @@ impl Worker {
                 state: self.store.run(claim.run.id).await?.state,
             });
         }
+        let outcome = match &self.options.after_run {
+            Some(publisher) => {
+                publisher
+                    .after_run(&claim, &self.output_path(&claim), outcome)
+                    .await
+            }
+            None => outcome,
+        };
         self.store.finish(claim.run.id, outcome).await.map(Some)
+    }
+
+    /// Where the engine writes the claimed run's output notebook.
+    fn output_path(&self, claim: &Claim) -> PathBuf {
+        self.options
+            .output_dir
+            .join(&claim.job.notebook)
+            .join(format!("{}.ipynb", claim.run.id))
     }
 
     /// Reap lost runs and run jobs until `shutdown` turns true or its sender is
@@ -182,11 +203,7 @@ impl Worker {
                     .join(", ")
             )
         })?;
-        let output = self
-            .options
-            .output_dir
-            .join(&job.notebook)
-            .join(format!("{}.ipynb", claim.run.id));
+        let output = self.output_path(claim);
         Ok(ExecuteRequest {
             input_path: input.display().to_string(),
             output_path: Some(output.display().to_string()),
@@ -214,7 +231,8 @@ impl Worker {
     }
 }
 
-fn parameters(job: &Job) -> Parameters {
+/// A job's parameters as the engine takes them.
+pub(crate) fn parameters(job: &Job) -> Parameters {
     let mut parameters = Parameters::new();
     for (name, value) in &job.parameters {
         parameters.set(name, ParamValue::from_json(value));
@@ -248,7 +266,7 @@ struct Silent;
 impl RunObserver for Silent {}
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! On a real ipykernel: the venv's interpreter is `$HUNTBOOK_TEST_PYTHON`, else
     //! `<workspace>/.venv/bin/python`; missing is a failure, not a skip.
 
@@ -259,7 +277,7 @@ mod tests {
     use super::*;
     use crate::{Backoff, NewJob, State, StoreLocation, StoreOptions, TriggerKind};
 
-    fn python() -> PathBuf {
+    pub(crate) fn python() -> PathBuf {
         let path = std::env::var_os("HUNTBOOK_TEST_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -275,7 +293,7 @@ mod tests {
     }
 
     /// A python3 notebook: a `parameters` cell, then `cells`.
-    fn notebook(folder: &Path, name: &str, parameters: &str, cells: &[&str]) -> PathBuf {
+    pub(crate) fn notebook(folder: &Path, name: &str, parameters: &str, cells: &[&str]) -> PathBuf {
         let code = |source: &str, tags: &[&str]| {
             json!({"cell_type": "code", "execution_count": null, "outputs": [],
                    "metadata": {"tags": tags}, "source": source})

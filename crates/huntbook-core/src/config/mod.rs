@@ -206,6 +206,12 @@ impl Config {
         }
     }
 
+    /// The credential held by `value`, a node found at `key` (used in messages), for
+    /// settings inside lists that [`Config::secret`]'s dotted paths cannot reach.
+    pub fn secret_in(&self, key: &str, value: &Value) -> Result<Option<SecretRef>, Problem> {
+        credentials::secret_ref(key, value, &self.secret_context())
+    }
+
     /// A path setting as a path: `~` is the home folder, and a relative path is
     /// relative to the folder of the file that set it (MSTICPy uses the current
     /// folder; the two agree for a msticpyconfig.yaml in the current folder).

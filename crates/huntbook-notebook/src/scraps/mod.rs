@@ -39,7 +39,7 @@ use serde_json::Value;
 
 use crate::model::JsonMap;
 
-pub use read::read_scraps;
+pub use read::{read_scraps, truthy};
 pub use write::{display_output, scrap_output, ScrapError};
 
 /// The MIME type prefix of scrapbook data outputs; the encoder and `+json` follow.

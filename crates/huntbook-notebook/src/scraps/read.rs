@@ -198,8 +198,9 @@ fn display_name(metadata: &JsonMap) -> Option<&str> {
     scrapbook.get("name")?.as_str().filter(|n| !n.is_empty())
 }
 
-/// Python's truthiness, since scrapbook tests the `display` flag that way.
-fn truthy(value: &Value) -> bool {
+/// Python's truthiness of a JSON value: scrapbook tests the `display` flag that way,
+/// and scraps such as a `finding` flag are read by it.
+pub fn truthy(value: &Value) -> bool {
     match value {
         Value::Null => false,
         Value::Bool(b) => *b,

@@ -6,6 +6,8 @@
 //! backends are an enum rather than trait objects because a transaction is handed to
 //! a generic closure, which a trait object cannot take.
 
+mod findings;
+mod incidents;
 mod ops;
 mod postgres;
 mod schema;

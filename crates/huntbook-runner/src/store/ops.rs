@@ -73,15 +73,15 @@ fn run_from_row(row: &Row) -> Result<Run, StoreError> {
     })
 }
 
-fn count(value: i64) -> Result<u32, StoreError> {
+pub(super) fn count(value: i64) -> Result<u32, StoreError> {
     u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{value} is not a count")))
 }
 
-fn later(t: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
+pub(super) fn later(t: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
     t + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX)
 }
 
-fn limit(limit: Option<u32>) -> Param {
+pub(super) fn limit(limit: Option<u32>) -> Param {
     Param::int(limit.map_or(i64::MAX, i64::from))
 }
 
@@ -94,7 +94,11 @@ async fn select_job(tx: &mut Tx<'_>, id: Uuid, lock: Option<RowLock>) -> Result<
         .unwrap_or(Err(StoreError::JobNotFound(id)))
 }
 
-async fn select_run(tx: &mut Tx<'_>, id: Uuid, lock: Option<RowLock>) -> Result<Run, StoreError> {
+pub(super) async fn select_run(
+    tx: &mut Tx<'_>,
+    id: Uuid,
+    lock: Option<RowLock>,
+) -> Result<Run, StoreError> {
     let lock = lock.map_or("", |lock| tx.row_lock(lock));
     let sql = format!("SELECT {RUN_COLUMNS} FROM {RUNS} WHERE r.id = $1{lock}");
     let rows = tx.query(&sql, &[Param::text(id.to_string())]).await?;

@@ -10,7 +10,8 @@ use super::tx::{Lock, Param, Tx};
 use crate::error::StoreError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE jobs (
     seq {seq},
     id TEXT NOT NULL UNIQUE,
@@ -47,7 +48,48 @@ CREATE TABLE runs (
 );
 CREATE INDEX runs_lease ON runs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX runs_job ON runs (job_id);
-"];
+",
+    "
+ALTER TABLE runs ADD COLUMN output_notebook TEXT;
+ALTER TABLE runs ADD COLUMN output_html TEXT;
+CREATE TABLE findings (
+    seq {seq},
+    id TEXT NOT NULL UNIQUE,
+    run_id TEXT NOT NULL REFERENCES runs (id),
+    description TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    entities TEXT NOT NULL,
+    warnings TEXT NOT NULL,
+    triage_incident TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX findings_run ON findings (run_id);
+CREATE TABLE incidents (
+    number {seq},
+    finding_id TEXT NOT NULL UNIQUE REFERENCES findings (id),
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL,
+    entities TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE deliveries (
+    seq {seq},
+    id TEXT NOT NULL UNIQUE,
+    finding_id TEXT NOT NULL REFERENCES findings (id),
+    sink TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    next_try_at BIGINT NOT NULL,
+    last_error TEXT,
+    receipt TEXT,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    UNIQUE (finding_id, sink)
+);
+CREATE INDEX deliveries_due ON deliveries (next_try_at) WHERE state = 'pending';
+",
+];
 
 /// The schema version this build writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;

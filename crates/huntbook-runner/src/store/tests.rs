@@ -761,3 +761,6 @@ fn locations_read_back_what_they_show() {
         assert!(message.contains("sqlite:PATH"), "{message}");
     }
 }
+
+// Outputs, findings, incidents and deliveries, on the same harness.
+mod outputs;
