@@ -64,6 +64,7 @@ mod settle;
 mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod triggers;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
