@@ -130,6 +130,12 @@ pub fn start(
         scrubber,
     };
     let mut problems = Problems::default();
+    for schedule in &triggers.schedules {
+        schedule.check(&context, &mut problems);
+    }
+    for poll in &triggers.polls {
+        poll.check(&context, &mut problems);
+    }
     let pollers: Vec<Poller> = triggers
         .polls
         .into_iter()
@@ -229,3 +235,92 @@ async fn pause(shutdown: &mut watch::Receiver<bool>, wait: Duration) -> bool {
 
 #[cfg(test)]
 pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{Fixture, Kind};
+    use crate::triggers::testing::probe;
+    use crate::JobFilter;
+
+    fn no_sources() -> SourceAccess {
+        SourceAccess {
+            secrets: huntbook_core::secret::SecretResolver::local(),
+            azure: Box::new(|_| Err("no Azure sign-in in this test".into())),
+            arm_url: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_starts_when_a_setting_is_wrong_and_every_mistake_is_named() {
+        let f = Fixture::new(Kind::Sqlite).await;
+        let catalogue = probe(
+            "    schedules:\n      - cron: \"0 6 * * *\"\n        parameters: {hostname: WS1}\n    poll: {source: sentinel, workspace: Nowhere, parameters: {api_key: name}}\n",
+        );
+        let context = catalogue.context(&f).await;
+        let (_stop, shutdown) = watch::channel(false);
+        let error = start(
+            catalogue.service.clone(),
+            context.store.clone(),
+            context.scrubber.clone(),
+            &no_sources(),
+            shutdown,
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("Notebooks.probe.schedules[0].parameters (")
+                && text.contains("huntbook.yaml:5)")
+                && text.contains("no parameter named hostname"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Notebooks.probe.poll.parameters (") && text.contains("api_key"),
+            "{text}"
+        );
+        assert!(text.contains("AzureSentinel.Workspaces.Nowhere"), "{text}");
+        assert_eq!(error.0.len(), 3, "{text}");
+    }
+
+    #[tokio::test]
+    async fn started_triggers_run_until_shutdown() {
+        let f = Fixture::new(Kind::Sqlite).await;
+        let catalogue = probe(
+            "    watch: {folder: inbox, settle: 20ms}\n    schedules:\n      - cron: \"0 6 * * *\"\n",
+        );
+        let context = catalogue.context(&f).await;
+        let (stop, shutdown) = watch::channel(false);
+        let tasks = start(
+            catalogue.service.clone(),
+            context.store.clone(),
+            context.scrubber.clone(),
+            &no_sources(),
+            shutdown,
+        )
+        .unwrap();
+        assert_eq!(tasks.len(), 2);
+        let inbox = catalogue.folder.path().join("inbox");
+        std::fs::write(inbox.join("ws1.json"), r#"{"host_name": "WS1"}"#).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !inbox.join("done/ws1.json").exists() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let jobs = context.store.jobs(JobFilter::default()).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].parameters["host_name"], "WS1");
+        // The schedule's first round stored its mark.
+        assert!(context
+            .store
+            .trigger_mark("schedule:probe:0")
+            .await
+            .unwrap()
+            .is_some());
+        stop.send(true).unwrap();
+        for task in tasks {
+            tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .expect("a trigger stops on shutdown")
+                .unwrap();
+        }
+    }
+}

@@ -297,6 +297,27 @@ impl Poll {
         format!("{}:{incident}", self.mark_key())
     }
 
+    /// Check the names of its parameters as each of its requests will be checked,
+    /// so that a poller refused every time is reported before the service starts.
+    pub(crate) fn check(&self, context: &Context, problems: &mut Problems) {
+        let names = self
+            .parameters
+            .iter()
+            .map(|(name, _)| (name.clone(), serde_json::Value::Null))
+            .collect();
+        let checked =
+            context
+                .service
+                .job(&self.notebook, TriggerKind::Event, names, &context.scrubber);
+        if let Err(e) = checked {
+            problems.error(
+                &format!("{}.parameters", self.at),
+                &self.written,
+                e.to_string(),
+            );
+        }
+    }
+
     /// The parameters of the run for `incident`.
     fn parameters_of(
         &self,

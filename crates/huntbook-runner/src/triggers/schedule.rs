@@ -28,7 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
-use huntbook_core::config::Value;
+use huntbook_core::config::{Kind, Value};
 use tokio::sync::watch;
 
 use super::{pause, report, Context, SubmitError};
@@ -87,6 +87,9 @@ pub struct Schedule {
     pub missed: Missed,
     /// The parameters of each run.
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    at: String,
+    /// An empty value carrying where the schedule was written, for later problems.
+    written: Value,
 }
 
 impl Schedule {
@@ -97,7 +100,7 @@ impl Schedule {
         value: &Value,
         problems: &mut Problems,
     ) -> Vec<Schedule> {
-        let huntbook_core::config::Kind::List(items) = &value.kind else {
+        let Kind::List(items) = &value.kind else {
             problems.error(
                 at,
                 value,
@@ -139,7 +142,7 @@ impl Schedule {
             return None;
         };
         let pattern = pattern_value.scalar_text().unwrap_or_default();
-        let cron = match Cron::from_str(&pattern) {
+        let cron = match Cron::new(&pattern).with_seconds_optional().parse() {
             Ok(cron) => Some(cron),
             Err(e) => {
                 problems.error(
@@ -199,7 +202,27 @@ impl Schedule {
             zone: zone?,
             missed: missed?,
             parameters: parameters?,
+            at: at.to_owned(),
+            written: Value::new(Kind::Null, value.origin.clone()),
         })
+    }
+
+    /// Check its parameters as each of its requests will be, so that a schedule
+    /// refused every time is reported before the service starts.
+    pub(crate) fn check(&self, context: &Context, problems: &mut Problems) {
+        let checked = context.service.job(
+            &self.notebook,
+            TriggerKind::Scheduled,
+            self.parameters.clone(),
+            &context.scrubber,
+        );
+        if let Err(e) = checked {
+            problems.error(
+                &format!("{}.parameters", self.at),
+                &self.written,
+                e.to_string(),
+            );
+        }
     }
 
     /// The key of its mark in the store.
@@ -224,38 +247,42 @@ impl Schedule {
             .map(|next| next.with_timezone(&Utc))
     }
 
-    /// The latest fire time at or before `t`.
-    fn latest_until(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron
-            .find_previous_occurrence(&t.with_timezone(&self.zone), true)
-            .ok()
-            .map(|previous| previous.with_timezone(&Utc))
-    }
-
     /// The fire times to run now: those after `mark` and up to `now`, chosen by the
     /// missed policy, oldest first. A time at most a minute old is on time, not
     /// missed, and runs under every policy.
     pub fn due(&self, mark: DateTime<Utc>, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
-        let mut passed = Vec::new();
-        let mut until = now;
         let limit = match self.missed {
             Missed::All => MAX_CATCH_UP,
             Missed::Skip | Missed::Latest => 1,
         };
-        while passed.len() < limit {
-            match self.latest_until(until) {
-                Some(fire) if fire > mark => {
-                    passed.push(fire);
-                    until = fire - chrono::Duration::milliseconds(1);
-                }
-                _ => break,
-            }
-        }
+        let mut passed = self.latest(mark, now, limit);
         if self.missed == Missed::Skip {
             passed.retain(|fire| now - *fire <= ON_TIME);
         }
-        passed.reverse();
         passed
+    }
+
+    /// At most `limit` fire times after `mark` and up to `now`, the latest ones,
+    /// oldest first. The pattern library searches forward only, so the search starts
+    /// a minute before `now` and doubles its reach back until it holds `limit` times
+    /// or reaches `mark`: a long outage costs a few searches, not a walk over every
+    /// fire time since.
+    fn latest(&self, mark: DateTime<Utc>, now: DateTime<Utc>, limit: usize) -> Vec<DateTime<Utc>> {
+        let mut reach = chrono::Duration::minutes(1);
+        loop {
+            let from = (now - reach).max(mark);
+            let mut found = Vec::new();
+            let mut t = from;
+            while let Some(next) = self.next_after(t).filter(|next| *next <= now) {
+                found.push(next);
+                t = next;
+            }
+            if found.len() >= limit || from == mark {
+                let skip = found.len().saturating_sub(limit);
+                return found.split_off(skip);
+            }
+            reach = reach * 2;
+        }
     }
 }
 
@@ -410,6 +437,16 @@ mod tests {
         let week = hourly("all").due(mark - chrono::Duration::days(7), now);
         assert_eq!(week.len(), MAX_CATCH_UP);
         assert_eq!(week.last(), Some(&utc(2026, 11, 28, 13, 0)));
+        // Sparse and dense patterns alike: the search reaches back as far as needed.
+        let yearly = schedule("      - cron: \"0 0 1 1 *\"\n        missed: latest\n");
+        assert_eq!(
+            yearly.due(utc(2023, 6, 1, 0, 0), now),
+            [utc(2026, 1, 1, 0, 0)]
+        );
+        let seconds = schedule("      - cron: \"*/10 * * * * *\"\n        missed: all\n");
+        let burst = seconds.due(mark - chrono::Duration::days(30), now);
+        assert_eq!(burst.len(), MAX_CATCH_UP);
+        assert_eq!(burst.last(), Some(&now));
     }
 
     #[test]
