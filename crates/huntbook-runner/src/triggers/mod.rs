@@ -240,16 +240,8 @@ pub(crate) mod testing;
 mod tests {
     use super::*;
     use crate::store::tests::{Fixture, Kind};
-    use crate::triggers::testing::probe;
+    use crate::triggers::testing::{no_azure, probe};
     use crate::JobFilter;
-
-    fn no_sources() -> SourceAccess {
-        SourceAccess {
-            secrets: huntbook_core::secret::SecretResolver::local(),
-            azure: Box::new(|_| Err("no Azure sign-in in this test".into())),
-            arm_url: None,
-        }
-    }
 
     #[tokio::test]
     async fn nothing_starts_when_a_setting_is_wrong_and_every_mistake_is_named() {
@@ -263,7 +255,7 @@ mod tests {
             catalogue.service.clone(),
             context.store.clone(),
             context.scrubber.clone(),
-            &no_sources(),
+            &no_azure(),
             shutdown,
         )
         .unwrap_err();
@@ -294,7 +286,7 @@ mod tests {
             catalogue.service.clone(),
             context.store.clone(),
             context.scrubber.clone(),
-            &no_sources(),
+            &no_azure(),
             shutdown,
         )
         .unwrap();

@@ -366,7 +366,7 @@ mod tests {
 
     use super::*;
     use crate::store::tests::{on_both_stores, Fixture, Kind};
-    use crate::triggers::testing::{probe, problems_of, service_with, Probe};
+    use crate::triggers::testing::{jobs_by_key, probe, problems_of, service_with, Probe};
     use crate::{Clock, JobFilter};
 
     fn schedule(yaml: &str) -> Schedule {
@@ -508,20 +508,8 @@ mod tests {
     }
 
     async fn keys(scheduler: &Scheduler) -> Vec<String> {
-        let mut keys: Vec<String> = scheduler
-            .context
-            .store
-            .jobs(JobFilter::default())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|job| {
-                assert_eq!(job.trigger, TriggerKind::Scheduled);
-                job.idempotency_key.unwrap()
-            })
-            .collect();
-        keys.sort();
-        keys
+        let jobs = jobs_by_key(&scheduler.context, TriggerKind::Scheduled).await;
+        jobs.into_iter().map(|(key, _)| key).collect()
     }
 
     async fn two_schedulers_on_one_store_fire_once(f: Fixture) {

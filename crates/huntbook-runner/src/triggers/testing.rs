@@ -7,9 +7,9 @@ use std::sync::Arc;
 use huntbook_core::config::{Config, Problem};
 use huntbook_notebook::secrets::Scrubber;
 
-use super::{Context, Triggers};
+use super::{Context, SourceAccess, Triggers};
 use crate::store::tests::Fixture;
-use crate::ServiceConfig;
+use crate::{JobFilter, ServiceConfig, TriggerKind};
 
 /// The parameters `probe` declares.
 const PARAMETERS: &str =
@@ -63,4 +63,33 @@ impl Probe {
             scrubber: Arc::new(Scrubber::new(Vec::<String>::new())),
         }
     }
+}
+
+/// Access for pollers with no Azure sign-in and the local secret sources.
+pub(crate) fn no_azure() -> SourceAccess {
+    SourceAccess {
+        secrets: huntbook_core::secret::SecretResolver::local(),
+        azure: Box::new(|_| Err("no Azure sign-in in this test".into())),
+        arm_url: None,
+    }
+}
+
+/// Every job of the store, each made by `trigger`: its key and parameters, by key.
+pub(crate) async fn jobs_by_key(
+    context: &Context,
+    trigger: TriggerKind,
+) -> Vec<(String, serde_json::Map<String, serde_json::Value>)> {
+    let mut jobs: Vec<_> = context
+        .store
+        .jobs(JobFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|job| {
+            assert_eq!(job.trigger, trigger);
+            (job.idempotency_key.unwrap(), job.parameters)
+        })
+        .collect();
+    jobs.sort_by(|a, b| a.0.cmp(&b.0));
+    jobs
 }

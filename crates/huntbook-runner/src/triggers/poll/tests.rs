@@ -18,9 +18,9 @@ use serde_json::json;
 
 use super::*;
 use crate::store::tests::{on_both_stores, Fixture, Kind};
-use crate::triggers::testing::{probe, problems_of, Probe};
+use crate::triggers::testing::{jobs_by_key, no_azure, probe, problems_of, Probe};
 use crate::triggers::Triggers;
-use crate::{JobFilter, TriggerKind};
+use crate::TriggerKind;
 
 #[test]
 fn bad_settings_are_reported_with_their_line() {
@@ -72,30 +72,6 @@ fn poller(catalogue: &Probe, context: Context, access: &SourceAccess) -> Poller 
         .connect(&catalogue.service.config, access, &mut problems)
         .unwrap_or_else(|| panic!("{:?}", problems.0));
     Poller::new(context, poll, source)
-}
-
-fn no_azure() -> SourceAccess {
-    SourceAccess {
-        secrets: SecretResolver::local(),
-        azure: Box::new(|_| Err("not configured in this test".into())),
-        arm_url: None,
-    }
-}
-
-async fn job_parameters(context: &Context) -> Vec<(String, Map<String, serde_json::Value>)> {
-    let mut jobs: Vec<_> = context
-        .store
-        .jobs(JobFilter::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|job| {
-            assert_eq!(job.trigger, TriggerKind::Event);
-            (job.idempotency_key.unwrap(), job.parameters)
-        })
-        .collect();
-    jobs.sort_by(|a, b| a.0.cmp(&b.0));
-    jobs
 }
 
 on_both_stores!(
@@ -150,7 +126,7 @@ async fn sentinel_incidents_run_once_across_polls_and_restarts(f: Fixture) {
             ..PollRound::default()
         })
     );
-    let jobs = job_parameters(&context).await;
+    let jobs = jobs_by_key(&context, TriggerKind::Event).await;
     let expected = |id: &str| format!("poll:probe:sentinel:{id}");
     let keys: Vec<&str> = jobs.iter().map(|(k, _)| k.as_str()).collect();
     let mut want = [expected(&first), expected(&second), expected(&third)];
@@ -186,7 +162,7 @@ async fn sentinel_incidents_run_once_across_polls_and_restarts(f: Fixture) {
     let round = restarted.round().await.unwrap();
     assert_eq!((round.new, round.skipped), (1, 0), "{round:?}");
     assert!(round.seen >= 1);
-    let jobs = job_parameters(&context).await;
+    let jobs = jobs_by_key(&context, TriggerKind::Event).await;
     assert_eq!(jobs.len(), 4);
     assert!(jobs.iter().any(|(k, _)| *k == expected(&fourth)));
     assert!(context
@@ -275,7 +251,7 @@ async fn http_incidents_are_paged_and_throttling_is_honoured(f: Fixture) {
     );
     assert!(requests[1].query_param("updated_after").is_some());
     assert_eq!(requests[2].query_param("page"), Some("2"));
-    let jobs = job_parameters(&context).await;
+    let jobs = jobs_by_key(&context, TriggerKind::Event).await;
     let keys: Vec<&str> = jobs.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         keys,
