@@ -30,8 +30,9 @@
 //! incident with the key `poll:<notebook>:<source>:<incident id>`, so an incident seen
 //! again (modified since, or fetched again after a restart) runs once. A source that
 //! fails is reported and polled again next round. Answers that are throttled (429)
-//! are retried after the `Retry-After` the server gives; next links to another host
-//! are refused, so the auth header never leaves for another server.
+//! are retried after the `Retry-After` the server gives; redirects are not followed
+//! and next links to another host are refused, so the auth header never leaves for
+//! another server.
 //!
 //! The local incident store is not a source yet: it is one more [`IncidentSource`].
 
@@ -382,7 +383,10 @@ impl Poll {
                         }
                     }
                 };
+                // Redirects are not followed: reqwest would carry a header of the
+                // user's choosing (X-Api-Key...) to whichever host they point at.
                 let client = match HttpClient::builder(format!("incident source {}", settings.url))
+                    .no_redirects()
                     .build()
                 {
                     Ok(client) => client,

@@ -324,3 +324,31 @@ async fn a_failing_source_is_polled_again(f: Fixture) {
     running.await.unwrap();
     assert_eq!(context.store.counts().await.unwrap().total(), 4);
 }
+
+#[tokio::test]
+async fn the_auth_header_does_not_follow_a_redirect_to_another_server() {
+    let f = Fixture::new(Kind::Sqlite).await;
+    let elsewhere = FakeServer::start(
+        Router::new().route("/collect", get(|| async { Json(json!([{"id": "x"}])) })),
+    )
+    .await;
+    let target = elsewhere.url("/collect").to_string();
+    let moved = FakeServer::start(Router::new().route(
+        "/api/incidents",
+        get(move || {
+            let target = target.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", target)]).into_response() }
+        }),
+    ))
+    .await;
+    let catalogue = probe(&format!(
+        "    poll:\n      source: http\n      url: {}\n      auth: {{header: X-Api-Key, secret: tok-123}}\n",
+        moved.url("/api/incidents")
+    ));
+    let context = catalogue.context(&f).await;
+    let poller = poller(&catalogue, context.clone(), &no_azure());
+    assert_eq!(poller.round().await, None);
+    assert_eq!(moved.requests()[0].header("x-api-key"), Some("tok-123"));
+    assert!(elsewhere.requests().is_empty());
+    assert_eq!(context.store.counts().await.unwrap().total(), 0);
+}
