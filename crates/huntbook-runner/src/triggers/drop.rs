@@ -323,7 +323,7 @@ fn move_into(file: &Path, folder: &Path) -> std::io::Result<PathBuf> {
 mod tests {
     use super::*;
     use crate::store::tests::{on_both_stores, Fixture, Kind};
-    use crate::triggers::testing::{probe, problems_of, Probe};
+    use crate::triggers::testing::{eventually, probe, problems_of, Probe};
     use crate::JobFilter;
 
     #[test]
@@ -506,9 +506,7 @@ mod tests {
         let done = || names(&inbox.join("done")).len();
         let (stop, shutdown) = watch::channel(false);
         let running = tokio::spawn(first.run(shutdown));
-        while done() < 15 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually("15 files done", || done() >= 15).await;
         stop.send(true).unwrap();
         running.await.unwrap();
         let after_first = done();
@@ -518,10 +516,7 @@ mod tests {
         let (stop, shutdown) = watch::channel(false);
         let running = tokio::spawn(second.run(shutdown));
         writer.await.unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while done() < 60 && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually("60 files done", || done() == 60).await;
         stop.send(true).unwrap();
         running.await.unwrap();
 

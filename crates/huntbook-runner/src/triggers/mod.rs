@@ -240,7 +240,7 @@ pub(crate) mod testing;
 mod tests {
     use super::*;
     use crate::store::tests::{Fixture, Kind};
-    use crate::triggers::testing::{no_azure, probe};
+    use crate::triggers::testing::{eventually, no_azure, probe};
     use crate::JobFilter;
 
     #[tokio::test]
@@ -293,10 +293,7 @@ mod tests {
         assert_eq!(tasks.len(), 2);
         let inbox = catalogue.folder.path().join("inbox");
         std::fs::write(inbox.join("ws1.json"), r#"{"host_name": "WS1"}"#).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !inbox.join("done/ws1.json").exists() && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually("the file taken", || inbox.join("done/ws1.json").exists()).await;
         let jobs = context.store.jobs(JobFilter::default()).await.unwrap();
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].parameters["host_name"], "WS1");

@@ -93,3 +93,15 @@ pub(crate) async fn jobs_by_key(
     jobs.sort_by(|a, b| a.0.cmp(&b.0));
     jobs
 }
+
+/// Wait until `done` holds, checking every 10 ms; fail naming `what` after 30 s.
+pub(crate) async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

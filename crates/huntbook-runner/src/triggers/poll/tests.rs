@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::*;
 use crate::store::tests::{on_both_stores, Fixture, Kind};
-use crate::triggers::testing::{jobs_by_key, no_azure, probe, problems_of, Probe};
+use crate::triggers::testing::{eventually, jobs_by_key, no_azure, probe, problems_of, Probe};
 use crate::triggers::Triggers;
 use crate::TriggerKind;
 
@@ -308,11 +308,7 @@ async fn a_failing_source_is_polled_again(f: Fixture) {
     // source is back.
     let (stop, shutdown) = watch::channel(false);
     let running = tokio::spawn(poller.run(shutdown));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        endpoint.server.requests().len() >= 3,
-        "polled again after failing"
-    );
+    eventually("three polls", || endpoint.server.requests().len() >= 3).await;
     assert_eq!(context.store.counts().await.unwrap().total(), 0);
     endpoint.broken.store(false, Ordering::SeqCst);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
