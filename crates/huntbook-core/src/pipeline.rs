@@ -286,14 +286,14 @@ fn read_step(pipeline: &str, index: usize, step: &Value) -> Result<Step, Pipelin
 
     let pos_params = match step.get("pos_params").map(|v| (&v.kind, v)) {
         None | Some((YamlKind::Null, _)) => Vec::new(),
-        Some((YamlKind::List(items), _)) => items.iter().map(to_json).collect(),
-        Some((_, other)) => vec![to_json(other)],
+        Some((YamlKind::List(items), _)) => items.iter().map(Value::to_json).collect(),
+        Some((_, other)) => vec![other.to_json()],
     };
     let params = match step.get("params").map(|v| (&v.kind, v)) {
         None | Some((YamlKind::Null, _)) => Map::new(),
         Some((YamlKind::Map(entries), _)) => entries
             .iter()
-            .map(|(key, value)| (key.clone(), to_json(value)))
+            .map(|(key, value)| (key.clone(), value.to_json()))
             .collect(),
         Some(_) => {
             return Err(fail(
@@ -332,23 +332,6 @@ fn optional_text(map: &Value, key: &str) -> Result<Option<String>, String> {
             .scalar_text()
             .map(Some)
             .ok_or_else(|| format!("'{key}' must be text, not {}", value.type_name())),
-    }
-}
-
-fn to_json(value: &Value) -> Json {
-    match &value.kind {
-        YamlKind::Null => Json::Null,
-        YamlKind::Bool(b) => Json::Bool(*b),
-        YamlKind::Int(i) => Json::from(*i),
-        YamlKind::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        YamlKind::Str(s) => Json::String(s.clone()),
-        YamlKind::List(items) => Json::Array(items.iter().map(to_json).collect()),
-        YamlKind::Map(entries) => Json::Object(
-            entries
-                .iter()
-                .map(|(key, value)| (key.clone(), to_json(value)))
-                .collect(),
-        ),
     }
 }
 

@@ -416,10 +416,10 @@ pub struct UnknownNotebook {
 
 /// Problems gathered while reading, so that all are reported at once.
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
 impl Problems {
-    fn error(&mut self, key: &str, value: &Value, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, key: &str, value: &Value, message: impl Into<String>) {
         self.0.push(Problem {
             severity: Severity::Error,
             key: key.to_owned(),
@@ -429,7 +429,7 @@ impl Problems {
     }
 
     /// A key no part of the service reads is most likely misspelt.
-    fn unknown_keys(&mut self, section: &str, value: &Value, known: &[&str]) {
+    pub(crate) fn unknown_keys(&mut self, section: &str, value: &Value, known: &[&str]) {
         match value.entries() {
             Some(entries) => {
                 for (key, entry) in entries {
@@ -452,6 +452,29 @@ impl Problems {
                 format!("expected a mapping, found {}", value.type_name()),
             ),
         }
+    }
+
+    /// A length of time: whole seconds, or text such as `90s`, `10m` or `1h30m`.
+    pub(crate) fn length(&mut self, key: &str, value: &Value) -> Option<Duration> {
+        let length = match &value.kind {
+            Kind::Int(seconds) if *seconds > 0 => Some(Duration::from_secs(*seconds as u64)),
+            Kind::Str(text) => Period::parse(text)
+                .ok()
+                .and_then(|p| p.as_delta().to_std().ok())
+                .filter(|d| !d.is_zero()),
+            _ => None,
+        };
+        if length.is_none() {
+            self.error(
+                key,
+                value,
+                format!(
+                    "expected seconds or a length such as 10m or 1h30m, found {}",
+                    describe(value)
+                ),
+            );
+        }
+        length
     }
 
     fn positive(&mut self, key: &str, value: &Value) -> Option<NonZeroU32> {
@@ -517,26 +540,7 @@ impl Problems {
                 }
             },
         };
-        let timeout = setting("timeout").and_then(|value| {
-            let period = match &value.kind {
-                Kind::Int(seconds) if *seconds > 0 => Some(Duration::from_secs(*seconds as u64)),
-                Kind::Str(text) => Period::parse(text)
-                    .ok()
-                    .and_then(|p| p.as_delta().to_std().ok()),
-                _ => None,
-            };
-            if period.is_none() {
-                self.error(
-                    &format!("{at}.timeout"),
-                    value,
-                    format!(
-                        "expected seconds or a length such as 10m or 1h30m, found {}",
-                        describe(value)
-                    ),
-                );
-            }
-            period
-        });
+        let timeout = setting("timeout").and_then(|v| self.length(&format!("{at}.timeout"), v));
         let max_attempts = setting("max_attempts")
             .and_then(|v| self.positive(&format!("{at}.max_attempts"), v))
             .map_or(1, NonZeroU32::get);
@@ -622,7 +626,7 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn describe(value: &Value) -> String {
+pub(crate) fn describe(value: &Value) -> String {
     match value.scalar_text() {
         Some(text) => format!("{text:?}"),
         None => value.type_name().to_owned(),

@@ -27,6 +27,11 @@
 //! Jupyter kernel (the engine behind `huntbook run`), heartbeats meanwhile, stops the
 //! notebook on a cancel request or at the job's timeout, and finishes the run.
 //!
+//! The [`triggers`] ask for runs by themselves: cron schedules, watched folders of
+//! parameter files and pollers of incident sources, each through
+//! [`ServiceConfig::job`] with an idempotency key, so that none fires twice across
+//! restarts or servers.
+//!
 //! Every operation is one transaction. In PostgreSQL, claims and reaping select rows
 //! `FOR UPDATE SKIP LOCKED`, so workers sharing the database never take the same job;
 //! in SQLite, writers take the file's lock in turn. Times come from the
@@ -66,6 +71,7 @@ mod settle;
 mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod triggers;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -110,6 +110,25 @@ impl Value {
         }
     }
 
+    /// The value as JSON (a float that JSON cannot hold, NaN or infinite, becomes null).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match &self.kind {
+            Kind::Null => Json::Null,
+            Kind::Bool(b) => Json::Bool(*b),
+            Kind::Int(i) => Json::from(*i),
+            Kind::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Kind::Str(s) => Json::String(s.clone()),
+            Kind::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
+            Kind::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The name of this value's type, for error messages.
     pub fn type_name(&self) -> &'static str {
         match self.kind {

@@ -32,6 +32,7 @@ pub struct HttpClientBuilder {
     timeout: Duration,
     user_agent: String,
     proxy_from_env: bool,
+    follow_redirects: bool,
     rate_limit: Option<RateLimit>,
     retry: RetryPolicy,
 }
@@ -61,6 +62,14 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Answer a redirect as the final answer (an error) instead of following it:
+    /// for requests carrying a credential in a header of their own, which reqwest
+    /// only strips from `Authorization` and cookies when a redirect leaves the host.
+    pub fn no_redirects(mut self) -> Self {
+        self.follow_redirects = false;
+        self
+    }
+
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
         self
@@ -79,6 +88,9 @@ impl HttpClientBuilder {
             .user_agent(self.user_agent.clone());
         if !self.proxy_from_env {
             builder = builder.no_proxy();
+        }
+        if !self.follow_redirects {
+            builder = builder.redirect(reqwest::redirect::Policy::none());
         }
         let inner = builder.build().map_err(|e| HttpError::Setup {
             service: self.service.clone(),
@@ -134,6 +146,7 @@ impl HttpClient {
             timeout: Duration::from_secs(60),
             user_agent: concat!("huntbook/", env!("CARGO_PKG_VERSION")).to_string(),
             proxy_from_env: true,
+            follow_redirects: true,
             rate_limit: None,
             retry: RetryPolicy::default(),
         }

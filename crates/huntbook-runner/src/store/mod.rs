@@ -12,10 +12,11 @@ mod ops;
 mod postgres;
 mod schema;
 mod sqlite;
+mod triggers;
 mod tx;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -89,6 +89,13 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries (next_try_at) WHERE state = 'pending';
 ",
+    "
+CREATE TABLE trigger_state (
+    key TEXT PRIMARY KEY,
+    mark BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+",
 ];
 
 /// The schema version this build writes.

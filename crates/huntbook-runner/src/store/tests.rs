@@ -14,19 +14,19 @@ use uuid::Uuid;
 use crate::testkit::shared_cluster;
 use crate::*;
 
-enum Kind {
+pub(crate) enum Kind {
     Sqlite,
     Postgres,
 }
 
-struct Fixture {
-    location: StoreLocation,
-    clock: Arc<ManualClock>,
+pub(crate) struct Fixture {
+    pub(crate) location: StoreLocation,
+    pub(crate) clock: Arc<ManualClock>,
     _folder: Option<tempfile::TempDir>,
 }
 
 impl Fixture {
-    async fn new(kind: Kind) -> Fixture {
+    pub(crate) async fn new(kind: Kind) -> Fixture {
         let (location, folder) = match kind {
             Kind::Sqlite => {
                 let folder = tempfile::tempdir().unwrap();
@@ -46,7 +46,7 @@ impl Fixture {
     }
 
     /// A store (its own connection) on the fixture's database, with its clock.
-    async fn open(&self, adjust: impl FnOnce(&mut StoreOptions)) -> JobStore {
+    pub(crate) async fn open(&self, adjust: impl FnOnce(&mut StoreOptions)) -> JobStore {
         let mut options = StoreOptions {
             clock: self.clock.clone(),
             ..StoreOptions::default()
@@ -80,6 +80,7 @@ macro_rules! on_both_stores {
         }
     };
 }
+pub(crate) use on_both_stores;
 
 on_both_stores!(
     claims_take_the_highest_priority_then_the_oldest,
