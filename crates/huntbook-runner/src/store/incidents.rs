@@ -105,6 +105,22 @@ async fn incidents(tx: &mut Tx<'_>, most: Option<u32>) -> Result<Vec<LocalIncide
         .collect()
 }
 
+async fn incidents_since(
+    tx: &mut Tx<'_>,
+    since: Option<DateTime<Utc>>,
+    most: u32,
+) -> Result<Vec<LocalIncident>, StoreError> {
+    let sql = format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE created_at >= $1 ORDER BY number LIMIT $2"
+    );
+    let since = since.map_or(Param::int(i64::MIN), Param::time);
+    tx.query(&sql, &[since, limit(Some(most))])
+        .await?
+        .iter()
+        .map(incident_from_row)
+        .collect()
+}
+
 async fn select_delivery(tx: &mut Tx<'_>, id: Uuid) -> Result<Delivery, StoreError> {
     let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1");
     tx.query(&sql, &[Param::text(id.to_string())])
@@ -308,6 +324,17 @@ impl JobStore {
     /// Local incidents, newest first.
     pub async fn incidents(&self, limit: Option<u32>) -> Result<Vec<LocalIncident>, StoreError> {
         self.transact(false, move |tx| Box::pin(incidents(tx, limit)))
+            .await
+    }
+
+    /// Local incidents raised at or after `since` (all when `None`), oldest first, at
+    /// most `most` of them: what a poller of the local store reads each round.
+    pub async fn incidents_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+        most: u32,
+    ) -> Result<Vec<LocalIncident>, StoreError> {
+        self.transact(false, move |tx| Box::pin(incidents_since(tx, since, most)))
             .await
     }
 

@@ -140,7 +140,7 @@ pub fn start(
         .polls
         .into_iter()
         .filter_map(|poll| {
-            let source = poll.connect(&context.service.config, access, &mut problems)?;
+            let source = poll.connect(&context.service.config, &context.store, access, &mut problems)?;
             Some(Poller::new(context.clone(), poll, source))
         })
         .collect();

@@ -2,7 +2,7 @@
 //!
 //! ```yaml
 //! poll:
-//!   source: sentinel              # sentinel | http
+//!   source: sentinel              # sentinel | http | local
 //!   workspace: Default            # sentinel: a workspace of AzureSentinel.Workspaces
 //!   filter: "properties/status eq 'New'"   # sentinel: more OData conditions (optional)
 //!   every: 60s                    # time between polls (default 60 s)
@@ -34,7 +34,15 @@
 //! and next links to another host are refused, so the auth header never leaves for
 //! another server.
 //!
-//! The local incident store is not a source yet: it is one more [`IncidentSource`].
+//! The service's own incident store (the `local` sink's incidents) is a source too,
+//! so that a notebook can triage what another notebook raised:
+//!
+//! ```yaml
+//! poll:
+//!   source: local
+//!   every: 10s
+//!   parameters: {incident_number: number, title: title, severity: severity}
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;
@@ -55,6 +63,7 @@ use super::{pause, report, Context, SubmitError};
 use crate::config::Problems;
 use crate::error::StoreError;
 use crate::model::TriggerKind;
+use crate::store::JobStore;
 
 const EVERY: Duration = Duration::from_secs(60);
 const LOOKBACK: Duration = Duration::from_secs(24 * 3600);
@@ -101,6 +110,8 @@ pub enum SourceError {
     Sentinel(#[from] SentinelError),
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The answer is not what the settings describe.
     #[error("{0}")]
     Malformed(String),
@@ -140,6 +151,7 @@ enum SourceSettings {
         filter: Option<String>,
     },
     Http(Box<HttpSettings>),
+    Local,
 }
 
 #[derive(Debug, Clone)]
@@ -236,11 +248,12 @@ impl Poll {
                     Some(SourceSettings::Http(Box::new(settings))),
                 )
             }
+            Some("local") => ("local", &[][..], Some(SourceSettings::Local)),
             _ => {
                 problems.error(
                     &format!("{at}.source"),
                     setting("source").unwrap_or(value),
-                    "expected `source: sentinel` or `source: http` (the local incident store is not a source yet)",
+                    "expected `source: sentinel`, `source: http` or `source: local`",
                 );
                 ("", &[][..], None)
             }
@@ -341,6 +354,7 @@ impl Poll {
     pub(crate) fn connect(
         &self,
         config: &Config,
+        store: &Arc<JobStore>,
         access: &SourceAccess,
         problems: &mut Problems,
     ) -> Option<Box<dyn IncidentSource>> {
@@ -349,6 +363,9 @@ impl Poll {
             None
         };
         match &self.settings {
+            SourceSettings::Local => Some(Box::new(LocalSource {
+                store: store.clone(),
+            })),
             SourceSettings::Sentinel { workspace, filter } => {
                 let workspace = match config.workspace(workspace.as_deref()) {
                     Ok(workspace) => workspace,
@@ -529,6 +546,30 @@ impl SentinelSource {
 impl IncidentSource for SentinelSource {
     fn fetch(&self, since: Option<DateTime<Utc>>) -> Fetch<'_> {
         Box::pin(self.incidents(since))
+    }
+}
+
+/// The incidents the service's `local` sink raised, from its own store.
+pub struct LocalSource {
+    store: Arc<JobStore>,
+}
+
+/// Incidents read per round; the rest come next round, as the mark moves on.
+const LOCAL_PAGE: u32 = 1000;
+
+impl IncidentSource for LocalSource {
+    fn fetch(&self, since: Option<DateTime<Utc>>) -> Fetch<'_> {
+        Box::pin(async move {
+            let incidents = self.store.incidents_since(since, LOCAL_PAGE).await?;
+            Ok(incidents
+                .into_iter()
+                .map(|incident| SourcedIncident {
+                    id: incident.number.to_string(),
+                    modified: Some(incident.created),
+                    json: incident.to_json(),
+                })
+                .collect())
+        })
     }
 }
 

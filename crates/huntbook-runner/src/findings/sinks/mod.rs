@@ -83,6 +83,22 @@ pub struct LocalIncident {
     pub created: DateTime<Utc>,
 }
 
+impl LocalIncident {
+    /// The incident as the API shows it and as a poller of the local store passes it
+    /// to a notebook's parameters (`number`, `title`, `severity`, ...).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "number": self.number,
+            "finding_id": self.finding_id.to_string(),
+            "title": self.title,
+            "severity": self.severity.as_str(),
+            "status": self.status.as_str(),
+            "entities": self.entities,
+            "created_at": self.created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        })
+    }
+}
+
 /// Where a delivery is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {

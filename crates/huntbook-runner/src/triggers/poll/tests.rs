@@ -69,16 +69,78 @@ fn poller(catalogue: &Probe, context: Context, access: &SourceAccess) -> Poller 
         .remove(0);
     let mut problems = Problems::default();
     let source = poll
-        .connect(&catalogue.service.config, access, &mut problems)
+        .connect(
+            &catalogue.service.config,
+            &context.store,
+            access,
+            &mut problems,
+        )
         .unwrap_or_else(|| panic!("{:?}", problems.0));
     Poller::new(context, poll, source)
 }
 
 on_both_stores!(
+    local_incidents_run_once_each,
     sentinel_incidents_run_once_across_polls_and_restarts,
     http_incidents_are_paged_and_throttling_is_honoured,
     a_failing_source_is_polled_again,
 );
+
+/// Raise a local incident as the `local` sink does: a run of another notebook, its
+/// finding, the incident.
+async fn raise_local(context: &Context, description: &str) -> i64 {
+    let store = &context.store;
+    store
+        .enqueue(crate::NewJob::new("hunt", TriggerKind::Scheduled))
+        .await
+        .unwrap();
+    let run = store.claim("w").await.unwrap().unwrap().run.id;
+    let finding = crate::findings::NewFinding {
+        description: description.into(),
+        severity: huntbook_sentinel::Severity::High,
+        entities: json!([]),
+        warnings: Vec::new(),
+    };
+    let finding = store.add_finding(run, finding, None).await.unwrap();
+    store.raise_incident(finding.id).await.unwrap().number
+}
+
+async fn local_incidents_run_once_each(f: Fixture) {
+    let catalogue = probe(
+        "    poll:\n      source: local\n      every: 1s\n      parameters: {incident_id: number, title: title, severity: severity}\n",
+    );
+    let context = catalogue.context(&f).await;
+    let first = raise_local(&context, "beacon").await;
+    let second = raise_local(&context, "travel").await;
+    let poller = poller(&catalogue, context.clone(), &no_azure());
+    assert_eq!(poller.round().await.map(|r| r.new), Some(2));
+    // The poller's jobs, beside the runs that raised the incidents.
+    let mut jobs: Vec<_> = context
+        .store
+        .jobs(crate::JobFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|job| job.trigger == TriggerKind::Event)
+        .map(|job| (job.idempotency_key.unwrap(), job.parameters))
+        .collect();
+    jobs.sort_by(|a, b| a.0.cmp(&b.0));
+    let keys: Vec<&str> = jobs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            format!("poll:probe:local:{first}"),
+            format!("poll:probe:local:{second}")
+        ]
+    );
+    assert_eq!(jobs[0].1["title"], "hunt: beacon");
+    assert_eq!(jobs[0].1["severity"], "High");
+    assert_eq!(jobs[0].1["incident_id"], first);
+    // Seen again next round (the mark is inclusive): no new jobs; a new incident: one.
+    assert_eq!(poller.round().await.map(|r| r.new), Some(0));
+    raise_local(&context, "download").await;
+    assert_eq!(poller.round().await.map(|r| r.new), Some(1));
+}
 
 async fn sentinel_incidents_run_once_across_polls_and_restarts(f: Fixture) {
     let entra_config = FakeEntraIdConfig {
