@@ -74,5 +74,5 @@ pub use model::{
     Settled, State, TriggerKind,
 };
 pub use options::{Backoff, Limits, StoreOptions};
-pub use store::{JobStore, StoreLocation};
+pub use store::{IssuedToken, JobStore, Scope, StoreLocation, TokenInfo, TOKEN_PREFIX};
 pub use worker::{Worker, WorkerOptions};

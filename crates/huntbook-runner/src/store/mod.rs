@@ -10,6 +10,7 @@ mod ops;
 mod postgres;
 mod schema;
 mod sqlite;
+mod tokens;
 mod tx;
 
 #[cfg(test)]
@@ -31,6 +32,8 @@ use crate::options::StoreOptions;
 use postgres::PostgresBackend;
 use sqlite::SqliteBackend;
 use tx::{Tx, TxFuture};
+
+pub use tokens::{IssuedToken, Scope, TokenInfo, TOKEN_PREFIX};
 
 /// Where a store lives. Shown (`Display`, `Debug`) with a URL's password masked.
 #[derive(Clone, PartialEq, Eq)]

@@ -10,7 +10,8 @@ use super::tx::{Lock, Param, Tx};
 use crate::error::StoreError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE jobs (
     seq {seq},
     id TEXT NOT NULL UNIQUE,
@@ -47,7 +48,20 @@ CREATE TABLE runs (
 );
 CREATE INDEX runs_lease ON runs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX runs_job ON runs (job_id);
-"];
+",
+    "
+CREATE TABLE tokens (
+    seq {seq},
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT,
+    revoked_at BIGINT
+);
+",
+];
 
 /// The schema version this build writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -14,19 +14,19 @@ use uuid::Uuid;
 use crate::testkit::shared_cluster;
 use crate::*;
 
-enum Kind {
+pub(super) enum Kind {
     Sqlite,
     Postgres,
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     location: StoreLocation,
-    clock: Arc<ManualClock>,
+    pub(super) clock: Arc<ManualClock>,
     _folder: Option<tempfile::TempDir>,
 }
 
 impl Fixture {
-    async fn new(kind: Kind) -> Fixture {
+    pub(super) async fn new(kind: Kind) -> Fixture {
         let (location, folder) = match kind {
             Kind::Sqlite => {
                 let folder = tempfile::tempdir().unwrap();
@@ -46,7 +46,7 @@ impl Fixture {
     }
 
     /// A store (its own connection) on the fixture's database, with its clock.
-    async fn open(&self, adjust: impl FnOnce(&mut StoreOptions)) -> JobStore {
+    pub(super) async fn open(&self, adjust: impl FnOnce(&mut StoreOptions)) -> JobStore {
         let mut options = StoreOptions {
             clock: self.clock.clone(),
             ..StoreOptions::default()
@@ -80,6 +80,9 @@ macro_rules! on_both_stores {
         }
     };
 }
+
+// Other parts of the store test their tables with the same harness.
+pub(super) use on_both_stores;
 
 on_both_stores!(
     claims_take_the_highest_priority_then_the_oldest,
