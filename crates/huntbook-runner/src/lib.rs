@@ -54,6 +54,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod api;
 mod clock;
 mod config;
 pub mod dashboard;
@@ -74,5 +75,8 @@ pub use model::{
     Settled, State, TriggerKind,
 };
 pub use options::{Backoff, Limits, StoreOptions};
-pub use store::{IssuedToken, JobStore, Scope, StoreLocation, TokenInfo, TOKEN_PREFIX};
+pub use store::{
+    IssuedToken, JobStore, LogPage, Progress, RunDurations, Scope, StoreLocation, TokenInfo,
+    TOKEN_PREFIX,
+};
 pub use worker::{Worker, WorkerOptions};

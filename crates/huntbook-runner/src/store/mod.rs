@@ -8,8 +8,10 @@
 
 mod ops;
 mod postgres;
+mod runlog;
 mod schema;
 mod sqlite;
+mod stats;
 mod tokens;
 mod tx;
 
@@ -33,6 +35,8 @@ use postgres::PostgresBackend;
 use sqlite::SqliteBackend;
 use tx::{Tx, TxFuture};
 
+pub use runlog::{LogPage, Progress};
+pub use stats::RunDurations;
 pub use tokens::{IssuedToken, Scope, TokenInfo, TOKEN_PREFIX};
 
 /// Where a store lives. Shown (`Display`, `Debug`) with a URL's password masked.

@@ -60,6 +60,15 @@ CREATE TABLE tokens (
     last_used_at BIGINT,
     revoked_at BIGINT
 );
+ALTER TABLE runs ADD COLUMN cell BIGINT;
+ALTER TABLE runs ADD COLUMN cells BIGINT;
+CREATE TABLE run_log (
+    run_id TEXT NOT NULL REFERENCES runs (id),
+    start_at BIGINT NOT NULL,
+    end_at BIGINT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (run_id, start_at)
+);
 ",
 ];
 
