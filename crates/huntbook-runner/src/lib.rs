@@ -59,6 +59,7 @@ mod clock;
 mod config;
 pub mod dashboard;
 mod error;
+mod live_log;
 mod model;
 mod options;
 mod settle;

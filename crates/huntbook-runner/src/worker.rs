@@ -16,13 +16,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use huntbook_kernel::engine::{EngineOptions, RunObserver};
+use huntbook_kernel::engine::EngineOptions;
 use huntbook_kernel::run::{execute_notebook, ExecuteRequest, Failure};
 use huntbook_kernel::LaunchOptions;
 use huntbook_notebook::params::{ParamValue, Parameters};
+use huntbook_notebook::secrets::Scrubber;
 use tokio::sync::watch;
 
 use crate::error::StoreError;
+use crate::live_log::LiveLog;
 use crate::model::{Claim, Job, Outcome, Settled};
 use crate::store::JobStore;
 
@@ -45,6 +47,8 @@ pub struct WorkerOptions {
     pub heartbeat_every: Duration,
     /// How long [`Worker::serve`] waits before looking again when the queue is empty.
     pub idle_wait: Duration,
+    /// The service's secrets, scrubbed from each run's live log.
+    pub scrubber: Scrubber,
 }
 
 impl WorkerOptions {
@@ -64,6 +68,7 @@ impl WorkerOptions {
             default_timeout: Duration::from_secs(3600),
             heartbeat_every: Duration::from_secs(10),
             idle_wait: Duration::from_secs(1),
+            scrubber: Scrubber::new(Vec::<String>::new()),
         }
     }
 }
@@ -138,7 +143,8 @@ impl Worker {
         };
         let timeout = claim.job.timeout.unwrap_or(self.options.default_timeout);
         let (stop_tx, mut stop_rx) = watch::channel(None);
-        let mut observer = Silent;
+        let live_log = LiveLog::start(self.store.clone(), claim.run.id, &self.options.scrubber);
+        let mut observer = live_log.observer();
         let run = execute_notebook(&request, &mut observer, &mut stop_rx);
         tokio::pin!(run);
         let deadline = tokio::time::sleep(timeout);
@@ -164,6 +170,7 @@ impl Worker {
                 let _ = stop_tx.send(Some(STOP_SIGNAL));
             }
         };
+        live_log.finish().await;
         (stopped, outcome(stopped, report))
     }
 
@@ -241,11 +248,6 @@ fn outcome(
         },
     }
 }
-
-/// Unattended runs report through the store, not a terminal.
-struct Silent;
-
-impl RunObserver for Silent {}
 
 #[cfg(test)]
 mod tests {
