@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use huntbook_core::entities::json_type;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -30,21 +31,10 @@ const RUN_FIELDS: &[&str] = &[
     "priority",
 ];
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn wrong_type(field: &str, expected: &str, found: &Value) -> ApiError {
     ApiError::bad_request(format!(
         "field '{field}' must be {expected}, found {}",
-        kind(found)
+        json_type(found)
     ))
 }
 
@@ -62,7 +52,7 @@ pub(crate) fn run_request(body: &[u8], header_key: Option<&str>) -> Result<RunRe
         return Err(ApiError::bad_request(format!(
             "the body must be a JSON object with the fields {}, found {}",
             RUN_FIELDS.join(", "),
-            kind(&value)
+            json_type(&value)
         )));
     };
     if let Some(unknown) = fields.keys().find(|k| !RUN_FIELDS.contains(&k.as_str())) {

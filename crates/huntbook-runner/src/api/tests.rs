@@ -104,6 +104,15 @@ impl Server {
         )
     }
 
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    async fn cancel(&self, id: &dyn std::fmt::Display, token: &str) -> (StatusCode, Value) {
+        let path = format!("/api/v1/runs/{id}/cancel");
+        self.call(Method::POST, &path, Some(token), None).await
+    }
+
     fn take_log(&self) -> Vec<String> {
         std::mem::take(&mut *self.log.lock().unwrap())
     }
@@ -177,9 +186,7 @@ async fn bad_tokens_get_401_and_low_scopes_403() {
         "{answer}"
     );
     s.logged("POST /api/v1/runs 403 this needs a token with scope 'run'");
-    let (status, _) = s
-        .call(Method::GET, "/api/v1/runs", Some(&reader), None)
-        .await;
+    let (status, _) = s.get("/api/v1/runs", &reader).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = s
         .call(Method::POST, "/api/v1/runs", Some(&runner), Some(body))
@@ -299,19 +306,13 @@ async fn refused_requests_say_why_and_are_logged_without_values() {
     assert_eq!(full.headers()["retry-after"], "5");
     s.logged("POST /api/v1/runs 429 the job queue is full (2 jobs queued)");
 
-    let (status, _) = s
-        .call(Method::GET, "/api/v1/runs?status=lost", Some(&token), None)
-        .await;
+    let (status, _) = s.get("/api/v1/runs?status=lost", &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     s.logged("GET /api/v1/runs 400 query parameter 'status': unknown state 'lost'");
-    let (status, _) = s
-        .call(Method::GET, "/api/v1/runs?limit=5000", Some(&token), None)
-        .await;
+    let (status, _) = s.get("/api/v1/runs?limit=5000", &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     s.logged("GET /api/v1/runs 400 query parameter 'limit' must be a whole number from 1 to 1000");
-    let (status, _) = s
-        .call(Method::GET, "/api/v1/nothing/here", Some(&token), None)
-        .await;
+    let (status, _) = s.get("/api/v1/nothing/here", &token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     s.logged("GET /api/v1/nothing/here 404 no such route");
 }
@@ -374,9 +375,7 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
         .await
         .unwrap();
 
-    let (_, listed) = s
-        .call(Method::GET, "/api/v1/runs", Some(&token), None)
-        .await;
+    let (_, listed) = s.get("/api/v1/runs", &token).await;
     let jobs = listed["jobs"].as_array().unwrap();
     assert_eq!(
         jobs.iter()
@@ -387,69 +386,36 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
     assert_eq!(jobs[1]["runs"][0]["id"], claim.run.id.to_string());
     assert_eq!(jobs[0]["runs"], json!([]));
     let (_, running) = s
-        .call(
-            Method::GET,
+        .get(
             "/api/v1/runs?status=running&notebook=ip_context&limit=5",
-            Some(&token),
-            None,
+            &token,
         )
         .await;
     assert_eq!(running["jobs"].as_array().unwrap().len(), 1);
 
-    let (_, job) = s
-        .call(
-            Method::GET,
-            &format!("/api/v1/runs/{}", ids[0]),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, job) = s.get(&format!("/api/v1/runs/{}", ids[0]), &token).await;
     assert_eq!(
         (job["kind"].as_str(), job["runs"][0]["worker"].as_str()),
         (Some("job"), Some("w1"))
     );
     let (_, run) = s
-        .call(
-            Method::GET,
-            &format!("/api/v1/runs/{}", claim.run.id),
-            Some(&token),
-            None,
-        )
+        .get(&format!("/api/v1/runs/{}", claim.run.id), &token)
         .await;
     assert_eq!(
         (run["kind"].as_str(), run["job"]["id"].as_str()),
         (Some("run"), Some(ids[0].as_str()))
     );
     let (status, _) = s
-        .call(
-            Method::GET,
-            "/api/v1/runs/3f1e9c1e-0000-4000-8000-000000000000",
-            Some(&token),
-            None,
-        )
+        .get("/api/v1/runs/3f1e9c1e-0000-4000-8000-000000000000", &token)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     s.logged("GET /api/v1/runs/3f1e9c1e-0000-4000-8000-000000000000 404 no job or run with id");
-    let (status, _) = s
-        .call(
-            Method::GET,
-            "/api/v1/runs/..%2F..%2Fetc",
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, _) = s.get("/api/v1/runs/..%2F..%2Fetc", &token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     s.logged("GET /api/v1/runs/..%2F..%2Fetc 404 no job or run with id '../../etc'");
 
     for id in [&ids[0], &claim.run.id.to_string()] {
-        let (_, log) = s
-            .call(
-                Method::GET,
-                &format!("/api/v1/runs/{id}/log"),
-                Some(&token),
-                None,
-            )
-            .await;
+        let (_, log) = s.get(&format!("/api/v1/runs/{id}/log"), &token).await;
         assert_eq!(log["text"], "looking up 1.1.1.1\n");
         assert_eq!(
             (log["next"].as_u64(), log["finished"].as_bool()),
@@ -458,47 +424,21 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
         assert_eq!(log["progress"], json!({"cell": 2, "cells": 5}));
     }
     let (_, rest) = s
-        .call(
-            Method::GET,
-            &format!("/api/v1/runs/{}/log?after=11", ids[0]),
-            Some(&token),
-            None,
-        )
+        .get(&format!("/api/v1/runs/{}/log?after=11", ids[0]), &token)
         .await;
     assert_eq!(rest["text"], "1.1.1.1\n");
-    let (_, queued) = s
-        .call(
-            Method::GET,
-            &format!("/api/v1/runs/{}/log", ids[1]),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, queued) = s.get(&format!("/api/v1/runs/{}/log", ids[1]), &token).await;
     assert_eq!(
         (queued["text"].as_str(), queued["run_id"].is_null()),
         (Some(""), true)
     );
 
-    let (status, answer) = s
-        .call(
-            Method::POST,
-            &format!("/api/v1/runs/{}/cancel", ids[1]),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, answer) = s.cancel(&ids[1], &token).await;
     assert_eq!(
         (status, answer["result"].as_str()),
         (StatusCode::OK, Some("cancelled"))
     );
-    let (status, answer) = s
-        .call(
-            Method::POST,
-            &format!("/api/v1/runs/{}/cancel", claim.run.id),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, answer) = s.cancel(&claim.run.id, &token).await;
     assert_eq!(
         (status, answer["result"].as_str()),
         (StatusCode::ACCEPTED, Some("cancel_requested"))
@@ -510,14 +450,7 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
             .unwrap()
             .cancel_requested
     );
-    let (_, again) = s
-        .call(
-            Method::POST,
-            &format!("/api/v1/runs/{}/cancel", ids[1]),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, again) = s.cancel(&ids[1], &token).await;
     assert_eq!(again["result"], "already_finished");
     assert_eq!(
         s.store.job(ids[1].parse().unwrap()).await.unwrap().state,
@@ -529,9 +462,7 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
 async fn notebooks_show_their_parameters() {
     let s = Server::start(10).await;
     let token = s.token(Scope::Read).await;
-    let (_, listed) = s
-        .call(Method::GET, "/api/v1/notebooks", Some(&token), None)
-        .await;
+    let (_, listed) = s.get("/api/v1/notebooks", &token).await;
     let ip = &listed["notebooks"][0];
     assert_eq!(
         (ip["name"].as_str(), ip["key_parameters"].clone()),
@@ -542,23 +473,11 @@ async fn notebooks_show_their_parameters() {
         json!([{"name": "ip_address", "type": "None", "default": "\"\"", "help": "the address to look up"},
                {"name": "lookback", "type": "int", "default": "1", "help": ""}])
     );
-    let (status, one) = s
-        .call(
-            Method::GET,
-            "/api/v1/notebooks/ip_context",
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, one) = s.get("/api/v1/notebooks/ip_context", &token).await;
     assert_eq!((status, &one), (StatusCode::OK, ip));
     for traversal in ["..%2Fip", "..%2F..%2Fetc%2Fpasswd", "ip.ipynb"] {
         let (status, _) = s
-            .call(
-                Method::GET,
-                &format!("/api/v1/notebooks/{traversal}"),
-                Some(&token),
-                None,
-            )
+            .get(&format!("/api/v1/notebooks/{traversal}"), &token)
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{traversal}");
         s.logged(&format!(
