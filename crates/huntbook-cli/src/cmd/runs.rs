@@ -43,11 +43,18 @@ pub enum Command {
         limit: u32,
     },
     /// A job with its runs, or a run with its job (JSON)
-    Show { id: String },
+    Show {
+        /// A job id or a run id
+        id: String,
+    },
     /// Cancel a job (queued: at once; running: its worker stops it)
-    Cancel { id: String },
+    Cancel {
+        /// A job id, or a run id for its job
+        id: String,
+    },
     /// A run's output so far
     Log {
+        /// A run id, or a job id for its latest run
         id: String,
         /// Keep printing as the run writes, until it ends
         #[arg(long)]

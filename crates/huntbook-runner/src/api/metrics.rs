@@ -161,3 +161,17 @@ pub(crate) async fn scrape(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_line_cannot_be_split_by_what_a_client_sent() {
+        assert_eq!(
+            one_line("a\nPOST / 200 ok\r\tb"),
+            "a\\nPOST / 200 ok\\r\\tb"
+        );
+        assert_eq!(escape_label("a\"b\\c\n"), "a\\\"b\\\\c\\n");
+    }
+}

@@ -217,15 +217,17 @@ pub(crate) async fn log(
     let pairs = query_pairs(pairs, &["after"])?;
     let after = number(&pairs, "after", 0..=u64::MAX >> 1)?.unwrap_or(0);
     let run = match find(&state, &id).await? {
-        Found::Run(run) => Some(run),
-        Found::Job(job) => latest_runs(&state, job.id, 1).await?.pop(),
-    };
-    let Some(run) = run else {
-        // Queued, never run: nothing written yet.
-        return Ok(Json(json!({
-            "run_id": null, "state": "queued", "offset": after, "next": after,
-            "text": "", "progress": null, "finished": false,
-        })));
+        Found::Run(run) => run,
+        Found::Job(job) => match latest_runs(&state, job.id, 1).await?.pop() {
+            Some(run) => run,
+            // Never run (yet): nothing written; a job cancelled before it ran is finished.
+            None => {
+                return Ok(Json(json!({
+                    "run_id": null, "state": job.state.as_str(), "offset": after, "next": after,
+                    "text": "", "progress": null, "finished": job.state.is_terminal(),
+                })))
+            }
+        },
     };
     let page = state.store.run_log(run.id, after, LOG_PAGE).await?;
     Ok(Json(json!({

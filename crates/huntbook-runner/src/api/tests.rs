@@ -452,6 +452,9 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
     );
     let (_, again) = s.cancel(&ids[1], &token).await;
     assert_eq!(again["result"], "already_finished");
+    let (_, never_ran) = s.get(&format!("/api/v1/runs/{}/log", ids[1]), &token).await;
+    assert_eq!(never_ran["state"], "cancelled");
+    assert_eq!(never_ran["finished"], true);
     assert_eq!(
         s.store.job(ids[1].parse().unwrap()).await.unwrap().state,
         State::Cancelled
