@@ -171,7 +171,7 @@ fn show(dir: &Path, serve: &Serve, token: &str, id: &str) -> Value {
 fn until_state(dir: &Path, serve: &Serve, token: &str, id: &str, state: &str) -> Value {
     wait_for(Duration::from_secs(60), || {
         let job = show(dir, serve, token, id);
-        (job["state"] == state).then_some(job)
+        (job["job"]["state"] == state).then_some(job)
     })
     .unwrap_or_else(|| panic!("job {id} never {state}: {}", show(dir, serve, token, id)))
 }
@@ -192,12 +192,18 @@ fn submit_list_show_log_and_cancel_through_the_service() {
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     let id = ran.stdout.trim().to_owned();
     assert!(ran.stderr.contains("succeeded"), "{}", ran.stderr);
-    let job = show(dir, &serve, &token, &id);
+    let detail = show(dir, &serve, &token, &id);
+    let job = &detail["job"];
     assert_eq!(
         (job["state"].as_str(), job["parameters"]["x"].as_i64()),
         (Some("succeeded"), Some(21))
     );
-    let run_id = job["runs"][0]["id"].as_str().unwrap().to_owned();
+    let run_id = detail["runs"][0]["id"].as_str().unwrap().to_owned();
+    // The parameters cell, the injected one, the cell that prints: the last of three.
+    assert_eq!(
+        detail["progress"],
+        serde_json::json!({"cell": 3, "total": 3})
+    );
     let output = dir
         .join("huntbook-outputs/double")
         .join(format!("{run_id}.ipynb"));
@@ -250,7 +256,7 @@ fn submit_list_show_log_and_cancel_through_the_service() {
     );
     let later = later.stdout.trim().to_owned();
     assert_eq!(
-        show(dir, &serve, &token, &later)["not_before"],
+        show(dir, &serve, &token, &later)["job"]["not_before"],
         "2099-01-01T00:00:00.000Z"
     );
     let cancelled = cli(dir, &serve, &token, &["runs", "cancel", &later]);
@@ -360,7 +366,7 @@ fn after_kill_9_and_a_restart_every_accepted_job_ends_with_a_reason() {
     let serve = Serve::start(dir);
     for id in &accepted {
         wait_for(Duration::from_secs(150), || {
-            let state = show(dir, &serve, &token, id)["state"]
+            let state = show(dir, &serve, &token, id)["job"]["state"]
                 .as_str()
                 .unwrap()
                 .to_owned();

@@ -74,7 +74,7 @@ impl RunObserver for LiveObserver {
         // The writer stops only after the run, so a send cannot fail before.
         let _ = self.0.send(Event::Progress(Progress {
             cell: count(index + 1),
-            cells: count(total),
+            total: count(total),
         }));
     }
 
@@ -190,7 +190,7 @@ mod tests {
             &page.text[..40]
         );
         assert!(page.text.ends_with("line 199\n") && !page.text.contains("hunter2"));
-        assert_eq!(page.progress, Some(Progress { cell: 3, cells: 3 }));
+        assert_eq!(page.progress, Some(Progress { cell: 3, total: 3 }));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
-    /// A job with its runs, or a run with its job (JSON)
+    /// A job with its runs, or a run with its job, and its progress (JSON)
     Show {
         /// A job id or a run id
         id: String,

@@ -57,10 +57,15 @@ pub fn run(args: Args) -> u8 {
         Ok(loaded) => loaded,
         Err(e) => return super::fail(e),
     };
-    // Resolved before any runtime starts: vault sources block on their own.
-    let scrubber = match secrets(&config, &service) {
-        Ok(scrubber) => scrubber,
-        Err(e) => return super::fail(e),
+    // Resolved before any runtime starts: vault sources block on their own. Only
+    // the scrubber is used yet: parameters holding a secret are refused, and the live
+    // log hides them.
+    let scrubber = match service.resolve_secrets(&huntbook_http::vault::resolver(&config)) {
+        Ok(secrets) => secrets.scrubber().clone(),
+        Err(problems) => {
+            let lines: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+            return super::fail(format!("the notebooks' secrets:\n{}", lines.join("\n")));
+        }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,24 +75,6 @@ pub fn run(args: Args) -> u8 {
         Ok(()) => 0,
         Err(e) => super::fail(e),
     }
-}
-
-/// Every secret the catalogue's notebooks declare, to refuse them as parameter values.
-fn secrets(
-    config: &huntbook_core::config::Config,
-    service: &ServiceConfig,
-) -> Result<Scrubber, String> {
-    let resolver = huntbook_http::vault::resolver(config);
-    let mut values = Vec::new();
-    for notebook in service.notebooks.values() {
-        for (variable, reference) in &notebook.secrets {
-            let secret = resolver
-                .resolve(reference)
-                .map_err(|e| format!("notebook {:?}: secret {variable}: {e}", notebook.name))?;
-            values.push(secret.expose().to_owned());
-        }
-    }
-    Ok(Scrubber::new(values))
 }
 
 async fn serve(args: Args, service: ServiceConfig, scrubber: Scrubber) -> Result<(), String> {

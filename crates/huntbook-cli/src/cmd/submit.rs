@@ -87,26 +87,16 @@ pub async fn wait(client: &ApiClient, id: &str) -> Result<Value, String> {
     );
     spinner.enable_steady_tick(Duration::from_millis(120));
     let job = loop {
-        let job = client.get(&["api", "v1", "runs", id], &[]).await?;
+        let mut detail = client.get(&["api", "v1", "runs", id], &[]).await?;
+        let job = detail["job"].take();
         let state = job["state"].as_str().unwrap_or("?").to_owned();
         if !matches!(state.as_str(), "queued" | "running") {
             break job;
         }
         let mut message = format!("{} {state}", job["notebook"].as_str().unwrap_or(""));
-        if state == "running" {
-            // Only the progress is wanted: ask from far past the text.
-            let log = client
-                .get(
-                    &["api", "v1", "runs", id, "log"],
-                    &[("after", (u64::MAX >> 1).to_string())],
-                )
-                .await?;
-            if let (Some(cell), Some(cells)) = (
-                log["progress"]["cell"].as_u64(),
-                log["progress"]["cells"].as_u64(),
-            ) {
-                message.push_str(&format!(": cell {cell} of {cells}"));
-            }
+        let progress = &detail["progress"];
+        if let (Some(cell), Some(total)) = (progress["cell"].as_u64(), progress["total"].as_u64()) {
+            message.push_str(&format!(": cell {cell} of {total}"));
         }
         spinner.set_message(message);
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -152,7 +152,8 @@ fn routes() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
     ]
 }
 
-/// The API over `state`.
+/// The API over `state`, with the dashboard's page and assets (which hold no data
+/// and need no token).
 pub fn router(state: ApiState) -> Router {
     let router = routes()
         .into_iter()
@@ -160,6 +161,7 @@ pub fn router(state: ApiState) -> Router {
             router.route(path, handler)
         });
     router
+        .merge(crate::dashboard::routes())
         .fallback(error::no_route)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -114,7 +114,12 @@ pub(crate) async fn list(
     let mut listed = Vec::new();
     for job in state.store.jobs(filter).await? {
         let latest = latest_runs(&state, job.id, 1).await?;
-        listed.push(view::job_with_runs(&job, &latest));
+        let mut value = view::job(&job);
+        value["started_at"] = latest
+            .first()
+            .map_or(Value::Null, |run| view::run(run)["started_at"].take());
+        value["runs"] = latest.iter().map(view::run).collect();
+        listed.push(value);
     }
     Ok(Json(json!({ "jobs": listed })))
 }
@@ -160,7 +165,8 @@ async fn find(state: &ApiState, id: &str) -> Result<Found, ApiError> {
     }
 }
 
-/// `GET /api/v1/runs/{id}`: a job with all its runs, or a run with its job.
+/// `GET /api/v1/runs/{id}`: `{job, runs, progress}` for a job id (its runs in
+/// attempt order, the progress of the latest), `{run, job, progress}` for a run id.
 pub(crate) async fn show(
     caller: Caller,
     State(state): State<ApiState>,
@@ -169,14 +175,26 @@ pub(crate) async fn show(
     caller.require(Scope::Read)?;
     Ok(Json(match find(&state, &id).await? {
         Found::Job(job) => {
-            let runs = latest_runs(&state, job.id, u32::MAX).await?;
-            view::job_with_runs(&job, &runs)
+            let mut runs = latest_runs(&state, job.id, u32::MAX).await?;
+            runs.reverse();
+            let progress = match runs.last() {
+                Some(latest) => state.store.progress(latest.id).await?,
+                None => None,
+            };
+            json!({
+                "job": view::job(&job),
+                "runs": runs.iter().map(view::run).collect::<Vec<_>>(),
+                "progress": progress.map(view::progress),
+            })
         }
         Found::Run(run) => {
             let job = state.store.job(run.job_id).await?;
-            let mut value = view::run(&run);
-            value["job"] = view::job(&job);
-            value
+            let progress = state.store.progress(run.id).await?;
+            json!({
+                "run": view::run(&run),
+                "job": view::job(&job),
+                "progress": progress.map(view::progress),
+            })
         }
     }))
 }
@@ -236,7 +254,7 @@ pub(crate) async fn log(
         "offset": after,
         "next": page.next,
         "text": page.text,
-        "progress": page.progress.map(|p| json!({"cell": p.cell, "cells": p.cells})),
+        "progress": page.progress.map(view::progress),
         "finished": run.state.is_terminal() && !page.more,
     })))
 }

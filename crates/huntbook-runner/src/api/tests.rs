@@ -370,7 +370,7 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
         .append_log(
             claim.run.id,
             "looking up 1.1.1.1\n".into(),
-            Some(Progress { cell: 2, cells: 5 }),
+            Some(Progress { cell: 2, total: 5 }),
         )
         .await
         .unwrap();
@@ -385,6 +385,8 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
     );
     assert_eq!(jobs[1]["runs"][0]["id"], claim.run.id.to_string());
     assert_eq!(jobs[0]["runs"], json!([]));
+    assert_eq!(jobs[1]["started_at"], jobs[1]["runs"][0]["started_at"]);
+    assert!(jobs[0]["started_at"].is_null());
     let (_, running) = s
         .get(
             "/api/v1/runs?status=running&notebook=ip_context&limit=5",
@@ -395,16 +397,18 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
 
     let (_, job) = s.get(&format!("/api/v1/runs/{}", ids[0]), &token).await;
     assert_eq!(
-        (job["kind"].as_str(), job["runs"][0]["worker"].as_str()),
-        (Some("job"), Some("w1"))
+        (job["job"]["id"].as_str(), job["runs"][0]["worker"].as_str()),
+        (Some(ids[0].as_str()), Some("w1"))
     );
+    assert_eq!(job["progress"], json!({"cell": 2, "total": 5}));
     let (_, run) = s
         .get(&format!("/api/v1/runs/{}", claim.run.id), &token)
         .await;
     assert_eq!(
-        (run["kind"].as_str(), run["job"]["id"].as_str()),
+        (run["run"]["kind"].as_str(), run["job"]["id"].as_str()),
         (Some("run"), Some(ids[0].as_str()))
     );
+    assert_eq!(run["progress"]["cell"], 2);
     let (status, _) = s
         .get("/api/v1/runs/3f1e9c1e-0000-4000-8000-000000000000", &token)
         .await;
@@ -421,7 +425,7 @@ async fn jobs_are_listed_shown_cancelled_and_their_log_read() {
             (log["next"].as_u64(), log["finished"].as_bool()),
             (Some(19), Some(false))
         );
-        assert_eq!(log["progress"], json!({"cell": 2, "cells": 5}));
+        assert_eq!(log["progress"], json!({"cell": 2, "total": 5}));
     }
     let (_, rest) = s
         .get(&format!("/api/v1/runs/{}/log?after=11", ids[0]), &token)
@@ -571,6 +575,13 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         .map(|(method, path, _)| (method.to_string(), path.to_string()))
         .collect();
     assert_eq!(documented, served);
+    // The dashboard's page comes from the same server, outside the API and its tokens.
+    let page = s.request(Method::GET, "/", None).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     // Each documented operation that needs a token says so, and the rest do not.
     for (method, path) in &documented {
         let op = &doc["paths"][path][method.to_lowercase()];

@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use crate::model::{Job, Run};
+use crate::store::Progress;
 
 fn time(t: DateTime<Utc>) -> Value {
     Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true))
@@ -36,11 +37,9 @@ pub(crate) fn job(job: &Job) -> Value {
     })
 }
 
-/// A job with some of its runs under `runs` (newest first).
-pub(crate) fn job_with_runs(j: &Job, runs: &[Run]) -> Value {
-    let mut value = job(j);
-    value["runs"] = runs.iter().map(run).collect();
-    value
+/// Which cell of how many a run is at.
+pub(crate) fn progress(progress: Progress) -> Value {
+    json!({"cell": progress.cell, "total": progress.total})
 }
 
 /// A run.

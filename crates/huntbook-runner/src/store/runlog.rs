@@ -17,7 +17,7 @@ pub struct Progress {
     /// The cell running (1-based) or last finished.
     pub cell: u32,
     /// How many cells the notebook has.
-    pub cells: u32,
+    pub total: u32,
 }
 
 /// Part of a run's log.
@@ -71,11 +71,30 @@ async fn append(
     if let Some(p) = progress {
         tx.execute(
             "UPDATE runs SET cell = $2, cells = $3 WHERE id = $1",
-            &[id, Param::int(p.cell), Param::int(p.cells)],
+            &[id, Param::int(p.cell), Param::int(p.total)],
         )
         .await?;
     }
     Ok(offset(new_end))
+}
+
+async fn progress(tx: &mut Tx<'_>, run: Uuid) -> Result<Option<Progress>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT cell, cells FROM runs WHERE id = $1",
+            &[Param::text(run.to_string())],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        return Err(StoreError::RunNotFound(run));
+    };
+    Ok(match (row.opt_int(0)?, row.opt_int(1)?) {
+        (Some(cell), Some(total)) => Some(Progress {
+            cell: u32::try_from(cell).unwrap_or(0),
+            total: u32::try_from(total).unwrap_or(0),
+        }),
+        _ => None,
+    })
 }
 
 async fn read(
@@ -84,23 +103,8 @@ async fn read(
     after: u64,
     max_bytes: usize,
 ) -> Result<LogPage, StoreError> {
+    let progress = progress(tx, run).await?;
     let id = Param::text(run.to_string());
-    let rows = tx
-        .query(
-            "SELECT cell, cells FROM runs WHERE id = $1",
-            std::slice::from_ref(&id),
-        )
-        .await?;
-    let Some(row) = rows.first() else {
-        return Err(StoreError::RunNotFound(run));
-    };
-    let progress = match (row.opt_int(0)?, row.opt_int(1)?) {
-        (Some(cell), Some(cells)) => Some(Progress {
-            cell: u32::try_from(cell).unwrap_or(0),
-            cells: u32::try_from(cells).unwrap_or(0),
-        }),
-        _ => None,
-    };
     let after_param = i64::try_from(after).unwrap_or(i64::MAX);
     let chunks = tx
         .query(
@@ -146,6 +150,12 @@ impl JobStore {
             .await
     }
 
+    /// Which cell `run` is at, once it started one.
+    pub async fn progress(&self, run: Uuid) -> Result<Option<Progress>, StoreError> {
+        self.transact(false, move |tx| Box::pin(progress(tx, run)))
+            .await
+    }
+
     /// `run`'s log from byte `after`, about `max_bytes` of it at most (one chunk
     /// even when larger), with its progress.
     pub async fn run_log(
@@ -180,7 +190,7 @@ mod tests {
             ("", 0, None)
         );
 
-        let at = Progress { cell: 1, cells: 3 };
+        let at = Progress { cell: 1, total: 3 };
         assert_eq!(
             store
                 .append_log(run, "héllo\n".into(), Some(at))
