@@ -107,7 +107,11 @@ async fn write(
                 }
             };
             match event {
-                Some(Event::Text(piece)) => text.push_str(&live.push(&piece)),
+                // Past the limit a flood is only drained, not copied and scrubbed.
+                Some(Event::Text(piece)) if written + text.len() <= MAX_LOG => {
+                    text.push_str(&live.push(&piece))
+                }
+                Some(Event::Text(_)) => {}
                 Some(Event::Progress(p)) => progress = Some(p),
                 Some(Event::End) | None => {
                     open = false;
