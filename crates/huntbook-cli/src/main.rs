@@ -39,6 +39,10 @@ Examples:
   huntbook ti lookup 38.75.137.9 evil-site.com                      # threat intel
   huntbook analyse timeseries bytes.csv --time TimeGenerated --value TotalBytesSent -o scored.csv
   huntbook plot timeline events.csv --group-by Operation -o timeline.html  # an interactive chart
+  huntbook serve                                                    # API + workers (huntbook.yaml)
+  huntbook token create --scope run                                 # an API token, shown once
+  huntbook submit ip_context -p ip_address 1.2.3.4 --wait           # run through the service
+  huntbook runs list --status failed                                # what the service ran
 
 Tables are CSV, JSON lines (.jsonl) or Parquet, by file extension.
 
@@ -69,6 +73,10 @@ enum Command {
     Ti(cmd::ti::Args),
     Analyse(cmd::analyse::Args),
     Plot(cmd::plot::Args),
+    Serve(cmd::serve::Args),
+    Token(cmd::token::Args),
+    Submit(cmd::submit::Args),
+    Runs(cmd::runs::Args),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +99,10 @@ fn main() -> ExitCode {
         Command::Ti(args) => cmd::ti::run(args),
         Command::Analyse(args) => cmd::analyse::run(args),
         Command::Plot(args) => cmd::plot::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Token(args) => cmd::token::run(args),
+        Command::Submit(args) => cmd::submit::run(args),
+        Command::Runs(args) => cmd::runs::run(args),
     };
     ExitCode::from(code)
 }

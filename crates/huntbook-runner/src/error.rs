@@ -30,6 +30,10 @@ pub enum StoreError {
     #[error("no run with id {0}")]
     RunNotFound(Uuid),
 
+    /// No API token with this id.
+    #[error("no API token with id {0} (`huntbook token list` shows them)")]
+    TokenNotFound(Uuid),
+
     /// The run is no longer running (it finished, or its lease ran out and it was
     /// reaped), so its worker must stop working on it.
     #[error("run {run} is {state}, no longer running: its worker must stop")]

@@ -59,11 +59,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod api;
 mod clock;
 mod config;
 pub mod dashboard;
 mod error;
 pub mod findings;
+mod live_log;
 mod model;
 mod options;
 pub mod outputs;
@@ -84,5 +86,8 @@ pub use model::{
 };
 pub use options::{Backoff, Limits, StoreOptions};
 pub use outputs::Publisher;
-pub use store::{JobStore, StoreLocation};
+pub use store::{
+    IssuedToken, JobStore, LogPage, Progress, RunDurations, Scope, StoreLocation, TokenInfo,
+    TOKEN_PREFIX,
+};
 pub use worker::{Worker, WorkerOptions};

@@ -16,13 +16,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use huntbook_kernel::engine::{EngineOptions, RunObserver};
+use huntbook_kernel::engine::EngineOptions;
 use huntbook_kernel::run::{execute_notebook, ExecuteRequest, Failure};
 use huntbook_kernel::LaunchOptions;
 use huntbook_notebook::params::{ParamValue, Parameters};
+use huntbook_notebook::secrets::Scrubber;
 use tokio::sync::watch;
 
 use crate::error::StoreError;
+use crate::live_log::LiveLog;
 use crate::model::{Claim, Job, Outcome, Settled};
 use crate::outputs::Publisher;
 use crate::store::JobStore;
@@ -49,6 +51,8 @@ pub struct WorkerOptions {
     /// The after-run step: store the output notebook written below `output_dir` and
     /// raise the run's finding; `None` leaves the notebook where the engine wrote it.
     pub after_run: Option<Arc<Publisher>>,
+    /// The service's secrets, scrubbed from each run's live log.
+    pub scrubber: Scrubber,
 }
 
 impl WorkerOptions {
@@ -69,6 +73,7 @@ impl WorkerOptions {
             heartbeat_every: Duration::from_secs(10),
             idle_wait: Duration::from_secs(1),
             after_run: None,
+            scrubber: Scrubber::new(Vec::<String>::new()),
         }
     }
 }
@@ -159,7 +164,8 @@ impl Worker {
         };
         let timeout = claim.job.timeout.unwrap_or(self.options.default_timeout);
         let (stop_tx, mut stop_rx) = watch::channel(None);
-        let mut observer = Silent;
+        let live_log = LiveLog::start(self.store.clone(), claim.run.id, &self.options.scrubber);
+        let mut observer = live_log.observer();
         let run = execute_notebook(&request, &mut observer, &mut stop_rx);
         tokio::pin!(run);
         let deadline = tokio::time::sleep(timeout);
@@ -185,6 +191,7 @@ impl Worker {
                 let _ = stop_tx.send(Some(STOP_SIGNAL));
             }
         };
+        live_log.finish().await;
         (stopped, outcome(stopped, report))
     }
 
@@ -259,11 +266,6 @@ fn outcome(
         },
     }
 }
-
-/// Unattended runs report through the store, not a terminal.
-struct Silent;
-
-impl RunObserver for Silent {}
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -13,10 +13,15 @@ pub mod plot;
 pub mod proctree;
 pub mod query;
 pub mod run;
+pub mod runs;
 pub mod sample_data;
 pub mod scraps;
+pub mod serve;
+pub mod service;
+pub mod submit;
 pub mod table_io;
 pub mod ti;
+pub mod token;
 
 /// Prints an error for the user and returns the usage exit code.
 pub fn fail(message: impl std::fmt::Display) -> u8 {

@@ -44,7 +44,7 @@ pub enum EntityError {
 }
 
 /// The JSON type of `value`, for messages.
-pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
+pub fn json_type(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",

@@ -65,7 +65,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use error::EntityError;
+pub use error::{json_type, EntityError};
 pub use graph::{EntityGraph, EntityId};
 pub use identity::dedupe;
 pub use pivot::{param_anchors, pivot_params};

@@ -10,9 +10,12 @@ mod findings;
 mod incidents;
 mod ops;
 mod postgres;
+mod runlog;
 mod schema;
 mod sqlite;
 mod triggers;
+mod stats;
+mod tokens;
 mod tx;
 
 #[cfg(test)]
@@ -34,6 +37,10 @@ use crate::options::StoreOptions;
 use postgres::PostgresBackend;
 use sqlite::SqliteBackend;
 use tx::{Tx, TxFuture};
+
+pub use runlog::{LogPage, Progress};
+pub use stats::RunDurations;
+pub use tokens::{IssuedToken, Scope, TokenInfo, TOKEN_PREFIX};
 
 /// Where a store lives. Shown (`Display`, `Debug`) with a URL's password masked.
 #[derive(Clone, PartialEq, Eq)]

@@ -96,6 +96,27 @@ CREATE TABLE trigger_state (
     updated_at BIGINT NOT NULL
 );
 ",
+    "
+CREATE TABLE tokens (
+    seq {seq},
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT,
+    revoked_at BIGINT
+);
+ALTER TABLE runs ADD COLUMN cell BIGINT;
+ALTER TABLE runs ADD COLUMN cells BIGINT;
+CREATE TABLE run_log (
+    run_id TEXT NOT NULL REFERENCES runs (id),
+    start_at BIGINT NOT NULL,
+    end_at BIGINT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (run_id, start_at)
+);
+",
 ];
 
 /// The schema version this build writes.
