@@ -176,6 +176,35 @@ fn until_state(dir: &Path, serve: &Serve, token: &str, id: &str, state: &str) ->
     .unwrap_or_else(|| panic!("job {id} never {state}: {}", show(dir, serve, token, id)))
 }
 
+/// `GET path` with the token: the status and the body.
+fn get(serve: &Serve, token: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = serve.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
+}
+
+/// The stored output notebook whose name holds `run_id`, below `folder`.
+fn stored_output(folder: &Path, run_id: &str) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(folder).ok()?.flatten().find_map(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            stored_output(&path, run_id)
+        } else {
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            (name.contains(run_id) && name.ends_with(".ipynb")).then_some(path)
+        }
+    })
+}
+
 #[test]
 fn submit_list_show_log_and_cancel_through_the_service() {
     let folder = service_folder();
@@ -204,12 +233,22 @@ fn submit_list_show_log_and_cancel_through_the_service() {
         detail["progress"],
         serde_json::json!({"cell": 3, "total": 3})
     );
-    let output = dir
-        .join("huntbook-outputs/double")
-        .join(format!("{run_id}.ipynb"));
+    // Stored under the naming scheme (`outputs/{year}/{month}/{day}/double__RUN_..._DATE.ipynb`).
+    let output = stored_output(&dir.join("outputs"), &run_id)
+        .unwrap_or_else(|| panic!("no output notebook of run {run_id} below {}", dir.display()));
     assert!(std::fs::read_to_string(&output)
         .unwrap()
         .contains("result 42"));
+    // The same notebook through the API, and what else the run left.
+    let (status, body) = get(&serve, &token, &format!("/api/v1/runs/{run_id}/output.ipynb"));
+    assert_eq!(status, 200);
+    assert!(body.contains("result 42"));
+    let (status, body) = get(&serve, &token, &format!("/api/v1/runs/{id}/output.html"));
+    assert_eq!(status, 404, "no finding, so no HTML copy: {body}");
+    let (status, body) = get(&serve, &token, "/api/v1/findings");
+    assert_eq!((status, body.as_str()), (200, r#"{"findings":[]}"#));
+    let (status, body) = get(&serve, &token, "/api/v1/incidents?limit=5");
+    assert_eq!((status, body.as_str()), (200, r#"{"incidents":[]}"#));
     let log = cli(dir, &serve, &token, &["runs", "log", &run_id]);
     assert_eq!(
         (log.code, log.stdout.as_str()),

@@ -376,6 +376,14 @@ pub struct ServiceSecrets {
 }
 
 impl ServiceSecrets {
+    /// No secrets: for workers outside a configured service.
+    pub fn none() -> ServiceSecrets {
+        ServiceSecrets {
+            per_notebook: BTreeMap::new(),
+            scrubber: Scrubber::new(Vec::<String>::new()),
+        }
+    }
+
     /// The (environment variable, value) pairs a notebook's kernel gets.
     pub fn for_notebook(&self, notebook: &str) -> &[(String, Secret)] {
         self.per_notebook.get(notebook).map_or(&[], Vec::as_slice)

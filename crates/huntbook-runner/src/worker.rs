@@ -18,11 +18,11 @@ use std::time::Duration;
 
 use huntbook_kernel::engine::EngineOptions;
 use huntbook_kernel::run::{execute_notebook, ExecuteRequest, Failure};
-use huntbook_kernel::LaunchOptions;
+use huntbook_kernel::{KernelPool, LaunchOptions};
 use huntbook_notebook::params::{ParamValue, Parameters};
-use huntbook_notebook::secrets::Scrubber;
 use tokio::sync::watch;
 
+use crate::config::{ServiceConfig, ServiceSecrets};
 use crate::error::StoreError;
 use crate::live_log::LiveLog;
 use crate::model::{Claim, Job, Outcome, Settled};
@@ -51,11 +51,53 @@ pub struct WorkerOptions {
     /// The after-run step: store the output notebook written below `output_dir` and
     /// raise the run's finding; `None` leaves the notebook where the engine wrote it.
     pub after_run: Option<Arc<Publisher>>,
-    /// The service's secrets, scrubbed from each run's live log.
-    pub scrubber: Scrubber,
+    /// Each notebook's secrets, which its kernel gets as environment variables and
+    /// which are scrubbed from outputs and the live log.
+    pub secrets: ServiceSecrets,
+    /// Start kernels with only a base environment of ours plus the notebook's secrets
+    /// (what a service does, so that no notebook sees the service's own credentials).
+    pub isolate_env: bool,
+    /// The most memory each notebook's kernel may use, in bytes, by notebook name.
+    pub memory_max: BTreeMap<String, u64>,
+    /// Take kernels from this pool of pre-started ones.
+    pub pool: Option<KernelPool>,
 }
 
 impl WorkerOptions {
+    /// A worker of the service configured in `service`: its notebooks, their secrets
+    /// and memory limits, kernels started isolated.
+    pub fn from_service(
+        name: impl Into<String>,
+        service: &ServiceConfig,
+        secrets: ServiceSecrets,
+        output_dir: impl Into<PathBuf>,
+    ) -> WorkerOptions {
+        let notebooks = service
+            .notebooks
+            .values()
+            .map(|n| (n.name.clone(), n.path.clone()))
+            .collect();
+        let mut options = WorkerOptions::new(name, notebooks, output_dir);
+        options.secrets = secrets;
+        options.isolate_env = true;
+        options.memory_max = service
+            .notebooks
+            .values()
+            .filter_map(|n| Some((n.name.clone(), n.memory_max?)))
+            .collect();
+        options
+    }
+
+    /// How a kernel for `notebook` is started, before its secrets are added to the
+    /// environment (the engine adds them): what a pooled kernel must match.
+    pub fn launch_options(&self, notebook: &str) -> LaunchOptions {
+        LaunchOptions {
+            isolate_env: self.isolate_env,
+            memory_max: self.memory_max.get(notebook).copied(),
+            ..LaunchOptions::default()
+        }
+    }
+
     /// A worker named `name` running `notebooks`, writing below `output_dir`: one-hour
     /// timeout, a heartbeat every 10 s, one idle second between empty claims.
     pub fn new(
@@ -73,7 +115,10 @@ impl WorkerOptions {
             heartbeat_every: Duration::from_secs(10),
             idle_wait: Duration::from_secs(1),
             after_run: None,
-            scrubber: Scrubber::new(Vec::<String>::new()),
+            secrets: ServiceSecrets::none(),
+            isolate_env: false,
+            memory_max: BTreeMap::new(),
+            pool: None,
         }
     }
 }
@@ -164,7 +209,11 @@ impl Worker {
         };
         let timeout = claim.job.timeout.unwrap_or(self.options.default_timeout);
         let (stop_tx, mut stop_rx) = watch::channel(None);
-        let live_log = LiveLog::start(self.store.clone(), claim.run.id, &self.options.scrubber);
+        let live_log = LiveLog::start(
+            self.store.clone(),
+            claim.run.id,
+            self.options.secrets.scrubber(),
+        );
         let mut observer = live_log.observer();
         let run = execute_notebook(&request, &mut observer, &mut stop_rx);
         tokio::pin!(run);
@@ -223,17 +272,15 @@ impl Worker {
             inject_input_path: false,
             inject_output_path: false,
             engine: EngineOptions {
-                launch: LaunchOptions::default(),
+                launch: self.options.launch_options(&job.notebook),
                 execution_timeout: None,
                 interrupt_grace: Duration::from_secs(5),
                 allow_errors: false,
                 autosave_every: Duration::from_secs(10),
                 max_cell_output: 1 << 20,
-                pool: None,
+                pool: self.options.pool.clone(),
             },
-            // Per-notebook secrets come with the service's configuration (huntbook.yaml);
-            // until then a worker passes none, and parameters are still checked.
-            secrets: Vec::new(),
+            secrets: self.options.secrets.for_notebook(&job.notebook).to_vec(),
         })
     }
 }

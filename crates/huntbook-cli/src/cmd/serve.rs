@@ -9,16 +9,18 @@
 //! exits at once (the store's leases then expire and the runs are retried or
 //! failed, as for a killed process).
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args as ClapArgs;
-use huntbook_notebook::secrets::Scrubber;
+use huntbook_core::secret::SecretResolver;
+use huntbook_data::remote::azure::credential_from_config;
+use huntbook_kernel::{find_kernelspec, Discovery, KernelPool};
 use huntbook_runner::api::{router, ApiState, Liveness};
-use huntbook_runner::{JobStore, ServiceConfig, Worker, WorkerOptions};
+use huntbook_runner::triggers::{self, SourceAccess};
+use huntbook_runner::{JobStore, Publisher, ServiceConfig, ServiceSecrets, Worker, WorkerOptions};
 use tokio::sync::watch;
 
 use super::service::{open_store, ConfigArg};
@@ -41,13 +43,20 @@ pub struct Args {
     /// A Python interpreter or virtualenv whose kernels run the notebooks
     #[arg(long, value_name = "PATH", env = "HUNTBOOK_PYTHON")]
     pub python: Option<PathBuf>,
-    /// Where output notebooks go (NOTEBOOK/RUN_ID.ipynb below it)
-    #[arg(long, value_name = "DIR", default_value = "huntbook-outputs")]
+    /// Where notebooks are written while they run, before they are stored as
+    /// Service.outputs says
+    #[arg(long, value_name = "DIR", default_value = "huntbook-running")]
     pub output_dir: PathBuf,
 }
 
 /// How often the reaper looks for runs whose worker stopped heartbeating.
 const REAP_EVERY: Duration = Duration::from_secs(15);
+
+/// How often deliveries of findings that failed are tried again.
+const DELIVER_EVERY: Duration = Duration::from_secs(30);
+
+/// How often outputs past their retention are looked for.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// How long a worker whose store stopped answering waits before trying again.
 const WORKER_RETRY: Duration = Duration::from_secs(5);
@@ -57,11 +66,10 @@ pub fn run(args: Args) -> u8 {
         Ok(loaded) => loaded,
         Err(e) => return super::fail(e),
     };
-    // Resolved before any runtime starts: vault sources block on their own. Only
-    // the scrubber is used yet: parameters holding a secret are refused, and the live
-    // log hides them.
-    let scrubber = match service.resolve_secrets(&huntbook_http::vault::resolver(&config)) {
-        Ok(secrets) => secrets.scrubber().clone(),
+    // Resolved before any runtime starts: vault sources block on their own.
+    let resolver = huntbook_http::vault::resolver(&config);
+    let secrets = match service.resolve_secrets(&resolver) {
+        Ok(secrets) => secrets,
         Err(problems) => {
             let lines: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
             return super::fail(format!("the notebooks' secrets:\n{}", lines.join("\n")));
@@ -71,43 +79,64 @@ pub fn run(args: Args) -> u8 {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(serve(args, service, scrubber)) {
+    match runtime.block_on(serve(args, service, secrets, resolver)) {
         Ok(()) => 0,
         Err(e) => super::fail(e),
     }
 }
 
-async fn serve(args: Args, service: ServiceConfig, scrubber: Scrubber) -> Result<(), String> {
+async fn serve(
+    args: Args,
+    service: ServiceConfig,
+    secrets: ServiceSecrets,
+    resolver: SecretResolver,
+) -> Result<(), String> {
     // Watched from the start, so that a signal sent once the address is printed is
     // never the default (fatal) one.
     use tokio::signal::unix::{signal, SignalKind};
     let watched = signal(SignalKind::interrupt())
         .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
         .map_err(|e| format!("cannot watch for signals: {e}"))?;
+    let service = Arc::new(service);
     let store = Arc::new(open_store(&service).await?);
+    let publisher = Arc::new(
+        Publisher::from_service(&service, store.clone(), &resolver).map_err(|e| e.to_string())?,
+    );
+    let outputs_store = publisher.outputs().clone();
+    let scrubber = Arc::new(secrets.scrubber().clone());
+    let (stop_tx, stop) = watch::channel(false);
+    // Every trigger's settings are checked before anything starts.
+    let access = source_access(&service, resolver);
+    let triggers = triggers::start(
+        service.clone(),
+        store.clone(),
+        scrubber.clone(),
+        &access,
+        stop.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+
     let listener = tokio::net::TcpListener::bind(service.listen)
         .await
         .map_err(|e| format!("cannot listen on {} (Service.listen): {e}", service.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("listening on http://{address}");
-    let _ = std::io::stdout().flush();
 
-    let (stop_tx, stop) = watch::channel(false);
+    let pool = KernelPool::new(1);
     let liveness = Arc::new(Liveness::new(service.workers));
-    let notebooks: BTreeMap<String, PathBuf> = service
-        .notebooks
-        .values()
-        .map(|n| (n.name.clone(), n.path.clone()))
-        .collect();
     let mut workers = Vec::new();
     for i in 0..service.workers {
-        let mut options = WorkerOptions::new(
+        let mut options = WorkerOptions::from_service(
             format!("serve-{}-{i}", std::process::id()),
-            notebooks.clone(),
+            &service,
+            secrets.clone(),
             args.output_dir.clone(),
         );
         options.python = args.python.clone();
-        options.scrubber = scrubber.clone();
+        options.after_run = Some(publisher.clone());
+        options.pool = Some(pool.clone());
+        if i == 0 {
+            warm(&pool, &service, &options);
+        }
         workers.push(start_worker(
             store.clone(),
             options,
@@ -116,11 +145,12 @@ async fn serve(args: Args, service: ServiceConfig, scrubber: Scrubber) -> Result
         )?);
     }
     tokio::spawn(reap(store.clone(), stop.clone()));
+    tokio::spawn(upkeep(publisher, stop.clone()));
+    println!("listening on http://{address}");
+    let _ = std::io::stdout().flush();
 
-    // Triggers start here: schedules, watched folders and pollers each get the
-    // store, the service configuration and `stop`, as the workers do.
-
-    let state = ApiState::new(Arc::new(service), store, Arc::new(scrubber), liveness);
+    let state =
+        ApiState::new(service, store, scrubber, liveness).with_outputs(outputs_store.clone());
     let mut until_stopped = stop.clone();
     tokio::spawn(signals(watched, stop_tx));
     axum::serve(listener, router(state))
@@ -131,13 +161,94 @@ async fn serve(args: Args, service: ServiceConfig, scrubber: Scrubber) -> Result
         .map_err(|e| format!("the API server failed: {e}"))?;
     let running = workers.len();
     eprintln!("huntbook serve: stopping; waiting for {running} workers to finish their notebooks (signal again to stop now)");
+    for trigger in triggers {
+        let _ = trigger.await;
+    }
     tokio::task::spawn_blocking(move || {
         for worker in workers {
             let _ = worker.join();
         }
     })
     .await
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    pool.close().await;
+    Ok(())
+}
+
+/// Start a spare kernel for each notebook, as its runs will start theirs (the same
+/// kernelspec, isolation, memory limit and secrets), so that a triggered run finds
+/// one ready. A notebook whose kernel cannot be found is left to fail its own runs,
+/// which say why.
+fn warm(pool: &KernelPool, service: &ServiceConfig, options: &WorkerOptions) {
+    let discovery = Discovery {
+        python: options.python.clone(),
+    };
+    for entry in service.notebooks.values() {
+        let kernel = match &options.kernel_name {
+            Some(name) => Some(name.clone()),
+            None => huntbook_notebook::io::read_path(&entry.path)
+                .ok()
+                .and_then(|nb| nb.kernel_name().map(str::to_owned)),
+        };
+        let Some(spec) = kernel.and_then(|name| find_kernelspec(&name, &discovery).ok()) else {
+            continue;
+        };
+        let mut launch = options.launch_options(&entry.name);
+        // As the engine adds them to the run's kernel.
+        launch.env.extend(
+            options
+                .secrets
+                .for_notebook(&entry.name)
+                .iter()
+                .map(|(name, value)| (name.clone(), value.expose().to_owned())),
+        );
+        pool.warm(&spec, &launch);
+    }
+}
+
+/// How pollers reach their sources: secrets through the configured vaults, and
+/// Sentinel workspaces signed in as the configuration says for Azure.
+fn source_access(service: &ServiceConfig, resolver: SecretResolver) -> SourceAccess {
+    let config = service.config.clone();
+    let signin = huntbook_http::vault::resolver(&config);
+    SourceAccess {
+        secrets: resolver,
+        azure: Box::new(move |workspace| {
+            credential_from_config(
+                "Microsoft Sentinel",
+                &config,
+                &signin,
+                &["MSSentinel", "AzureSentinel"],
+                Some(&workspace.tenant_id),
+            )
+            .map_err(|e| e.to_string())
+        }),
+        arm_url: None,
+    }
+}
+
+/// Deliveries that failed are tried again when due, and outputs past their
+/// retention are deleted.
+async fn upkeep(publisher: Arc<Publisher>, mut stop: watch::Receiver<bool>) {
+    let mut deliveries = tokio::time::interval(DELIVER_EVERY);
+    let mut retention = tokio::time::interval(RETENTION_EVERY);
+    loop {
+        tokio::select! {
+            _ = deliveries.tick() => {
+                if let Err(e) = publisher.dispatcher().deliver_due().await {
+                    eprintln!("huntbook serve: delivering findings: {e}");
+                }
+            }
+            _ = retention.tick() => match publisher.apply_retention().await {
+                Ok(deleted) if !deleted.is_empty() => {
+                    eprintln!("huntbook serve: retention deleted {} outputs", deleted.len());
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("huntbook serve: retention: {e}"),
+            },
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// One worker on its own thread, counted alive for as long as the thread runs.

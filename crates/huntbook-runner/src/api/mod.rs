@@ -25,6 +25,7 @@
 
 mod auth;
 mod error;
+mod findings;
 mod health;
 mod metrics;
 mod notebooks;
@@ -45,6 +46,7 @@ use axum::Router;
 use huntbook_notebook::secrets::Scrubber;
 
 use crate::config::ServiceConfig;
+use crate::outputs::OutputStore;
 use crate::store::JobStore;
 pub use metrics::Metrics;
 
@@ -101,6 +103,8 @@ pub struct ApiState {
     metrics: Arc<Metrics>,
     liveness: Arc<Liveness>,
     log: RequestLog,
+    /// Where runs' outputs are stored, for reading them back.
+    outputs: Option<OutputStore>,
 }
 
 impl ApiState {
@@ -120,7 +124,14 @@ impl ApiState {
             metrics: Arc::new(Metrics::default()),
             liveness,
             log: Arc::new(|line| eprintln!("{line}")),
+            outputs: None,
         }
+    }
+
+    /// Serve runs' outputs from `outputs` (`GET /api/v1/runs/{id}/output.ipynb`, `.html`).
+    pub fn with_outputs(mut self, outputs: OutputStore) -> ApiState {
+        self.outputs = Some(outputs);
+        self
     }
 
     /// Send the refusal lines somewhere else than stderr.
@@ -140,6 +151,18 @@ fn routes() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
         (Method::GET, "/api/v1/runs/{id}", get(runs::show)),
         (Method::POST, "/api/v1/runs/{id}/cancel", post(runs::cancel)),
         (Method::GET, "/api/v1/runs/{id}/log", get(runs::log)),
+        (
+            Method::GET,
+            "/api/v1/runs/{id}/output.ipynb",
+            get(findings::notebook),
+        ),
+        (
+            Method::GET,
+            "/api/v1/runs/{id}/output.html",
+            get(findings::html),
+        ),
+        (Method::GET, "/api/v1/findings", get(findings::findings)),
+        (Method::GET, "/api/v1/incidents", get(findings::incidents)),
         (Method::GET, "/api/v1/notebooks", get(notebooks::list)),
         (
             Method::GET,

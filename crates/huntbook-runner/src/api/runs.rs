@@ -42,7 +42,7 @@ fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn query_pairs(
+pub(super) fn query_pairs(
     pairs: Result<Query<BTreeMap<String, String>>, QueryRejection>,
     known: &[&str],
 ) -> Result<BTreeMap<String, String>, ApiError> {
@@ -124,7 +124,11 @@ pub(crate) async fn list(
     Ok(Json(json!({ "jobs": listed })))
 }
 
-async fn latest_runs(state: &ApiState, job: Uuid, limit: u32) -> Result<Vec<Run>, StoreError> {
+pub(super) async fn latest_runs(
+    state: &ApiState,
+    job: Uuid,
+    limit: u32,
+) -> Result<Vec<Run>, StoreError> {
     state
         .store
         .runs(RunFilter {
@@ -136,7 +140,7 @@ async fn latest_runs(state: &ApiState, job: Uuid, limit: u32) -> Result<Vec<Run>
 }
 
 /// A job or a run, found by either id.
-enum Found {
+pub(super) enum Found {
     Job(Job),
     Run(Run),
 }
@@ -149,7 +153,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-async fn find(state: &ApiState, id: &str) -> Result<Found, ApiError> {
+pub(super) async fn find(state: &ApiState, id: &str) -> Result<Found, ApiError> {
     let id = parse_id(id)?;
     match state.store.job(id).await {
         Ok(job) => return Ok(Found::Job(job)),

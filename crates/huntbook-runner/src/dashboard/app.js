@@ -213,7 +213,7 @@ async function newRunView(query) {
     }
     try {
       const created = await api("/api/v1/runs", { method: "POST", body: { notebook: chosen.name, parameters } });
-      location.hash = `#/runs/${created.job.id}`;
+      location.hash = `#/runs/${created.id}`;
     } catch (failure) {
       error.textContent = failure.message;
     }

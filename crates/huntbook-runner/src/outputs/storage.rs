@@ -93,6 +93,13 @@ impl OutputStore {
         format!("{}/{}", self.base, path)
     }
 
+    /// The path of a name [`OutputStore::locate`] gave, if it is one of this store's:
+    /// how the API reads back a run's recorded outputs.
+    pub fn path_of(&self, located: &str) -> Option<Path> {
+        let rest = located.strip_prefix(&self.base)?.strip_prefix('/')?;
+        Path::parse(rest).ok()
+    }
+
     fn failed(&self, error: object_store::Error) -> OutputsError {
         OutputsError::Storage {
             location: self.base.clone(),
@@ -167,6 +174,8 @@ mod tests {
                 .to_string()
         );
         assert_eq!(std::fs::read(&location).unwrap(), b"{}");
+        assert_eq!(store.path_of(&location), Some(path.clone()));
+        assert_eq!(store.path_of("/elsewhere/2026/a.ipynb"), None);
         // Replaced whole: no staging file is left beside it.
         store.put(&path, b"{\"v\": 2}".to_vec()).await.unwrap();
         assert_eq!(store.get(&path).await.unwrap(), b"{\"v\": 2}");
