@@ -186,6 +186,11 @@ impl Worker {
     pub async fn serve(&self, mut shutdown: watch::Receiver<bool>) -> Result<(), StoreError> {
         while !*shutdown.borrow_and_update() {
             self.store.reap().await?;
+            // Armed before the claim: a job queued after it found the queue empty
+            // still wakes this worker.
+            let queued = self.store.queued();
+            tokio::pin!(queued);
+            queued.as_mut().enable();
             match self.run_one().await {
                 Ok(Some(_)) | Err(StoreError::RunNotActive { .. }) => continue,
                 Ok(None) => {}
@@ -193,6 +198,7 @@ impl Worker {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.options.idle_wait) => {}
+                _ = &mut queued => {}
                 // A dropped sender can never say "stop" again: stop now.
                 changed = shutdown.changed() => if changed.is_err() { return Ok(()) },
             }

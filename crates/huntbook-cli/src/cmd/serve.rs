@@ -121,7 +121,8 @@ async fn serve(
         .map_err(|e| format!("cannot listen on {} (Service.listen): {e}", service.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
 
-    let pool = KernelPool::new(1);
+    // A spare for each worker, so that runs arriving together all find one.
+    let pool = KernelPool::new(service.workers);
     let liveness = Arc::new(Liveness::new(service.workers));
     let mut workers = Vec::new();
     for i in 0..service.workers {

@@ -14,7 +14,7 @@ use serde_json::Value;
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConfigArg {
     /// The huntbook.yaml to use instead of searching for one
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 }
 

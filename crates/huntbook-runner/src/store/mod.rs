@@ -13,9 +13,9 @@ mod postgres;
 mod runlog;
 mod schema;
 mod sqlite;
-mod triggers;
 mod stats;
 mod tokens;
+mod triggers;
 mod tx;
 
 #[cfg(test)]
@@ -119,6 +119,10 @@ enum Backend {
 pub struct JobStore {
     backend: Backend,
     options: Arc<StoreOptions>,
+    /// Woken by each enqueue through this store, so that idle workers of the same
+    /// process claim at once instead of at their next look (other processes' jobs
+    /// are found by looking).
+    queued: tokio::sync::Notify,
 }
 
 impl fmt::Debug for JobStore {
@@ -147,6 +151,7 @@ impl JobStore {
         let store = JobStore {
             backend,
             options: Arc::new(options),
+            queued: tokio::sync::Notify::new(),
         };
         store
             .transact(true, |tx| Box::pin(schema::migrate(tx)))
@@ -175,8 +180,19 @@ impl JobStore {
     /// [`StoreError::QueueFull`] when the queue holds its capacity of queued jobs.
     pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued, StoreError> {
         let options = self.options.clone();
-        self.transact(true, move |tx| Box::pin(ops::enqueue(tx, job, options)))
-            .await
+        let enqueued = self
+            .transact(true, move |tx| Box::pin(ops::enqueue(tx, job, options)))
+            .await?;
+        if enqueued.created {
+            self.queued.notify_waiters();
+        }
+        Ok(enqueued)
+    }
+
+    /// Resolves at the next enqueue through this store (create it before looking at
+    /// the queue, and enable it, so that a job queued in between is not missed).
+    pub fn queued(&self) -> tokio::sync::futures::Notified<'_> {
+        self.queued.notified()
     }
 
     /// Claim the next job for `worker`: the highest priority, then the oldest, among

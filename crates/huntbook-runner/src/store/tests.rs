@@ -82,7 +82,6 @@ macro_rules! on_both_stores {
 }
 pub(crate) use on_both_stores;
 
-
 on_both_stores!(
     claims_take_the_highest_priority_then_the_oldest,
     not_before_holds_a_job_back,
