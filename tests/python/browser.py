@@ -53,9 +53,11 @@ class ChartPage:
     file). Close it with `close()` or a `with` block; the `chromium` fixture also closes
     the pages a test leaves open."""
 
-    def __init__(self, context: BrowserContext, url: str) -> None:
+    def __init__(self, context: BrowserContext, url: str, origin: str | None = None) -> None:
         self.context = context
         self.url = url
+        # A served page's requests to its own server are its own, not outside requests.
+        self.origin = origin
         self.errors: list[str] = []
         self.requests: list[str] = []
         self.closed = False
@@ -74,7 +76,8 @@ class ChartPage:
             )
 
     def _on_request(self, url: str) -> None:
-        if url != self.url and not url.startswith(LOCAL_SCHEMES):
+        own = self.origin is not None and url.startswith(self.origin + "/")
+        if url != self.url and not own and not url.startswith(LOCAL_SCHEMES):
             self.requests.append(url)
 
     def load(self) -> None:
@@ -161,6 +164,19 @@ class Chromium:
         self._pages.append(chart)
         chart.load()
         return chart
+
+    def open_url(self, url: str, width: int = 1200, height: int = 800) -> ChartPage:
+        """Loads a page served on loopback (the service's dashboard). Requests to its
+        own origin are its own; any other is aborted and recorded, as for files."""
+        origin = "/".join(url.split("/", 3)[:3])
+        context = self.browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+        context.set_default_timeout(15_000)
+        context.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(origin + "/") else route.abort())
+        page = ChartPage(context, url, origin=origin)
+        self._pages.append(page)
+        page.load()
+        return page
 
     def close_pages(self) -> None:
         for chart in self._pages:

@@ -70,12 +70,16 @@ function signIn() {
   const form = document.getElementById("sign-in").content.firstElementChild.cloneNode(true);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    sessionStorage.setItem(TOKEN_KEY, form.elements.token.value.trim());
-    try {
-      await api("/api/v1/notebooks");
+    const token = form.elements.token.value.trim();
+    // Tried before it is kept, so a refused token leaves this form in place.
+    const answer = await fetch("/api/v1/notebooks", { headers: { Authorization: `Bearer ${token}` } });
+    if (answer.ok) {
+      sessionStorage.setItem(TOKEN_KEY, token);
       route();
-    } catch (error) {
-      form.querySelector("[data-role=error]").textContent = error.message;
+    } else {
+      const body = await answer.json().catch(() => null);
+      form.querySelector("[data-role=error]").textContent =
+        (body && body.error) || `${answer.status} ${answer.statusText}`;
     }
   });
   show(form);
@@ -198,18 +202,23 @@ async function newRunView(query) {
   const chosen = notebooks.find((n) => n.name === query.get("notebook")) || notebooks[0];
   const picker = el("select", { name: "notebook", "data-testid": "notebook" }, notebooks.map((n) => el("option", { value: n.name, selected: n === chosen }, n.name)));
   picker.addEventListener("change", () => { location.hash = `#/new?notebook=${encodeURIComponent(picker.value)}`; });
-  const fields = chosen.parameters.map((p) => el("label", {}, p.name, el("small", {}, [p.type !== "None" ? p.type : "", p.help].filter(Boolean).join(" — ")),
-    el("input", { name: p.name, value: p.default, "data-type": p.type, "data-default": p.default })));
+  const fields = chosen.parameters.map((p) => {
+    // A string default shows without its Python quotes, and what is typed stays text.
+    const quoted = /^(['"])(.*)\1$/s.exec(p.default.trim());
+    const shown = quoted ? quoted[2] : p.default;
+    return el("label", {}, p.name, el("small", {}, [p.type !== "None" ? p.type : "", p.help].filter(Boolean).join(" — ")),
+      el("input", { name: p.name, value: shown, "data-kind": quoted || p.type === "str" ? "text" : "literal", "data-default": shown }));
+  });
   const error = el("p", { class: "error", "data-testid": "form-error" });
   const form = el("form", { class: "card", "data-testid": "new-run" }, el("label", {}, "Notebook", picker), fields,
     fields.length ? null : el("p", { class: "muted" }, "This notebook takes no parameters."), error, el("button", { type: "submit" }, "Start"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const parameters = {};
-    for (const input of form.querySelectorAll("input[data-type]")) {
+    for (const input of form.querySelectorAll("input[data-kind]")) {
       // Unchanged fields keep the notebook's own default.
       if (input.value === input.dataset.default) continue;
-      parameters[input.name] = typed(input.value, input.dataset.type);
+      parameters[input.name] = input.dataset.kind === "text" ? input.value : literal(input.value);
     }
     try {
       const created = await api("/api/v1/runs", { method: "POST", body: { notebook: chosen.name, parameters } });
@@ -221,11 +230,14 @@ async function newRunView(query) {
   show(el("h1", {}, "Start a run"), form);
 }
 
-// A field's text as the JSON value its declared type asks for; text otherwise.
-function typed(text, type) {
-  if (/^(int|float)$/.test(type) && text.trim() !== "" && !Number.isNaN(Number(text))) return Number(text);
-  if (type === "bool" && /^(true|false)$/i.test(text.trim())) return /^true$/i.test(text.trim());
-  if (/^(list|dict)/.test(type)) { try { return JSON.parse(text); } catch { /* kept as text */ } }
+// A field whose default is not a string, read as `huntbook run -p` reads a value:
+// a number, a boolean, None, a JSON list or mapping; anything else stays text.
+function literal(text) {
+  const trimmed = text.trim();
+  if (trimmed !== "" && !Number.isNaN(Number(trimmed))) return Number(trimmed);
+  if (/^(true|false)$/i.test(trimmed)) return /^true$/i.test(trimmed);
+  if (/^(none|null)$/i.test(trimmed)) return null;
+  if (/^[[{]/.test(trimmed)) { try { return JSON.parse(trimmed); } catch { /* kept as text */ } }
   return text;
 }
 
