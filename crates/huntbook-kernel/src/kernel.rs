@@ -17,6 +17,7 @@ use zeromq::{DealerSocket, Socket, SocketOptions, SocketRecv, SocketSend, SubSoc
 
 use crate::cgroup::MemoryCgroup;
 use crate::connection::{ConnectionFile, ConnectionInfo, Transport};
+use crate::forkserver::ForkServer;
 use crate::kernelspec::{InterruptMode, KernelSpec};
 use crate::process::{describe_exit, KernelProcess};
 use crate::wire::{Message, Signer};
@@ -153,15 +154,35 @@ impl Kernel {
     /// as soon as the process exits, and with [`KernelError::StartTimeout`] when
     /// `opts.start_timeout` passes; either way no process is left behind.
     pub async fn launch(spec: &KernelSpec, opts: LaunchOptions) -> Result<Kernel, KernelError> {
+        Kernel::start(spec, opts, None).await
+    }
+
+    /// [`Kernel::launch`], with the process forked by `server` (started for the same
+    /// spec and options) instead of spawned.
+    pub(crate) async fn launch_forked(
+        spec: &KernelSpec,
+        opts: LaunchOptions,
+        server: &ForkServer,
+    ) -> Result<Kernel, KernelError> {
+        Kernel::start(spec, opts, Some(server)).await
+    }
+
+    async fn start(
+        spec: &KernelSpec,
+        opts: LaunchOptions,
+        server: Option<&ForkServer>,
+    ) -> Result<Kernel, KernelError> {
         let deadline = Instant::now() + opts.start_timeout;
         let connection = ConnectionFile::create(opts.transport, &spec.name)?;
         let argv = kernel_argv(spec, connection.path());
-        let env = kernel_env(spec, &opts.env, |key| std::env::var(key).ok());
-        let base = opts.isolate_env.then(|| {
-            BASE_ENV.iter().filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?))).collect()
-        });
         let memory = opts.memory_max.map(MemoryCgroup::create).transpose()?;
-        let mut process = KernelProcess::spawn(&argv, base, &env, opts.cwd.as_deref(), memory).await?;
+        let mut process = match server {
+            Some(server) => server.fork(&argv, memory, deadline).await?,
+            None => {
+                let (base, env) = process_env(spec, &opts);
+                KernelProcess::spawn(&argv, base, &env, opts.cwd.as_deref(), memory, None).await?
+            }
+        };
 
         let channels = match connect_all(connection.info(), deadline, &mut process).await {
             Ok(channels) => channels,
@@ -493,7 +514,7 @@ async fn connect<S: Socket>(
 }
 
 /// Turns a failed start into the right error: died (with its stderr) or too slow.
-async fn start_failure(
+pub(crate) async fn start_failure(
     process: &mut KernelProcess,
     timeout: Duration,
     transport: Transport,
@@ -535,6 +556,18 @@ fn kernel_argv(spec: &KernelSpec, connection_file: &Path) -> Vec<String> {
         argv.push("--HistoryManager.hist_file=:memory:".to_string());
     }
     argv
+}
+
+type Vars = Vec<(String, String)>;
+
+/// What a kernel process starts from: `Some` base variables when the environment is
+/// isolated (else all of ours), then the spec's and the options' variables on top.
+pub(crate) fn process_env(spec: &KernelSpec, opts: &LaunchOptions) -> (Option<Vars>, Vars) {
+    let env = kernel_env(spec, &opts.env, |key| std::env::var(key).ok());
+    let base = opts.isolate_env.then(|| {
+        BASE_ENV.iter().filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?))).collect()
+    });
+    (base, env)
 }
 
 /// The spec's env with `${VAR}` expanded from ours, then `extra` (which wins).

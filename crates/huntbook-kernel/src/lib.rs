@@ -57,6 +57,7 @@ mod connection;
 pub mod engine;
 mod error;
 mod execute;
+mod forkserver;
 mod kernel;
 mod kernelspec;
 mod pool;

@@ -12,12 +12,19 @@
 //! working directory, the environment (which carries the secrets a notebook declares,
 //! so no run ever gets a kernel holding another notebook's secrets), environment
 //! isolation, memory limit and transport.
+//!
+//! ipykernel kernels are forked from a fork server per key (see `forkserver`), which
+//! has imported ipykernel once: a replacement then costs a fork and ipykernel's own
+//! set-up rather than a new interpreter's imports, so on a few cores the spares no
+//! longer eat the CPU the notebooks need. Where a server cannot start, kernels of that
+//! key are spawned as usual.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::forkserver::{module_flag, ForkServer};
 use crate::{Kernel, KernelError, KernelSpec, LaunchOptions, Transport};
 
 /// A set of started, unused kernels. Cloning gives another handle on the same pool.
@@ -29,6 +36,8 @@ pub struct KernelPool {
 struct Shared {
     per_key: usize,
     state: Mutex<State>,
+    /// The fork server of each key, or `None` where it could not start (not retried).
+    servers: tokio::sync::Mutex<HashMap<PoolKey, Option<Arc<ForkServer>>>>,
 }
 
 #[derive(Default)]
@@ -85,6 +94,7 @@ impl KernelPool {
             shared: Arc::new(Shared {
                 per_key,
                 state: Mutex::new(State::default()),
+                servers: tokio::sync::Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -95,10 +105,10 @@ impl KernelPool {
     pub async fn take(&self, spec: &KernelSpec, opts: &LaunchOptions) -> Result<Kernel, KernelError> {
         let key = PoolKey::new(spec, opts);
         let pooled = self.pop_alive(&key);
-        self.refill(spec, opts, key);
+        self.refill(spec, opts, key.clone());
         match pooled {
             Some(kernel) => Ok(kernel),
-            None => Kernel::launch(spec, opts.clone()).await,
+            None => self.launch(spec, opts, &key).await,
         }
     }
 
@@ -114,6 +124,7 @@ impl KernelPool {
     }
 
     /// Stops every idle kernel; kernels that finish starting later are stopped too.
+    /// Kernels handed out keep running (and keep their fork server).
     pub async fn close(&self) {
         let idle: Vec<Kernel> = {
             let mut state = self.lock();
@@ -123,6 +134,41 @@ impl KernelPool {
         for kernel in idle {
             kernel.shutdown(Duration::from_secs(2)).await;
         }
+        self.shared.servers.lock().await.clear();
+    }
+
+    /// Starts a kernel for `key`: forked from its server when it has one.
+    async fn launch(&self, spec: &KernelSpec, opts: &LaunchOptions, key: &PoolKey) -> Result<Kernel, KernelError> {
+        match self.server(spec, opts, key).await {
+            Some(server) => Kernel::launch_forked(spec, opts.clone(), &server).await,
+            None => Kernel::launch(spec, opts.clone()).await,
+        }
+    }
+
+    /// The fork server for `key`, started (or restarted, if it died) now.
+    async fn server(&self, spec: &KernelSpec, opts: &LaunchOptions, key: &PoolKey) -> Option<Arc<ForkServer>> {
+        // Only ipykernel run as a module can be forked.
+        module_flag(&spec.argv)?;
+        let mut servers = self.shared.servers.lock().await;
+        if let Some(known) = servers.get(key) {
+            match known {
+                Some(server) if server.is_alive() => return Some(Arc::clone(server)),
+                Some(_) => {}
+                None => return None,
+            }
+        }
+        let started = match ForkServer::start(spec, opts).await {
+            Ok(server) => Some(Arc::new(server)),
+            Err(error) => {
+                eprintln!(
+                    "huntbook: {} kernels will be started one by one: their fork server did not start: {error}",
+                    spec.name
+                );
+                None
+            }
+        };
+        servers.insert(key.clone(), started.clone());
+        started
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -157,7 +203,7 @@ impl KernelPool {
         for _ in 0..missing {
             let (pool, spec, opts, key) = (self.clone(), spec.clone(), opts.clone(), key.clone());
             tokio::spawn(async move {
-                let started = Kernel::launch(&spec, opts).await;
+                let started = pool.launch(&spec, &opts, &key).await;
                 let leftover = {
                     let mut state = pool.lock();
                     if let Some(count) = state.starting.get_mut(&key) {

@@ -25,7 +25,7 @@
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
@@ -41,7 +41,7 @@ const HELD_BYTES: usize = 64 * 1024;
 
 /// A running (or exited, not yet dropped) kernel process.
 pub(crate) struct KernelProcess {
-    child: Child,
+    handle: Handle,
     exit: Option<ExitStatus>,
     /// Set once the whole group is known to be gone, so we never signal a reused id.
     group_gone: bool,
@@ -53,13 +53,15 @@ pub(crate) struct KernelProcess {
 
 impl KernelProcess {
     /// Spawns `argv` with `env` added to our environment (or, when `base` is given,
-    /// to `base` alone), in `cwd`, inside the `memory` group when there is one.
+    /// to `base` alone), in `cwd`, inside the `memory` group when there is one. Its
+    /// stdin is `stdin`, or nothing.
     pub(crate) async fn spawn(
         argv: &[String],
         base: Option<Vec<(String, String)>>,
         env: &[(String, String)],
         cwd: Option<&std::path::Path>,
         memory: Option<MemoryCgroup>,
+        stdin: Option<OwnedFd>,
     ) -> Result<KernelProcess, KernelError> {
         let command_line = argv.join(" ");
         let mut cmd = Command::new(&argv[0]);
@@ -69,7 +71,7 @@ impl KernelProcess {
         cmd.args(&argv[1..])
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("JPY_PARENT_PID", std::process::id().to_string())
-            .stdin(Stdio::null())
+            .stdin(stdin.map_or_else(Stdio::null, Stdio::from))
             .stderr(Stdio::piped())
             .process_group(0);
         if let Some(cwd) = cwd {
@@ -101,15 +103,50 @@ impl KernelProcess {
                     source,
                 })?;
 
+        let pipe = child.stderr.take().map(OwnedFd::from);
+        KernelProcess::watch(Handle::Spawned(child), pipe, command_line, memory)
+    }
+
+    /// A kernel forked by a fork server, whose stdout and stderr come through `output`.
+    /// `server` is kept alive as long as the kernel: the server reaps it.
+    pub(crate) fn forked(
+        pid: u32,
+        exits: Arc<ExitBoard>,
+        server: Arc<dyn std::any::Any + Send + Sync>,
+        output: OwnedFd,
+        command: String,
+        memory: Option<MemoryCgroup>,
+    ) -> Result<KernelProcess, KernelError> {
+        let handle = Handle::Forked {
+            pid,
+            exits,
+            _server: server,
+        };
+        KernelProcess::watch(handle, Some(output), command, memory)
+    }
+
+    /// Starts the thread that reads `output` (the kernel's stderr) and wraps the process.
+    fn watch(
+        handle: Handle,
+        output: Option<OwnedFd>,
+        command: String,
+        memory: Option<MemoryCgroup>,
+    ) -> Result<KernelProcess, KernelError> {
         let stderr = Arc::new(Mutex::new(StderrState::default()));
-        if let Some(pipe) = child.stderr.take() {
-            let state = Arc::clone(&stderr);
+        let mut process = KernelProcess {
+            handle,
+            exit: None,
+            group_gone: false,
+            stderr: Arc::clone(&stderr),
+            command,
+            _memory: memory,
+        };
+        if let Some(pipe) = output {
             let started = std::thread::Builder::new()
                 .name("huntbook-kernel-stderr".into())
-                .spawn(move || pump_stderr(pipe, &state));
+                .spawn(move || pump_stderr(std::fs::File::from(pipe), &stderr));
             if started.is_err() {
                 // Without a reader the kernel would block on a full pipe: kill it.
-                let mut process = KernelProcess::new(child, stderr, command_line, memory);
                 process.kill_and_reap();
                 return Err(KernelError::io(
                     "cannot start a thread to read the kernel's stderr",
@@ -117,39 +154,32 @@ impl KernelProcess {
                 ));
             }
         }
-        Ok(KernelProcess::new(child, stderr, command_line, memory))
-    }
-
-    fn new(
-        child: Child,
-        stderr: Arc<Mutex<StderrState>>,
-        command: String,
-        memory: Option<MemoryCgroup>,
-    ) -> KernelProcess {
-        KernelProcess {
-            child,
-            exit: None,
-            group_gone: false,
-            stderr,
-            command,
-            _memory: memory,
-        }
+        Ok(process)
     }
 
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.handle {
+            Handle::Spawned(child) => child.id(),
+            Handle::Forked { pid, .. } => *pid,
+        }
     }
 
     pub(crate) fn command(&self) -> &str {
         &self.command
     }
 
+    /// Replaces the command shown in errors (a long `-c` script says nothing).
+    pub(crate) fn set_command(&mut self, command: String) {
+        self.command = command;
+    }
+
     /// The exit status if the kernel has exited (reaping it), without blocking.
     pub(crate) fn try_exit(&mut self) -> Option<ExitStatus> {
         if self.exit.is_none() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.exit = Some(status);
-            }
+            self.exit = match &mut self.handle {
+                Handle::Spawned(child) => child.try_wait().ok().flatten(),
+                Handle::Forked { pid, exits, .. } => exits.status(*pid),
+            };
         }
         self.exit
     }
@@ -248,6 +278,55 @@ pub fn describe_exit(status: ExitStatus) -> String {
         format!("killed by signal {signal}{core}")
     } else {
         format!("killed by signal {signal} ({what}{core})")
+    }
+}
+
+/// How we hold the kernel process: our own child, or a child of a fork server that
+/// reaps it and reports its exit status (see `forkserver`).
+enum Handle {
+    Spawned(Child),
+    Forked {
+        pid: u32,
+        exits: Arc<ExitBoard>,
+        _server: Arc<dyn std::any::Any + Send + Sync>,
+    },
+}
+
+/// Exit statuses of a fork server's kernels, as the server reports them.
+#[derive(Default)]
+pub(crate) struct ExitBoard {
+    state: Mutex<BoardState>,
+}
+
+#[derive(Default)]
+struct BoardState {
+    exited: std::collections::HashMap<u32, ExitStatus>,
+    server_gone: bool,
+}
+
+impl ExitBoard {
+    pub(crate) fn record(&self, pid: u32, status: ExitStatus) {
+        self.lock().exited.insert(pid, status);
+    }
+
+    /// The server is gone: its kernels died with it (parent-death signal), and nobody
+    /// will report them any more.
+    pub(crate) fn server_gone(&self) {
+        self.lock().server_gone = true;
+    }
+
+    /// How `pid` ended, taking its entry off the board; `None` while it runs.
+    fn status(&self, pid: u32) -> Option<ExitStatus> {
+        let mut state = self.lock();
+        match state.exited.remove(&pid) {
+            Some(status) => Some(status),
+            None if state.server_gone => Some(ExitStatus::from_raw(libc::SIGKILL)),
+            None => None,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BoardState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -386,7 +465,7 @@ mod tests {
 
     #[tokio::test]
     async fn spawn_failure_names_the_command() {
-        let err = KernelProcess::spawn(&["/nonexistent/kernel".into(), "-f".into()], None, &[], None, None)
+        let err = KernelProcess::spawn(&["/nonexistent/kernel".into(), "-f".into()], None, &[], None, None, None)
             .await
             .err()
             .unwrap();
@@ -405,6 +484,7 @@ mod tests {
             None,
             &[("HB_TEST".into(), "1".into())],
             Some(std::path::Path::new("/")),
+            None,
             None,
         )
         .await

@@ -107,3 +107,59 @@ fn uuid_like() -> String {
         .filter(char::is_ascii_alphanumeric)
         .collect()
 }
+
+const FORKED_CHILD_ENV: &str = "HUNTBOOK_PARENT_DEATH_FORKED_CHILD";
+
+/// Processes whose environment holds `marker` (a kernel forked from the fork server
+/// has the server's command line, so the marker travels in the environment).
+fn processes_with_env(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let environ = std::fs::read(e.path().join("environ")).ok()?;
+            String::from_utf8_lossy(&environ).contains(marker).then_some(pid)
+        })
+        .filter(|pid| !process_gone(*pid))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_kernels_and_their_fork_server_die_with_a_killed_parent() {
+    if let Ok(marker) = std::env::var(FORKED_CHILD_ENV) {
+        let pool = huntbook_kernel::KernelPool::new(1);
+        let opts = LaunchOptions {
+            env: vec![("HB_PARENT_DEATH_MARK".into(), marker)],
+            ..LaunchOptions::default()
+        };
+        let spec = python_spec();
+        let _taken = pool.take(&spec, &opts).await.unwrap();
+        assert!(eventually(Duration::from_secs(60), || pool.idle() == 1).await);
+        println!("KERNELS FORKED");
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        return;
+    }
+    let marker = format!("huntbook-forked-death-{}", uuid_like());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "pooled_kernels_and_their_fork_server_die_with_a_killed_parent", "--nocapture"])
+        .env(FORKED_CHILD_ENV, &marker)
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let started = lines.any(|l| l.map(|l| l.contains("KERNELS FORKED")).unwrap_or(false));
+    assert!(started, "the child process did not start its kernels");
+    // The server, the kernel in use and the spare.
+    assert_eq!(processes_with_env(&format!("HB_PARENT_DEATH_MARK={marker}")).len(), 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        eventually(Duration::from_secs(2), || processes_with_env(&marker).is_empty()).await,
+        "processes survived their parent: {:?}",
+        processes_with_env(&marker)
+    );
+}
