@@ -269,9 +269,11 @@ pub async fn run_cells(
     execution::notebook_complete(nb, Utc::now());
     observer.phase("execute", executing);
     let stopping = Instant::now();
-    match end {
-        RunEnd::Timeout { .. } | RunEnd::KernelDied { .. } | RunEnd::Stopped { .. } => kernel.kill().await,
-        _ => kernel.shutdown(Duration::from_secs(5)).await,
+    match (&end, &opts.pool) {
+        (RunEnd::Timeout { .. } | RunEnd::KernelDied { .. } | RunEnd::Stopped { .. }, _) => kernel.kill().await,
+        // A service's worker moves on to its next run while the kernel winds down.
+        (_, Some(pool)) => pool.retire(kernel),
+        (_, None) => kernel.shutdown(Duration::from_secs(5)).await,
     }
     observer.phase("kernel_stop", stopping.elapsed());
     Ok(end)

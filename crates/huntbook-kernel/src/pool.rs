@@ -112,6 +112,12 @@ impl KernelPool {
         }
     }
 
+    /// Shuts a used kernel down in the background (it is never pooled again). Must be
+    /// called within a tokio runtime.
+    pub fn retire(&self, kernel: Kernel) {
+        tokio::spawn(kernel.shutdown(Duration::from_secs(5)));
+    }
+
     /// Starts kernels for `spec` and `opts` in the background until the pool holds
     /// `per_key` of them (the service warms each notebook's kernels when it starts).
     pub fn warm(&self, spec: &KernelSpec, opts: &LaunchOptions) {

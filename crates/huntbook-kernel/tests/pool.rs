@@ -92,9 +92,12 @@ async fn pooled_ipykernels_are_forked_fresh_in_their_folder_and_group() {
     assert!(kernels.iter().all(|k| parent_of(k.pid()) == server));
     assert_eq!(parent_of(server), std::process::id());
 
+    // Used kernels wind down in the background.
+    let pids: Vec<u32> = kernels.iter().map(|k| k.pid()).collect();
     for kernel in kernels {
-        kernel.shutdown(Duration::from_secs(5)).await;
+        pool.retire(kernel);
     }
+    assert!(eventually(Duration::from_secs(10), || pids.iter().all(|&pid| process_gone(pid))).await);
     pool.close().await;
     // The last kernel and the pool gone, the server goes too.
     assert!(eventually(Duration::from_secs(5), || process_gone(server)).await);
