@@ -179,10 +179,21 @@ impl SentinelClient {
         &self,
         properties: &IncidentProperties,
     ) -> Result<Incident, SentinelError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        self.put_incident(&uuid::Uuid::new_v4().to_string(), properties)
+            .await
+    }
+
+    /// Creates the incident `id` (a GUID chosen by the caller), or sets its properties
+    /// if it exists: sent again after a lost answer, it does not raise a second one.
+    pub async fn put_incident(
+        &self,
+        id: &str,
+        properties: &IncidentProperties,
+    ) -> Result<Incident, SentinelError> {
+        let id = checked("incident id", id)?;
         let body = json!({ "properties": properties.writable() });
-        let url = self.url(&["incidents", &id])?;
-        self.call(Method::PUT, url, Some(body), Target::one("incident", &id))
+        let url = self.url(&["incidents", id])?;
+        self.call(Method::PUT, url, Some(body), Target::one("incident", id))
             .await
     }
 
@@ -223,9 +234,21 @@ impl SentinelClient {
         incident_id: &str,
         message: &str,
     ) -> Result<Comment, SentinelError> {
+        self.put_comment(incident_id, &uuid::Uuid::new_v4().to_string(), message)
+            .await
+    }
+
+    /// Adds the comment `comment_id` (a GUID chosen by the caller) to an incident, or
+    /// replaces its text: sent again after a lost answer, it does not add a second one.
+    pub async fn put_comment(
+        &self,
+        incident_id: &str,
+        comment_id: &str,
+        message: &str,
+    ) -> Result<Comment, SentinelError> {
         let id = checked("incident id", incident_id)?;
-        let comment_id = uuid::Uuid::new_v4().to_string();
-        let url = self.url(&["incidents", id, "comments", &comment_id])?;
+        let comment_id = checked("comment id", comment_id)?;
+        let url = self.url(&["incidents", id, "comments", comment_id])?;
         let body = json!({ "properties": { "message": message } });
         self.call(Method::PUT, url, Some(body), Target::one("incident", id))
             .await

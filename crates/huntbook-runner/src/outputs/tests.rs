@@ -226,34 +226,16 @@ async fn a_run_without_a_finding_gets_no_html_and_report_mode_hides_inputs() {
 
 #[tokio::test]
 async fn a_triage_run_updates_the_sentinel_incident_that_triggered_it() {
-    use huntbook_http::azure::{Authority, ClientSecretCredential};
-    use huntbook_http::testkit::{FakeEntraId, FakeEntraIdConfig};
-    use huntbook_sentinel::testkit::FakeSentinel;
-    use huntbook_sentinel::{IncidentQuery, SentinelClient, Severity};
+    use huntbook_sentinel::testkit::SignedIn;
+    use huntbook_sentinel::{IncidentQuery, Severity};
 
     use crate::findings::sinks::sentinel::SentinelSink;
 
-    let config = FakeEntraIdConfig {
-        client_secret: Some("app-secret".into()),
-        ..Default::default()
-    };
-    let entra = FakeEntraId::start(config.clone()).await;
-    let arm = FakeSentinel::start(entra.issued()).await;
-    let tokens = Arc::new(
-        ClientSecretCredential::new(
-            Authority::custom(&entra.authority()).unwrap(),
-            &config.tenant,
-            &config.client_id,
-            Secret::new("app-secret"),
-        )
-        .unwrap(),
-    );
-    let client =
-        |tokens| SentinelClient::new(&FakeSentinel::workspace(), tokens, Some(&arm.url())).unwrap();
-    let sentinel = client(tokens.clone());
+    let fake = SignedIn::start().await;
+    let (arm, sentinel) = (&fake.arm, fake.client());
     let id = arm.add_incident(json!({"title": "Beacon alert", "severity": "Low", "status": "New"}));
     let s = service(
-        |_| vec![Arc::new(SentinelSink::new(client(tokens.clone()))) as Arc<dyn IncidentSink>],
+        |_| vec![Arc::new(SentinelSink::new(fake.client())) as Arc<dyn IncidentSink>],
         false,
         true,
     )

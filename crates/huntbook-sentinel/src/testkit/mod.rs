@@ -31,11 +31,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use huntbook_core::config::Workspace;
-use huntbook_http::testkit::{bearer, query_value, FakeServer, IssuedTokens, RecordedRequest};
+use huntbook_http::azure::{Authority, ClientSecretCredential};
+use huntbook_http::testkit::{
+    bearer, query_value, FakeEntraId, FakeEntraIdConfig, FakeServer, IssuedTokens, RecordedRequest,
+};
+use huntbook_http::Secret;
 use reqwest::Url;
 use serde_json::{json, Map, Value};
 
 use crate::client::API_VERSION;
+use crate::SentinelClient;
 use store::{Kind, Store};
 
 /// The audience of Azure Resource Manager tokens.
@@ -152,6 +157,53 @@ impl FakeSentinel {
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         self.state.store.lock().expect("the fake's store is usable")
+    }
+}
+
+/// A fake Entra ID and a fake Sentinel that accepts its tokens, with an app
+/// credential (client secret [`SignedIn::SECRET`]) that signs in to them: where tests
+/// of code that talks to Sentinel start.
+pub struct SignedIn {
+    pub entra: FakeEntraId,
+    pub arm: FakeSentinel,
+    pub credential: Arc<ClientSecretCredential>,
+}
+
+impl SignedIn {
+    /// The app's client secret.
+    pub const SECRET: &'static str = "app-secret";
+
+    pub async fn start() -> SignedIn {
+        let config = FakeEntraIdConfig {
+            client_secret: Some(SignedIn::SECRET.into()),
+            ..FakeEntraIdConfig::default()
+        };
+        let entra = FakeEntraId::start(config.clone()).await;
+        let arm = FakeSentinel::start(entra.issued()).await;
+        let authority =
+            Authority::custom(&entra.authority()).expect("the fake's authority is a URL");
+        let credential = ClientSecretCredential::new(
+            authority,
+            &config.tenant,
+            &config.client_id,
+            Secret::new(SignedIn::SECRET),
+        )
+        .expect("the fake's tenant and client are valid");
+        SignedIn {
+            entra,
+            arm,
+            credential: Arc::new(credential),
+        }
+    }
+
+    /// A client of the fake's workspace, signed in with the app credential.
+    pub fn client(&self) -> SentinelClient {
+        SentinelClient::new(
+            &FakeSentinel::workspace(),
+            self.credential.clone(),
+            Some(&self.arm.url()),
+        )
+        .expect("the fake's workspace is complete")
     }
 }
 

@@ -6,6 +6,10 @@
 //! sets that incident's severity to the finding's and adds a comment with the
 //! description and the link to the report, instead of raising a second incident
 //! about the same thing.
+//!
+//! Both use the finding's id as the id of what they write (the incident, the
+//! comment): a delivery sent again after a crash between Sentinel's answer and the
+//! store's record of it rewrites the same incident or comment instead of adding one.
 
 use huntbook_sentinel::{IncidentProperties, SentinelClient};
 
@@ -56,7 +60,7 @@ impl IncidentSink for SentinelSink {
                         .await
                         .map_err(failed)?;
                     self.client
-                        .post_comment(id, &summary(finding))
+                        .put_comment(id, &finding.id.to_string(), &summary(finding))
                         .await
                         .map_err(failed)?;
                     Ok(format!("sentinel incident {id} updated to {severity}"))
@@ -67,7 +71,7 @@ impl IncidentSink for SentinelSink {
                     properties.description = Some(summary(finding));
                     let incident = self
                         .client
-                        .create_incident(&properties)
+                        .put_incident(&finding.id.to_string(), &properties)
                         .await
                         .map_err(failed)?;
                     let number = incident
@@ -83,41 +87,13 @@ impl IncidentSink for SentinelSink {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use chrono::Utc;
-    use huntbook_http::azure::{Authority, ClientSecretCredential};
-    use huntbook_http::testkit::{FakeEntraId, FakeEntraIdConfig};
-    use huntbook_http::Secret;
-    use huntbook_sentinel::testkit::FakeSentinel;
+    use huntbook_sentinel::testkit::SignedIn;
     use huntbook_sentinel::{IncidentQuery, Severity};
     use serde_json::json;
 
     use super::*;
     use crate::findings::RunOutputs;
-
-    async fn fake() -> (FakeEntraId, FakeSentinel, SentinelClient) {
-        let config = FakeEntraIdConfig {
-            client_secret: Some("app-secret".into()),
-            ..Default::default()
-        };
-        let entra = FakeEntraId::start(config.clone()).await;
-        let arm = FakeSentinel::start(entra.issued()).await;
-        let credential = ClientSecretCredential::new(
-            Authority::custom(&entra.authority()).unwrap(),
-            &config.tenant,
-            &config.client_id,
-            Secret::new("app-secret"),
-        )
-        .unwrap();
-        let client = SentinelClient::new(
-            &FakeSentinel::workspace(),
-            Arc::new(credential),
-            Some(&arm.url()),
-        )
-        .unwrap();
-        (entra, arm, client)
-    }
 
     fn finding(triage_incident: Option<String>) -> Finding {
         Finding {
@@ -140,9 +116,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_finding_raises_a_sentinel_incident() {
-        let (_entra, _arm, client) = fake().await;
+        let fake = SignedIn::start().await;
+        let client = fake.client();
         let sink = SentinelSink::new(client);
-        let receipt = sink.deliver(&finding(None)).await.unwrap();
+        let found = finding(None);
+        let receipt = sink.deliver(&found).await.unwrap();
+        // Delivered again (the store never recorded the first answer): the same
+        // incident, not a second one.
+        assert_eq!(sink.deliver(&found).await.unwrap(), receipt);
         assert!(receipt.starts_with("sentinel incident "), "{receipt}");
         let incidents = sink
             .client
@@ -158,11 +139,14 @@ mod tests {
 
     #[tokio::test]
     async fn triage_updates_the_triggering_incident_and_comments_with_the_report() {
-        let (_entra, arm, client) = fake().await;
+        let fake = SignedIn::start().await;
+        let (arm, client) = (&fake.arm, fake.client());
         let id = arm.add_incident(json!({"title": "Suspicious beacon", "severity": "Low",
                                          "status": "New"}));
         let sink = SentinelSink::new(client);
-        sink.deliver(&finding(Some(id.clone()))).await.unwrap();
+        let found = finding(Some(id.clone()));
+        sink.deliver(&found).await.unwrap();
+        sink.deliver(&found).await.unwrap();
         let incident = sink.client.get_incident(&id).await.unwrap();
         assert_eq!(incident.properties.severity, Severity::High);
         assert_eq!(incident.properties.title, "Suspicious beacon");
@@ -182,7 +166,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_triage_incident_is_an_error_naming_it() {
-        let (_entra, _arm, client) = fake().await;
+        let fake = SignedIn::start().await;
+        let client = fake.client();
         let sink = SentinelSink::new(client);
         let missing = uuid::Uuid::new_v4().to_string();
         let error = sink

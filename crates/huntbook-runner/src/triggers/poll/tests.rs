@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use huntbook_http::azure::{Authority, ClientSecretCredential};
-use huntbook_http::testkit::{refuse_first, FakeEntraId, FakeEntraIdConfig, FakeServer};
-use huntbook_http::Secret;
-use huntbook_sentinel::testkit::{FakeSentinel, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE_NAME};
+use huntbook_http::testkit::{refuse_first, FakeServer};
+use huntbook_sentinel::testkit::{
+    FakeSentinel, SignedIn, RESOURCE_GROUP, SUBSCRIPTION_ID, WORKSPACE_NAME,
+};
 use serde_json::json;
 
 use super::*;
@@ -143,12 +143,8 @@ async fn local_incidents_run_once_each(f: Fixture) {
 }
 
 async fn sentinel_incidents_run_once_across_polls_and_restarts(f: Fixture) {
-    let entra_config = FakeEntraIdConfig {
-        client_secret: Some("app-secret".into()),
-        ..FakeEntraIdConfig::default()
-    };
-    let entra = FakeEntraId::start(entra_config.clone()).await;
-    let arm = FakeSentinel::start(entra.issued()).await;
+    let fake = SignedIn::start().await;
+    let arm = &fake.arm;
     arm.set_page_size(2);
     let workspace = FakeSentinel::workspace();
     let catalogue = probe(&format!(
@@ -156,19 +152,10 @@ async fn sentinel_incidents_run_once_across_polls_and_restarts(f: Fixture) {
          AzureSentinel:\n  Workspaces:\n    Default:\n      WorkspaceId: {}\n      TenantId: {}\n      SubscriptionId: {SUBSCRIPTION_ID}\n      ResourceGroup: {RESOURCE_GROUP}\n      WorkspaceName: {WORKSPACE_NAME}\n",
         workspace.workspace_id, workspace.tenant_id
     ));
-    let authority = entra.authority();
+    let credential = fake.credential.clone();
     let access = SourceAccess {
         secrets: SecretResolver::local(),
-        azure: Box::new(move |workspace| {
-            let credential = ClientSecretCredential::new(
-                Authority::custom(&authority).map_err(|e| e.to_string())?,
-                &workspace.tenant_id,
-                &FakeEntraIdConfig::default().client_id,
-                Secret::new("app-secret"),
-            )
-            .map_err(|e| e.to_string())?;
-            Ok(Arc::new(credential) as Arc<dyn TokenSource>)
-        }),
+        azure: Box::new(move |_| Ok(credential.clone() as Arc<dyn TokenSource>)),
         arm_url: Some(arm.url()),
     };
     let first = arm.add_incident(
