@@ -1,33 +1,39 @@
 #!/usr/bin/env python3
 """Benchmark: `huntbook serve` — trigger-to-first-cell latency, throughput against
-papermill in a loop, and the latency of status calls under load.
+papermill in a loop, the latency of status calls under load, and the larger sizes
+(a burst of runs, a folder of dropped files) that are too slow for CI.
 
 Run it from the repo root after `scripts/setup --test` (papermill lives in the test venv):
 
     .venv/bin/python bench/service.py [--latency-runs 20] [--jobs 40] [--rate 1000] [--seconds 5]
+                                      [--runs 1000] [--drops 500]
 
 It starts `huntbook serve` on a temporary configuration (SQLite store, two workers, a
-trivial notebook) and measures:
+trivial notebook, a watched folder) and measures:
 - trigger to first cell: from sending `POST /api/v1/runs` to the start time the engine
   records on the notebook's first cell, one run at a time with the spare kernel warm
   (median, p90, max);
 - throughput: --jobs runs submitted at once, wall time until all succeeded, against
   papermill executing the same notebook --jobs times in a loop in one process;
 - status calls: `GET /api/v1/runs/{id}` sent at --rate per second for --seconds over
-  keep-alive connections, open loop (a request waiting for a free connection counts
-  its wait): p50, p99 and max latency, and the rate reached.
+  keep-alive connections by a Rust load generator (the `status_load` example of
+  huntbook-runner, built here), open loop (a request waiting for a free connection
+  counts its wait): p50, p99 and max latency, and the rate reached;
+- --runs runs submitted in one burst, and --drops parameter files dropped at once into
+  the watched folder: wall time until every one succeeded, and the check that each ran
+  exactly once (0 skips either).
 It prints a Markdown table ready for docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import http.client
 import json
 import os
 import pathlib
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -63,7 +69,7 @@ class Service:
         self.config.write_text(
             "Service:\n  store: sqlite:jobs.db\n  listen: 127.0.0.1:0\n  workers: 2\n  queue_capacity: 10000\n"
             "  outputs:\n    location: outputs\n    html: never\n"
-            "Notebooks:\n  trivial:\n    path: trivial.ipynb\n"
+            "Notebooks:\n  trivial:\n    path: trivial.ipynb\n    watch: inbox\n"
         )
         self.process = subprocess.Popen(
             [str(HUNTBOOK), "serve", "--config", str(self.config), "--python", str(VENV)],
@@ -153,41 +159,74 @@ def papermill_loop(folder: pathlib.Path, jobs: int) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-async def status_load(service: Service, job: str, rate: int, seconds: float, connections: int = 64):
-    request = (f"GET /api/v1/runs/{job} HTTP/1.1\r\nHost: {service.host}\r\n"
-               f"Authorization: Bearer {service.token}\r\n\r\n").encode()
-    idle: asyncio.Queue = asyncio.Queue()
-    for _ in range(connections):
-        idle.put_nowait(await asyncio.open_connection(service.host, service.port))
-    latencies: list[float] = []
+def status_load(service: Service, job: str, rate: int, seconds: float) -> tuple[list[float], float]:
+    """Latencies (s) of GET /api/v1/runs/{job} at `rate`/s, and the rate reached."""
+    built = subprocess.run(
+        ["cargo", "build", "-q", "-p", "huntbook-runner", "--example", "status_load"],
+        cwd=ROOT, env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)},
+    )
+    if built.returncode != 0:
+        sys.exit("cannot build the status_load example")
+    done = subprocess.run(
+        [str(TARGET / "debug" / "examples" / "status_load"), f"{service.host}:{service.port}",
+         f"/api/v1/runs/{job}", service.token, str(rate), str(seconds)],
+        capture_output=True, text=True, check=True,
+    )
+    answer = json.loads(done.stdout)
+    return [ms / 1000 for ms in answer["latencies_ms"]], answer["sent"] / answer["seconds"]
 
-    async def one(due: float) -> None:
-        reader, writer = await idle.get()
-        writer.write(request)
-        await writer.drain()
-        length = 0
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        await reader.readexactly(length)
-        latencies.append(time.perf_counter() - due)
-        idle.put_nowait((reader, writer))
 
-    loop_start = time.perf_counter()
-    tasks = []
-    total = int(rate * seconds)
-    for i in range(total):
-        due = loop_start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - loop_start
-    return latencies, total / elapsed
+def succeeded_once(folder: pathlib.Path, first_n: int, count: int) -> None:
+    """Checks that the `count` jobs with n >= first_n each ran exactly once and succeeded."""
+    with sqlite3.connect(folder / "jobs.db") as db:
+        rows = db.execute(
+            "SELECT json_extract(j.parameters, '$.n'), j.state, COUNT(r.id) FROM jobs j "
+            "LEFT JOIN runs r ON r.job_id = j.id WHERE json_extract(j.parameters, '$.n') >= ? "
+            "GROUP BY j.id", (first_n,),
+        ).fetchall()
+    ns = sorted(n for n, _, _ in rows)
+    if ns != list(range(first_n, first_n + count)):
+        sys.exit(f"expected one job per n in {first_n}..{first_n + count}, got {len(ns)}")
+    bad = [(n, state, runs) for n, state, runs in rows if state != "succeeded" or runs != 1]
+    if bad:
+        sys.exit(f"{len(bad)} jobs did not succeed in exactly one run, e.g. {bad[:3]}")
+
+
+def burst(service: Service, folder: pathlib.Path, first_n: int, count: int) -> float:
+    started = time.perf_counter()
+    ids = [service.submit(first_n + n) for n in range(count)]
+    for job in ids:
+        service.wait(job)
+    wall = time.perf_counter() - started
+    succeeded_once(folder, first_n, count)
+    return wall
+
+
+def drops(service: Service, folder: pathlib.Path, first_n: int, count: int) -> float:
+    inbox = folder / "inbox"
+    staging = folder / "staging"
+    staging.mkdir()
+    for n in range(count):
+        (staging / f"drop_{n:04}.json").write_text(json.dumps({"n": first_n + n}))
+    started = time.perf_counter()
+    for path in sorted(staging.iterdir()):
+        path.rename(inbox / path.name)  # whole files appear at once, as a mover would
+    while len(list((inbox / "done").glob("*.json"))) < count:
+        if any((inbox / "failed").glob("*")):
+            sys.exit(f"a dropped file failed: {sorted((inbox / 'failed').iterdir())[:3]}")
+        time.sleep(0.05)
+    while True:  # every dropped file is a job; wait until they all ended
+        with sqlite3.connect(folder / "jobs.db") as db:
+            left = db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') "
+                "AND json_extract(parameters, '$.n') >= ?", (first_n,),
+            ).fetchone()[0]
+        if left == 0:
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    succeeded_once(folder, first_n, count)
+    return wall
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -201,6 +240,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=40)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--runs", type=int, default=1000, help="a burst of this many runs (0: skip)")
+    parser.add_argument("--drops", type=int, default=500, help="this many dropped files (0: skip)")
     args = parser.parse_args()
     if not HUNTBOOK.exists():
         sys.exit(f"{HUNTBOOK} is missing: run scripts/setup first")
@@ -212,7 +253,9 @@ def main() -> None:
             wall = throughput(service, args.jobs)
             job = service.submit(0)
             service.wait(job)
-            latencies, reached = asyncio.run(status_load(service, job, args.rate, args.seconds))
+            latencies, reached = status_load(service, job, args.rate, args.seconds)
+            big = burst(service, folder, 100_000, args.runs) if args.runs else None
+            dropped = drops(service, folder, 200_000, args.drops) if args.drops else None
         finally:
             service.stop()
         papermill = papermill_loop(folder, args.jobs)
@@ -225,6 +268,10 @@ def main() -> None:
           f"{papermill:.1f} s ({args.jobs / papermill:.2f}/s) | {papermill / wall:.1f}x |")
     print(f"| status calls at {args.rate}/s for {args.seconds:g} s (reached {reached:.0f}/s): p50 / p99 / max | "
           f"{ms(percentile(latencies, 50))} / {ms(percentile(latencies, 99))} / {ms(max(latencies))} | | |")
+    if big is not None:
+        print(f"| {args.runs} runs in one burst, each once | {big:.1f} s ({args.runs / big:.2f}/s) | | |")
+    if dropped is not None:
+        print(f"| {args.drops} dropped files, each once | {dropped:.1f} s ({args.drops / dropped:.2f}/s) | | |")
 
 
 if __name__ == "__main__":
