@@ -68,7 +68,9 @@ def build_process_tree(
         12
     """
     tree = _huntbook.build_process_tree(to_batch(data), schema)
-    frame = to_frame(tree.table()).set_index("proc_key")
+    frame = to_frame(tree.table())
+    # The key column becomes the index in place: set_index would copy every column.
+    frame.index = pd.Index(frame.pop("proc_key"), name="proc_key")
     ProcessTreeAccessor(frame)._attach(tree)
     if show_summary:
         print(pd.Series(tree.summary()).to_string())
