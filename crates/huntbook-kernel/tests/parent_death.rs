@@ -41,18 +41,7 @@ async fn kernel_dies_with_a_killed_parent() {
     // A process killed with SIGKILL cannot remove its connection directory; give the
     // child a temp dir of ours so that what it leaves behind is cleaned up here.
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "kernel_dies_with_a_killed_parent", "--nocapture"])
-        .env(CHILD_ENV, &marker)
-        .env("TMPDIR", tmp.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the child says its kernel process is running.
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let started = lines.any(|l| l.map(|l| l.contains("KERNEL SPAWNED")).unwrap_or(false));
-    assert!(started, "the child process did not start its kernel");
+    let mut child = start_child("kernel_dies_with_a_killed_parent", CHILD_ENV, &marker, tmp.path(), "KERNEL SPAWNED");
     assert!(
         eventually(Duration::from_secs(10), || !marked_processes(&marker)
             .is_empty())
@@ -70,6 +59,23 @@ async fn kernel_dies_with_a_killed_parent() {
     );
     let leftovers = std::fs::read_dir(tmp.path()).unwrap().count();
     assert_eq!(leftovers, 1, "the child's connection directory should be in our temp dir");
+}
+
+/// Re-runs this binary's `test` as a child with `env_name=marker`, its temp files in
+/// `tmp`, and waits until it prints `ready`.
+fn start_child(test: &str, env_name: &str, marker: &str, tmp: &std::path::Path, ready: &str) -> std::process::Child {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture"])
+        .env(env_name, marker)
+        .env("TMPDIR", tmp)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let started = lines.any(|l| l.map(|l| l.contains(ready)).unwrap_or(false));
+    assert!(started, "the child process never printed {ready:?}");
+    child
 }
 
 /// In the child: start a "kernel" that never becomes ready, and wait to be killed.
@@ -142,17 +148,13 @@ async fn pooled_kernels_and_their_fork_server_die_with_a_killed_parent() {
     }
     let marker = format!("huntbook-forked-death-{}", uuid_like());
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "pooled_kernels_and_their_fork_server_die_with_a_killed_parent", "--nocapture"])
-        .env(FORKED_CHILD_ENV, &marker)
-        .env("TMPDIR", tmp.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let started = lines.any(|l| l.map(|l| l.contains("KERNELS FORKED")).unwrap_or(false));
-    assert!(started, "the child process did not start its kernels");
+    let mut child = start_child(
+        "pooled_kernels_and_their_fork_server_die_with_a_killed_parent",
+        FORKED_CHILD_ENV,
+        &marker,
+        tmp.path(),
+        "KERNELS FORKED",
+    );
     // The server, the kernel in use and the spare.
     assert_eq!(processes_with_env(&format!("HB_PARENT_DEATH_MARK={marker}")).len(), 3);
     child.kill().unwrap();
