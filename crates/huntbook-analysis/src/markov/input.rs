@@ -83,6 +83,59 @@ impl Interner {
     }
 }
 
+/// Sessions interned one at a time, from wherever they are read: names are given as
+/// text and become the ids the model counts.
+pub struct SessionsBuilder {
+    kind: SessionKind,
+    commands: Interner,
+    params: Interner,
+    values: Interner,
+    sessions: Vec<Vec<Command>>,
+}
+
+impl SessionsBuilder {
+    pub fn new(kind: SessionKind) -> Self {
+        SessionsBuilder {
+            kind,
+            commands: Interner::with(&TOKENS),
+            params: Interner::with(&TOKENS[..1]),
+            values: Interner::with(&TOKENS[..1]),
+            sessions: Vec::new(),
+        }
+    }
+
+    /// The id of a command name.
+    pub fn command(&mut self, name: &str) -> u32 {
+        self.commands.id(name)
+    }
+
+    /// The id of a parameter name.
+    pub fn param(&mut self, name: &str) -> u32 {
+        self.params.id(name)
+    }
+
+    /// The id of a parameter value (an empty value counts as none, by MSTICPy's
+    /// falsy rule: give it no id).
+    pub fn value(&mut self, value: &str) -> u32 {
+        self.values.id(value)
+    }
+
+    /// Adds the next session.
+    pub fn push(&mut self, session: Vec<Command>) {
+        self.sessions.push(session);
+    }
+
+    pub fn finish(self) -> Sessions {
+        Sessions {
+            kind: self.kind,
+            sessions: self.sessions,
+            n_commands: self.commands.ids.len(),
+            n_params: self.params.ids.len(),
+            n_values: self.values.ids.len(),
+        }
+    }
+}
+
 fn bad(column: &str, message: impl Into<String>) -> AnalysisError {
     AnalysisError::BadColumn {
         column: column.to_string(),
@@ -116,57 +169,51 @@ fn read_lists<O: OffsetSizeTrait>(
             ));
         }
     }
-    let offsets: Vec<usize> = lists.offsets().iter().map(|o| o.as_usize()).collect();
     let values = lists.values();
-    let (kind, commands, n_commands, n_params, n_values) = match values.data_type() {
+    let (mut sessions, commands) = match values.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let text = cast(values, &DataType::Utf8).map_err(|e| bad(name, e.to_string()))?;
             let text = text.as_string::<i32>();
-            let mut commands = Interner::with(&TOKENS);
+            let mut sessions = SessionsBuilder::new(SessionKind::Commands);
             let mut out = Vec::with_capacity(text.len());
             for i in 0..text.len() {
                 if text.is_null(i) {
                     return Err(bad(name, "a session holds a missing command name"));
                 }
                 out.push(Command {
-                    name: commands.id(text.value(i)),
+                    name: sessions.command(text.value(i)),
                     params: Vec::new(),
                 });
             }
-            (SessionKind::Commands, out, commands.ids.len(), 1, 1)
+            (sessions, out)
         }
         DataType::Struct(_) => read_commands(name, values.as_struct())?,
         other => return Err(bad(name, format!("its sessions hold {other}; {EXPECTED}"))),
     };
     let mut commands = commands.into_iter();
-    let sessions = offsets
-        .windows(2)
-        .map(|w| commands.by_ref().take(w[1] - w[0]).collect())
-        .collect();
-    Ok(Sessions {
-        kind,
-        sessions,
-        n_commands,
-        n_params,
-        n_values,
-    })
+    for w in lists.offsets().windows(2) {
+        let length = (w[1] - w[0]).as_usize();
+        sessions.push(commands.by_ref().take(length).collect());
+    }
+    Ok(sessions.finish())
 }
 
 fn command_name(
     column: &str,
     names: &arrow_array::StringArray,
     i: usize,
-    commands: &mut Interner,
+    sessions: &mut SessionsBuilder,
 ) -> Result<u32, AnalysisError> {
     if names.is_null(i) {
         return Err(bad(column, "a session holds a command without a name"));
     }
-    Ok(commands.id(names.value(i)))
+    Ok(sessions.command(names.value(i)))
 }
 
-type Commands = (SessionKind, Vec<Command>, usize, usize, usize);
-
-fn read_commands(name: &str, items: &StructArray) -> Result<Commands, AnalysisError> {
+fn read_commands(
+    name: &str,
+    items: &StructArray,
+) -> Result<(SessionsBuilder, Vec<Command>), AnalysisError> {
     let field = |f: &str| {
         items.column_by_name(f).ok_or_else(|| {
             bad(
@@ -178,37 +225,38 @@ fn read_commands(name: &str, items: &StructArray) -> Result<Commands, AnalysisEr
     let names = cast(field("name")?, &DataType::Utf8).map_err(|e| bad(name, e.to_string()))?;
     let names = names.as_string::<i32>();
     let params = field("params")?;
-    let mut commands = Interner::with(&TOKENS);
-    let mut param_ids = Interner::with(&TOKENS[..1]);
-    let mut value_ids = Interner::with(&TOKENS[..1]);
     let mut out = Vec::with_capacity(items.len());
-    let kind = match params.data_type() {
+    let sessions = match params.data_type() {
         DataType::List(_) => {
+            let mut sessions = SessionsBuilder::new(SessionKind::ParamSets);
             let lists = params.as_list::<i32>();
             let keys =
                 cast(lists.values(), &DataType::Utf8).map_err(|e| bad(name, e.to_string()))?;
             let keys = keys.as_string::<i32>();
             for i in 0..items.len() {
-                let cmd = command_name(name, names, i, &mut commands)?;
+                let cmd = command_name(name, names, i, &mut sessions)?;
                 let range =
                     lists.value_offsets()[i] as usize..lists.value_offsets()[i + 1] as usize;
                 let params = if lists.is_null(i) {
                     Vec::new()
                 } else {
-                    range.map(|j| (param_ids.id(keys.value(j)), None)).collect()
+                    range
+                        .map(|j| (sessions.param(keys.value(j)), None))
+                        .collect()
                 };
                 out.push(Command { name: cmd, params });
             }
-            SessionKind::ParamSets
+            sessions
         }
         DataType::Map(_, _) => {
+            let mut sessions = SessionsBuilder::new(SessionKind::ParamValues);
             let maps = params.as_map();
             let keys = cast(maps.keys(), &DataType::Utf8).map_err(|e| bad(name, e.to_string()))?;
             let vals =
                 cast(maps.values(), &DataType::Utf8).map_err(|e| bad(name, e.to_string()))?;
             let (keys, vals) = (keys.as_string::<i32>(), vals.as_string::<i32>());
             for i in 0..items.len() {
-                let cmd = command_name(name, names, i, &mut commands)?;
+                let cmd = command_name(name, names, i, &mut sessions)?;
                 let range = maps.value_offsets()[i] as usize..maps.value_offsets()[i + 1] as usize;
                 let params = if maps.is_null(i) {
                     Vec::new()
@@ -217,14 +265,14 @@ fn read_commands(name: &str, items: &StructArray) -> Result<Commands, AnalysisEr
                         .map(|j| {
                             // No value, or an empty one, is not counted (MSTICPy's falsy rule).
                             let value = (vals.is_valid(j) && !vals.value(j).is_empty())
-                                .then(|| value_ids.id(vals.value(j)));
-                            (param_ids.id(keys.value(j)), value)
+                                .then(|| sessions.value(vals.value(j)));
+                            (sessions.param(keys.value(j)), value)
                         })
                         .collect()
                 };
                 out.push(Command { name: cmd, params });
             }
-            SessionKind::ParamValues
+            sessions
         }
         other => {
             return Err(bad(
@@ -233,13 +281,7 @@ fn read_commands(name: &str, items: &StructArray) -> Result<Commands, AnalysisEr
             ))
         }
     };
-    Ok((
-        kind,
-        out,
-        commands.ids.len(),
-        param_ids.ids.len(),
-        value_ids.ids.len(),
-    ))
+    Ok((sessions, out))
 }
 
 #[cfg(test)]

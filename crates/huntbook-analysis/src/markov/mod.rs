@@ -23,7 +23,7 @@ mod input;
 mod model;
 mod windows;
 
-pub use input::SessionKind;
+pub use input::{Command, SessionKind, Sessions, SessionsBuilder};
 use model::Model;
 pub use windows::{rarest_window, RarestWindow, ScoreOptions};
 
@@ -34,24 +34,42 @@ pub fn rarest_windows(
     session_column: &str,
     options: &ScoreOptions,
 ) -> Result<(SessionKind, Vec<RarestWindow>), AnalysisError> {
-    if options.window_length == 0 {
-        return Err(AnalysisError::Invalid(
-            "window_length must be 1 or more (MSTICPy suggests 2 or 3)".into(),
-        ));
-    }
+    check(options)?;
     let sessions = input::read_sessions(session_column, column(batch, session_column)?)?;
     if sessions.sessions.is_empty() {
         return Err(AnalysisError::Invalid(format!(
             "there are no sessions in '{session_column}' to train the model on"
         )));
     }
-    let model = Model::train(&sessions);
-    let windows = sessions
+    Ok((sessions.kind, rarest_windows_of(&sessions, options)?))
+}
+
+/// The rarest window of each of `sessions`, under a model trained on them all.
+pub fn rarest_windows_of(
+    sessions: &Sessions,
+    options: &ScoreOptions,
+) -> Result<Vec<RarestWindow>, AnalysisError> {
+    check(options)?;
+    if sessions.sessions.is_empty() {
+        return Err(AnalysisError::Invalid(
+            "there are no sessions to train the model on".into(),
+        ));
+    }
+    let model = Model::train(sessions);
+    Ok(sessions
         .sessions
         .par_iter()
         .map(|s| rarest_window(&model, s, options))
-        .collect();
-    Ok((sessions.kind, windows))
+        .collect())
+}
+
+fn check(options: &ScoreOptions) -> Result<(), AnalysisError> {
+    if options.window_length == 0 {
+        return Err(AnalysisError::Invalid(
+            "window_length must be 1 or more (MSTICPy suggests 2 or 3)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `batch` with MSTICPy's two score columns added: `rarest_window{N}_likelihood`

@@ -23,7 +23,7 @@ pub struct Model {
     seq1: Vec<f64>,
     total: f64,
     /// Raw transition counts per (previous, next) command, and smoothed row totals.
-    transitions: HashMap<(u32, u32), u64>,
+    transitions: Transitions,
     row_totals: Vec<f64>,
     /// Per command, the probability of each parameter given the command, in the order
     /// the parameters were first seen with it, the unknown parameter last.
@@ -31,6 +31,51 @@ pub struct Model {
     /// Per parameter, whether its values are modelled, and its value probabilities.
     modellable: Vec<bool>,
     values: Vec<ValueRow>,
+}
+
+/// Transition counts: a table of every pair while there are few commands (the usual
+/// case: a few dozen to a few hundred), a map of the pairs seen beyond that.
+#[derive(Debug)]
+enum Transitions {
+    Table { commands: usize, counts: Vec<u64> },
+    Map(HashMap<(u32, u32), u64>),
+}
+
+/// Up to this many commands (a table of 8 MiB), transitions are counted in a table.
+const TABLE_LIMIT: usize = 1024;
+
+impl Transitions {
+    fn new(commands: usize) -> Self {
+        if commands <= TABLE_LIMIT {
+            Transitions::Table {
+                commands,
+                counts: vec![0; commands * commands],
+            }
+        } else {
+            Transitions::Map(HashMap::default())
+        }
+    }
+
+    fn add(&mut self, prev: u32, next: u32) {
+        match self {
+            Transitions::Table { commands, counts } => {
+                counts[prev as usize * *commands + next as usize] += 1
+            }
+            Transitions::Map(map) => *map.entry((prev, next)).or_default() += 1,
+        }
+    }
+
+    /// The count of `prev -> next`; 0 for a command the model has not seen.
+    fn count(&self, prev: u32, next: u32) -> u64 {
+        let (prev, next) = (prev as usize, next as usize);
+        match self {
+            Transitions::Table { commands, counts } if prev < *commands && next < *commands => {
+                counts[prev * *commands + next]
+            }
+            Transitions::Table { .. } => 0,
+            Transitions::Map(map) => map.get(&(prev as u32, next as u32)).copied().unwrap_or(0),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -51,7 +96,7 @@ impl Model {
     pub fn train(sessions: &Sessions) -> Model {
         let k = sessions.n_commands;
         let mut raw1 = vec![0u64; k];
-        let mut transitions: HashMap<(u32, u32), u64> = HashMap::default();
+        let mut transitions = Transitions::new(k);
         let mut raw_rows = vec![0u64; k];
         let mut cmd_params: Vec<Vec<(u32, u64)>> = vec![Vec::new(); k];
         let mut param_uses = vec![0u64; sessions.n_params];
@@ -61,7 +106,7 @@ impl Model {
             raw1[START as usize] += 1;
             for cmd in session {
                 raw1[cmd.name as usize] += 1;
-                *transitions.entry((prev, cmd.name)).or_default() += 1;
+                transitions.add(prev, cmd.name);
                 raw_rows[prev as usize] += 1;
                 prev = cmd.name;
                 let row = &mut cmd_params[cmd.name as usize];
@@ -76,7 +121,7 @@ impl Model {
                     }
                 }
             }
-            *transitions.entry((prev, END)).or_default() += 1;
+            transitions.add(prev, END);
             raw_rows[prev as usize] += 1;
             raw1[END as usize] += 1;
         }
@@ -144,7 +189,7 @@ impl Model {
         } else {
             prev
         };
-        let count = self.transitions.get(&(row, next)).copied().unwrap_or(0);
+        let count = self.transitions.count(row, next);
         (count + 1) as f64 / self.row_totals[row as usize]
     }
 
@@ -219,6 +264,42 @@ mod tests {
         assert_eq!(m.transition(4, 3), 1.0 / 5.0);
         assert_eq!(m.transition(END, 3), 1.0 / 4.0);
         assert_eq!(m.prior(99), 8.0 / 39.0);
+    }
+
+    #[test]
+    fn many_commands_are_counted_in_a_map_as_few_are_in_a_table() {
+        let sessions: Vec<Vec<u32>> = (0..1500u32)
+            .map(|i| vec![3 + i % 1200, 3 + (i * 7) % 1200])
+            .collect();
+        let sessions: Vec<&[u32]> = sessions.iter().map(Vec::as_slice).collect();
+        let many = Model::train(&cmds(&sessions));
+        assert!(matches!(many.transitions, Transitions::Map(_)));
+        let mut few = Transitions::Table {
+            commands: 1203,
+            counts: vec![0; 1203 * 1203],
+        };
+        for s in &sessions {
+            few.add(START, s[0]);
+            few.add(s[0], s[1]);
+            few.add(s[1], END);
+        }
+        for (prev, next) in [
+            (START, 3),
+            (3, 3),
+            (10, 52),
+            (10, 66),
+            (1202, END),
+            (4, 5),
+            (2000, 3),
+        ] {
+            assert_eq!(
+                many.transitions.count(prev, next),
+                few.count(prev, next),
+                "{prev} -> {next}"
+            );
+        }
+        // Sessions 7 and 1207 both go 10 -> 52.
+        assert_eq!(few.count(10, 52), 2);
     }
 
     #[test]

@@ -41,39 +41,70 @@ pub struct RarestWindow {
     pub start: Option<usize>,
 }
 
+/// One position of a session: the command, the probability of its parameters given
+/// the command, and the transition into it from the position before.
+struct Step {
+    command: u32,
+    params: f64,
+    from_previous: f64,
+}
+
 /// The rarest window of `session`.
 pub fn rarest_window(model: &Model, session: &[Command], options: &ScoreOptions) -> RarestWindow {
-    // Each command's parameter probability does not depend on the window.
-    let mut steps: Vec<(u32, f64)> = session
+    let length = options.window_length;
+    let steps = session.len() + usize::from(options.use_start_end_tokens);
+    if length == 0 || steps < length {
+        return lowest(std::iter::empty());
+    }
+    // A command's parameter probability and the transition into it are the same in
+    // every window that holds them: each is computed once.
+    let names = session
         .iter()
         .map(|c| (c.name, model.params_given_command(c)))
+        .chain(options.use_start_end_tokens.then_some((END, 1.0)));
+    let mut previous = START;
+    let steps: Vec<Step> = names
+        .map(|(command, params)| {
+            let from_previous = model.transition(previous, command);
+            previous = command;
+            Step {
+                command,
+                params,
+                from_previous,
+            }
+        })
         .collect();
-    if options.use_start_end_tokens {
-        steps.push((END, 1.0));
+    let likelihoods = (0..=steps.len() - length).map(|start| {
+        let first = &steps[start];
+        let opening = if start == 0 && options.use_start_end_tokens {
+            first.from_previous
+        } else {
+            model.prior(first.command)
+        };
+        let mut likelihood = opening * first.params;
+        for step in &steps[start + 1..start + length] {
+            likelihood *= step.from_previous;
+            likelihood *= step.params;
+        }
+        likelihood
+    });
+    // Two loops rather than a test in one: the compiler would otherwise take the
+    // power of every window whether asked or not.
+    if options.use_geo_mean {
+        let exponent = 1.0 / length as f64;
+        lowest(likelihoods.map(|l| l.powf(exponent)))
+    } else {
+        lowest(likelihoods)
     }
-    let length = options.window_length;
+}
+
+/// The least of the windows' likelihoods, the first one on ties.
+fn lowest(likelihoods: impl Iterator<Item = f64>) -> RarestWindow {
     let mut rarest = RarestWindow {
         likelihood: f64::NAN,
         start: None,
     };
-    if length == 0 || steps.len() < length {
-        return rarest;
-    }
-    for start in 0..=steps.len() - length {
-        let (first, first_params) = steps[start];
-        let opening = if start == 0 && options.use_start_end_tokens {
-            model.transition(START, first)
-        } else {
-            model.prior(first)
-        };
-        let mut likelihood = opening * first_params;
-        for pair in steps[start..start + length].windows(2) {
-            likelihood *= model.transition(pair[0].0, pair[1].0);
-            likelihood *= pair[1].1;
-        }
-        if options.use_geo_mean {
-            likelihood = likelihood.powf(1.0 / length as f64);
-        }
+    for (start, likelihood) in likelihoods.enumerate() {
         if rarest.start.is_none() || likelihood < rarest.likelihood {
             rarest = RarestWindow {
                 likelihood,

@@ -19,13 +19,14 @@ use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, UInt32
 use arrow_schema::{DataType, Field, Schema};
 use arrow_select::take::take;
 use rayon::prelude::*;
-use rustfft::FftPlanner;
 
 use crate::columns::{codes, column, numbers, times};
 use crate::AnalysisError;
 
 mod g_test;
 mod periodogram;
+
+use periodogram::{Plans, Work};
 
 /// The periodicity of one group's events.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,10 +40,29 @@ pub struct Polling {
 
 /// The periodicity of events at these times (in seconds).
 pub fn polling(seconds: &[i64]) -> Polling {
-    polling_with(seconds, &mut FftPlanner::new())
+    let mut counts = Vec::new();
+    polling_with(
+        seconds,
+        &Plans::default(),
+        &mut counts,
+        &mut Work::default(),
+    )
 }
 
-fn polling_with(seconds: &[i64], planner: &mut FftPlanner<f64>) -> Polling {
+/// What one thread reuses from group to group.
+#[derive(Default)]
+struct Scratch {
+    times: Vec<i64>,
+    counts: Vec<f64>,
+    spectrum: Work,
+}
+
+fn polling_with(
+    seconds: &[i64],
+    plans: &Plans,
+    counts: &mut Vec<f64>,
+    spectrum: &mut Work,
+) -> Polling {
     let (Some(&start), Some(&end)) = (seconds.iter().min(), seconds.iter().max()) else {
         return Polling::NONE;
     };
@@ -50,7 +70,8 @@ fn polling_with(seconds: &[i64], planner: &mut FftPlanner<f64>) -> Polling {
     if steps == 0 {
         return Polling::NONE;
     }
-    let mut counts = vec![0.0f64; steps];
+    counts.clear();
+    counts.resize(steps, 0.0);
     for &t in seconds {
         if t < end {
             counts[(t - start) as usize] += 1.0;
@@ -58,7 +79,8 @@ fn polling_with(seconds: &[i64], planner: &mut FftPlanner<f64>) -> Polling {
     }
     let rate = seconds.len() as f64 / steps as f64;
     counts.iter_mut().for_each(|c| *c -= rate);
-    let pxx = periodogram::periodogram(&counts, planner);
+    periodogram::periodogram(counts, &plans.get(steps), spectrum);
+    let pxx = &spectrum.pxx;
     // The first of equal maxima, as NumPy's argmax.
     let peak = (0..pxx.len()).fold(0, |best, k| if pxx[k] > pxx[best] { k } else { best });
     let dominant_frequency = periodogram::frequency(peak, steps);
@@ -167,12 +189,19 @@ pub(crate) fn group_rows(
 }
 
 pub(crate) fn results(groups: &Groups) -> Vec<Polling> {
+    let plans = Plans::default();
     groups
         .rows
         .par_iter()
-        .map_init(FftPlanner::new, |planner, rows| {
-            let times: Vec<i64> = rows.iter().map(|&r| groups.seconds[r]).collect();
-            polling_with(&times, planner)
+        .map_init(Scratch::default, |scratch, rows| {
+            let Scratch {
+                times,
+                counts,
+                spectrum,
+            } = scratch;
+            times.clear();
+            times.extend(rows.iter().map(|&r| groups.seconds[r]));
+            polling_with(times, &plans, counts, spectrum)
         })
         .collect()
 }
@@ -195,10 +224,11 @@ fn result_columns(per_row: &[Polling]) -> Vec<(Field, ArrayRef)> {
     ]
 }
 
-/// `batch` with `p_value`, `dominant_frequency` and `dominant_interval` added to each
-/// row, from its group's events (`group_by` empty: all rows are one group). Rows with
-/// a missing group value are left out, as MSTICPy's merge leaves them out.
-pub fn detect_polling(
+/// Every row that belongs to a group, in table order (rows with a missing group value
+/// left out, as MSTICPy's merge leaves them out), as a table of its position (`row`)
+/// and its group's `p_value`, `dominant_frequency` and `dominant_interval`
+/// (`group_by` empty: all rows are one group).
+pub fn polling_rows(
     batch: &RecordBatch,
     time_column: &str,
     group_by: &[&str],
@@ -211,12 +241,28 @@ pub fn detect_polling(
             group_of[r] = Some(g);
         }
     }
-    let kept: Vec<(usize, usize)> = group_of
+    let (rows, per_row): (Vec<u32>, Vec<Polling>) = group_of
         .iter()
         .enumerate()
-        .filter_map(|(r, g)| g.map(|g| (r, g)))
-        .collect();
-    let indices = UInt32Array::from_iter_values(kept.iter().map(|&(r, _)| r as u32));
+        .filter_map(|(r, g)| g.map(|g| (r as u32, found[g])))
+        .unzip();
+    let mut fields = vec![Field::new("row", DataType::UInt32, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(rows))];
+    for (field, array) in result_columns(&per_row) {
+        fields.push(field);
+        columns.push(array);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow_failed)
+}
+
+/// `batch` with `p_value`, `dominant_frequency` and `dominant_interval` added to each
+/// row, as [`polling_rows`] finds them.
+pub fn detect_polling(
+    batch: &RecordBatch,
+    time_column: &str,
+    group_by: &[&str],
+) -> Result<RecordBatch, AnalysisError> {
+    let found = polling_rows(batch, time_column, group_by)?;
     let mut fields: Vec<Field> = batch
         .schema()
         .fields()
@@ -226,13 +272,13 @@ pub fn detect_polling(
     let mut columns = batch
         .columns()
         .iter()
-        .map(|c| take(c.as_ref(), &indices, None))
+        .map(|c| take(c.as_ref(), found.column(0), None))
         .collect::<Result<Vec<_>, _>>()
         .map_err(arrow_failed)?;
-    let per_row: Vec<Polling> = kept.iter().map(|&(_, g)| found[g]).collect();
-    for (field, array) in result_columns(&per_row) {
-        fields.push(field);
-        columns.push(array);
+    let schema = found.schema();
+    for (field, array) in schema.fields().iter().zip(found.columns()).skip(1) {
+        fields.push(field.as_ref().clone());
+        columns.push(array.clone());
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow_failed)
 }

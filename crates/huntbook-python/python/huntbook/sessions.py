@@ -31,9 +31,6 @@ from huntbook._tables import to_batch, to_frame
 
 __all__ = ["Cmd", "sessionize", "score_sessions", "detect_polling", "polling_groups"]
 
-_ROW = "__huntbook_row__"
-
-
 @dataclass
 class Cmd:
     """A command with its parameters: a set of parameter names, or a dict of names to
@@ -172,89 +169,13 @@ def score_sessions(
             f"no column {session_column!r} in the DataFrame; its columns are: "
             + ", ".join(map(str, data.columns))
         )
-    sessions = [_as_list(s, i) for i, s in enumerate(data[session_column].tolist())]
-    batch = pa.RecordBatch.from_arrays([_session_array(sessions)], names=[str(session_column)])
-    likelihoods, starts = _huntbook.rarest_windows(
-        batch, str(session_column), int(window_length), use_start_end_tokens, use_geo_mean
+    likelihoods, windows = _huntbook.score_sessions(
+        data[session_column].tolist(), int(window_length), use_start_end_tokens, use_geo_mean
     )
     out = data.copy()
     out[f"rarest_window{window_length}_likelihood"] = np.array(likelihoods, dtype=float)
-    out[f"rarest_window{window_length}"] = pd.Series(
-        [[] if start is None else s[start : start + window_length] for s, start in zip(sessions, starts)],
-        index=out.index,
-        dtype=object,
-    )
+    out[f"rarest_window{window_length}"] = pd.Series(windows, index=out.index, dtype=object)
     return out
-
-
-def _as_list(session: Any, row: int) -> list:
-    if isinstance(session, (list, tuple, np.ndarray)):
-        session = list(session)
-        if session:
-            return session
-    raise ValueError(
-        f"the session at row {row} is empty or not a list; each session needs at least one command"
-    )
-
-
-def _is_cmd(item: Any) -> bool:
-    return hasattr(item, "name") and hasattr(item, "params")
-
-
-def _session_array(sessions: List[list]) -> pa.Array:
-    """The sessions as an Arrow list column whose element type tells the model's kind
-    (see the Rust side): strings, or structs of name and params as a list of names or
-    a map of names to values."""
-    if not sessions:
-        raise ValueError("there are no sessions to train the model on")
-    first = sessions[0][0]
-    if isinstance(first, str):
-        try:
-            return pa.array(sessions, type=pa.list_(pa.string()))
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-            raise ValueError(
-                "the sessions start with command names, so every command must be a string "
-                f"({err})"
-            ) from err
-    if not _is_cmd(first):
-        raise ValueError(
-            "each session must be a list of command names (str) or of Cmd(name, params); "
-            f"got {type(first).__name__}"
-        )
-    with_values = isinstance(first.params, dict)
-    if not with_values and not isinstance(first.params, (set, frozenset, list, tuple)):
-        raise ValueError("Cmd.params must be a set of parameter names or a dict of values")
-    session_offsets, param_offsets = [0], [0]
-    names: List[str] = []
-    keys: List[str] = []
-    values: List[Optional[str]] = []
-    for row, session in enumerate(sessions):
-        for cmd in session:
-            if not _is_cmd(cmd):
-                raise ValueError(f"the session at row {row} mixes Cmd objects and other values")
-            names.append(cmd.name)
-            params = cmd.params
-            if isinstance(params, dict):
-                keys.extend(params)
-                # A falsy value counts as no value, as in MSTICPy.
-                values.extend(str(v) if v else None for v in params.values())
-            else:
-                keys.extend(params)
-                values.extend([None] * len(params))
-            param_offsets.append(len(keys))
-        session_offsets.append(len(names))
-    try:
-        key_array = pa.array(keys, type=pa.string())
-        name_array = pa.array(names, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-        raise ValueError(f"command and parameter names must be strings ({err})") from err
-    offsets = pa.array(param_offsets, type=pa.int32())
-    if with_values:
-        params_array = pa.MapArray.from_arrays(offsets, key_array, pa.array(values, type=pa.string()))
-    else:
-        params_array = pa.ListArray.from_arrays(offsets, key_array)
-    commands = pa.StructArray.from_arrays([name_array, params_array], names=["name", "params"])
-    return pa.ListArray.from_arrays(pa.array(session_offsets, type=pa.int32()), commands)
 
 
 def _group_list(groupby: Union[str, Sequence[str], None]) -> List[str]:
@@ -270,9 +191,7 @@ def _polling_batch(data: pd.DataFrame, time_column: str, groups: List[str]) -> p
                 f"no column {name!r} in the DataFrame; its columns are: "
                 + ", ".join(map(str, data.columns))
             )
-    frame = pd.DataFrame({c: data[c].reset_index(drop=True) for c in dict.fromkeys([time_column, *groups])})
-    frame[_ROW] = np.arange(len(data), dtype=np.int64)
-    return to_batch(frame)
+    return to_batch(data, dict.fromkeys([time_column, *groups]))
 
 
 def detect_polling(
@@ -299,12 +218,18 @@ def detect_polling(
     """
     groups = _group_list(group_by if group_by is not None else groupby)
     batch = _polling_batch(data, time_column, groups)
-    result = pa.record_batch(_huntbook.detect_polling(batch, time_column, groups))
+    found = pa.record_batch(_huntbook.polling_rows(batch, time_column, groups))
+    rows = found.column("row").to_numpy()
     # Without groups MSTICPy adds the columns in place; with groups its merge drops
     # the rows without a group and renumbers the rest.
-    out = data.copy() if not groups else data.iloc[result.column(_ROW).to_numpy()].reset_index(drop=True)
+    if not groups:
+        out = data.copy()
+    elif len(rows) == len(data):
+        out = data.reset_index(drop=True)
+    else:
+        out = data.iloc[rows].reset_index(drop=True)
     for name in ("p_value", "dominant_frequency", "dominant_interval"):
-        out[name] = result.column(name).to_numpy()
+        out[name] = found.column(name).to_numpy()
     return out
 
 
