@@ -17,19 +17,22 @@ use huntbook_kernel::{Kernel, KernelSpec, LaunchOptions};
 
 const CHILD_ENV: &str = "HUNTBOOK_PARENT_DEATH_CHILD";
 
-fn marked_processes(marker: &str) -> Vec<u32> {
+/// Live processes whose `/proc/PID/{file}` (`cmdline`, `environ`) holds `marker`.
+fn processes_with(file: &str, marker: &str) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            String::from_utf8_lossy(&cmdline)
-                .contains(marker)
-                .then_some(pid)
+            let text = std::fs::read(e.path().join(file)).ok()?;
+            String::from_utf8_lossy(&text).contains(marker).then_some(pid)
         })
         .filter(|pid| !process_gone(*pid))
         .collect()
+}
+
+fn marked_processes(marker: &str) -> Vec<u32> {
+    processes_with("cmdline", marker)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,16 +122,7 @@ const FORKED_CHILD_ENV: &str = "HUNTBOOK_PARENT_DEATH_FORKED_CHILD";
 /// Processes whose environment holds `marker` (a kernel forked from the fork server
 /// has the server's command line, so the marker travels in the environment).
 fn processes_with_env(marker: &str) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let environ = std::fs::read(e.path().join("environ")).ok()?;
-            String::from_utf8_lossy(&environ).contains(marker).then_some(pid)
-        })
-        .filter(|pid| !process_gone(*pid))
-        .collect()
+    processes_with("environ", marker)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
