@@ -48,6 +48,15 @@ def test_extract_iocs_reports_index_labels_and_msticpy_columns():
     # The key of a key=value pair is not part of the email.
     assert not any(o.startswith("from=") for o in iocs["Observable"])
     assert "b" not in set(iocs["SourceIndex"])
+    # Input is the scanned cell itself, of the column it was found in, as in MSTICPy.
+    both = huntbook.extract_iocs(events, ["Host", "CommandLine"])
+    for label, cell in zip(both["SourceIndex"], both["Input"]):
+        assert cell is events.at[label, "CommandLine"]
+    assert both["Input"].dtype == object
+    hosts = events.assign(Host=["evil.com", "10.0.0.1", None])
+    cells = huntbook.extract_iocs(hosts, ["Host", "CommandLine"])[["SourceIndex", "Input"]]
+    assert cells.iloc[0].tolist() == ["a", "evil.com"]
+    assert cells.iloc[1].tolist()[1].startswith("curl")
 
 
 def test_extract_iocs_type_filter_aliases_and_custom_types():
