@@ -119,12 +119,7 @@ impl<'a> Found<'a> {
             let Ok(idx) = schema.index_of(name) else {
                 return Err(IocError::MissingColumn {
                     column: name.to_string(),
-                    available: schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    available: crate::column_list(&schema),
                 });
             };
             let col = batch.column(idx);
