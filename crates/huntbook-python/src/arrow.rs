@@ -156,7 +156,10 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
     let mut values: Vec<u8> = Vec::new();
     let mut nulls = NullBufferBuilder::new(cells.len());
     let mut any_text = false;
-    for &cell in cells {
+    for (i, &cell) in cells.iter().enumerate() {
+        if let Some(&ahead) = cells.get(i + PREFETCH_DISTANCE) {
+            prefetch(ahead);
+        }
         // SAFETY: the pointers are the live cells of the array (see `object_pointers`);
         // the GIL is held and nothing here runs Python code, so they stay alive and
         // unchanged while read.
@@ -187,6 +190,25 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
             nulls.finish(),
         )
     })
+}
+
+/// How many cells ahead to ask the memory for: the cells are objects scattered over
+/// the heap, and waiting for each in turn is most of the time a cell takes.
+const PREFETCH_DISTANCE: usize = 16;
+
+/// Starts loading an object's first two cache lines (its header, and a short string's
+/// text). A hint only: it reads nothing and cannot fault.
+#[inline(always)]
+fn prefetch(object: *mut ffi::PyObject) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint that never dereferences the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(object.cast::<i8>());
+        _mm_prefetch::<_MM_HINT_T0>(object.cast::<i8>().wrapping_add(64));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = object;
 }
 
 enum Cell<'a> {
