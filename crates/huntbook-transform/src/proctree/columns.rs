@@ -83,7 +83,7 @@ impl TextColumn {
             DataType::Int8 => numbers!(Int8Type, |v, buf| push_int(i64::from(v), buf)),
             DataType::Int16 => numbers!(Int16Type, |v, buf| push_int(i64::from(v), buf)),
             DataType::Int32 => numbers!(Int32Type, |v, buf| push_int(i64::from(v), buf)),
-            DataType::Int64 => numbers!(Int64Type, |v, buf| push_int(i64::from(v), buf)),
+            DataType::Int64 => numbers!(Int64Type, push_int),
             DataType::UInt8 => numbers!(UInt8Type, |v, buf| push_int(i64::from(v), buf)),
             DataType::UInt16 => numbers!(UInt16Type, |v, buf| push_int(i64::from(v), buf)),
             DataType::UInt32 => numbers!(UInt32Type, |v, buf| push_int(i64::from(v), buf)),
