@@ -327,6 +327,20 @@ impl<'a> Dict<'a> {
         id
     }
 
+    /// As [`Dict::id`], comparing with the value of the row before first (`last`): in
+    /// time order a value often repeats that of the event before (one event id, the same
+    /// logon or user for a while), and comparing costs less than hashing and probing.
+    fn id_after(&mut self, text: &'a str, last: &mut Option<(&'a str, Id)>) -> Id {
+        if let Some((before, id)) = *last {
+            if before == text {
+                return id;
+            }
+        }
+        let id = self.id(text);
+        *last = Some((text, id));
+        id
+    }
+
     pub fn get(&self, id: Id) -> &'a str {
         self.texts[id.get() as usize - 1]
     }
@@ -344,8 +358,9 @@ impl<'a> Dict<'a> {
         limit: usize,
     ) -> Option<Vec<Option<Id>>> {
         let mut ids = Vec::with_capacity(rows.len());
+        let mut last = None;
         for &r in rows {
-            ids.push(column.get(r as usize).map(|t| self.id(t)));
+            ids.push(column.get(r as usize).map(|t| self.id_after(t, &mut last)));
             if self.len() > limit {
                 return None;
             }
@@ -357,10 +372,12 @@ impl<'a> Dict<'a> {
     fn number(&mut self, column: Option<&'a dyn TextSource>, rows: &[u32]) -> Vec<Option<Id>> {
         match column {
             None => vec![None; rows.len()],
-            Some(c) => rows
-                .iter()
-                .map(|&r| c.get(r as usize).map(|t| self.id(t)))
-                .collect(),
+            Some(c) => {
+                let mut last = None;
+                rows.iter()
+                    .map(|&r| c.get(r as usize).map(|t| self.id_after(t, &mut last)))
+                    .collect()
+            }
         }
     }
 }

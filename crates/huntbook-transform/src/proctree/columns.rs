@@ -80,14 +80,14 @@ impl TextColumn {
             DataType::LargeUtf8 => TextColumn::Large(array.as_string::<i64>().clone()),
             DataType::Utf8View => TextColumn::View(array.as_string_view().clone()),
             DataType::Null => formatted(array.len(), |_, buf| buf.push_null())?,
-            DataType::Int8 => numbers!(Int8Type, push_display),
-            DataType::Int16 => numbers!(Int16Type, push_display),
-            DataType::Int32 => numbers!(Int32Type, push_display),
-            DataType::Int64 => numbers!(Int64Type, push_display),
-            DataType::UInt8 => numbers!(UInt8Type, push_display),
-            DataType::UInt16 => numbers!(UInt16Type, push_display),
-            DataType::UInt32 => numbers!(UInt32Type, push_display),
-            DataType::UInt64 => numbers!(UInt64Type, push_display),
+            DataType::Int8 => numbers!(Int8Type, |v, buf| push_int(i64::from(v), buf)),
+            DataType::Int16 => numbers!(Int16Type, |v, buf| push_int(i64::from(v), buf)),
+            DataType::Int32 => numbers!(Int32Type, |v, buf| push_int(i64::from(v), buf)),
+            DataType::Int64 => numbers!(Int64Type, push_int),
+            DataType::UInt8 => numbers!(UInt8Type, |v, buf| push_int(i64::from(v), buf)),
+            DataType::UInt16 => numbers!(UInt16Type, |v, buf| push_int(i64::from(v), buf)),
+            DataType::UInt32 => numbers!(UInt32Type, |v, buf| push_int(i64::from(v), buf)),
+            DataType::UInt64 => numbers!(UInt64Type, push_uint),
             DataType::Float32 => numbers!(Float32Type, |v, buf| push_float(f64::from(v), buf)),
             DataType::Float64 => numbers!(Float64Type, push_float),
             DataType::Boolean => {
@@ -135,12 +135,41 @@ fn push_display(v: impl std::fmt::Display, buf: &mut TextBuf) {
     buf.push_with(|out| write!(out, "{v}").expect("writing to memory"));
 }
 
+/// An integer in decimal. Written digit by digit: id columns (`EventID`, numeric pids)
+/// are formatted once per row, where a formatter costs several times more.
+fn push_int(v: i64, buf: &mut TextBuf) {
+    buf.push_with(|out| {
+        if v < 0 {
+            out.push(b'-');
+        }
+        write_digits(out, v.unsigned_abs());
+    });
+}
+
+fn push_uint(v: u64, buf: &mut TextBuf) {
+    buf.push_with(|out| write_digits(out, v));
+}
+
+fn write_digits(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[k..]);
+}
+
 /// MSTICPy casts float id columns to int before making them text (`420.0` → `"420"`).
 fn push_float(v: f64, buf: &mut TextBuf) {
     if v.is_nan() {
         buf.push_null();
     } else if v.fract() == 0.0 && v.abs() < 9.2e18 {
-        push_display(v as i64, buf);
+        push_int(v as i64, buf);
     } else {
         push_display(v, buf);
     }
@@ -263,6 +292,18 @@ mod tests {
         assert_eq!(
             TextColumn::from_array("pid", &a).unwrap().get(0),
             Some("6732")
+        );
+        let a: ArrayRef = Arc::new(Int64Array::from(vec![0, -7, i64::MIN, i64::MAX]));
+        let t = TextColumn::from_array("pid", &a).unwrap();
+        let texts: Vec<_> = (0..4).map(|i| t.get(i).unwrap().to_string()).collect();
+        assert_eq!(
+            texts,
+            ["0", "-7", "-9223372036854775808", "9223372036854775807"]
+        );
+        let a: ArrayRef = Arc::new(arrow_array::UInt64Array::from(vec![u64::MAX]));
+        assert_eq!(
+            TextColumn::from_array("pid", &a).unwrap().get(0),
+            Some("18446744073709551615")
         );
         let a: ArrayRef = Arc::new(StringArray::from(vec!["0x1A4C"]));
         assert_eq!(
