@@ -9,13 +9,14 @@ warnings, the masking key, and errors that say what to do.
 import base64
 import gzip
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 import huntbook
-from huntbook import _huntbook
-from huntbook._tables import to_frame
+from huntbook import _huntbook, _tables
+from huntbook._tables import to_batch, to_frame
 
 
 def ps_encoded(script: str) -> str:
@@ -47,6 +48,15 @@ def test_extract_iocs_reports_index_labels_and_msticpy_columns():
     # The key of a key=value pair is not part of the email.
     assert not any(o.startswith("from=") for o in iocs["Observable"])
     assert "b" not in set(iocs["SourceIndex"])
+    # Input is the scanned cell itself, of the column it was found in, as in MSTICPy.
+    both = huntbook.extract_iocs(events, ["Host", "CommandLine"])
+    for label, cell in zip(both["SourceIndex"], both["Input"]):
+        assert cell is events.at[label, "CommandLine"]
+    assert both["Input"].dtype == object
+    hosts = events.assign(Host=["evil.com", "10.0.0.1", None])
+    cells = huntbook.extract_iocs(hosts, ["Host", "CommandLine"])[["SourceIndex", "Input"]]
+    assert cells.iloc[0].tolist() == ["a", "evil.com"]
+    assert cells.iloc[1].tolist()[1].startswith("curl")
 
 
 def test_extract_iocs_type_filter_aliases_and_custom_types():
@@ -315,6 +325,28 @@ def test_bridge_rejects_non_tables_and_keeps_types():
     batch = pa.record_batch({"t": pa.array(["8.8.8.8", None], type=pa.large_string())})
     out = pa.record_batch(_huntbook.extract_iocs(batch, ["t"]))
     assert out.num_rows == 1 and out.schema.field("SourceIndex").type == pa.int64()
+
+
+def test_object_text_columns_read_as_pyarrow_reads_them():
+    cells = ["plain", None, float("nan"), "héllo ✓ 日本", "", "C:\\Windows\\cmd.exe /c whoami"]
+    frame = pd.DataFrame({"text": cells, "n": range(len(cells))})
+    # A column of a two-dimensional object block, not yet in memory order.
+    frame["other"] = frame["text"]
+    batch = to_batch(frame)
+    for name in ("text", "other"):
+        assert batch.column(name).equals(pa.array(frame[name], from_pandas=True))
+    assert batch.column("n").type == pa.int64()
+    # Anything but text and missing cells is left to pyarrow and its rules.
+    mixed = pd.Series(["a", 1], dtype=object)
+    assert _tables._object_text(mixed) is None
+    assert _tables._object_text(pd.Series([None, None], dtype=object)) is None
+    assert _tables._object_text(pd.Series(["a", "\ud800"], dtype=object)) is None
+    assert _tables._object_text(pd.Series([], dtype=object)) is None
+    # Cells of a strided view are read in order.
+    evens = pd.Series(cells, dtype=object).to_numpy()[::2]
+    assert _tables._object_text(pd.Series(evens)).to_pylist() == ["plain", None, ""]
+    with pytest.raises(ValueError, match="one-dimensional"):
+        _huntbook.text_cells(np.array([["a"]], dtype=object))
 
 
 # --- command-line rules -----------------------------------------------------------------

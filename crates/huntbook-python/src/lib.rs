@@ -26,6 +26,7 @@ mod vis;
 #[pymodule]
 fn _huntbook(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    arrow::register(m)?;
     params::register(m)?;
     notebooks::register(m)?;
     execute::register(m)?;

@@ -61,7 +61,8 @@ fn extract_iocs(
             .collect(),
     };
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    on_batch(py, batch, |b| ioc::extract_iocs(b, &columns, &opts))
+    // Python fills MSTICPy's `Input` column with the DataFrame's own cells.
+    on_batch(py, batch, |b| ioc::find_iocs(b, &columns, &opts))
 }
 
 /// The type of one observable (`None` when it is none of the known types).

@@ -20,6 +20,7 @@ import os
 import warnings
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import pandas as pd
 
 from huntbook import _huntbook
@@ -93,7 +94,15 @@ def extract_iocs(
         custom_types=[(str(n), str(r), int(p)) for n, r, p in custom_types],
     )
     result = to_frame(batch)
-    result["SourceIndex"] = data.index.take(result["SourceIndex"].to_numpy())
+    rows = result["SourceIndex"].to_numpy()
+    sources = result.pop("SourceColumn").to_numpy()
+    result["SourceIndex"] = data.index.take(rows)
+    # The scanned cells themselves, as MSTICPy returns them: no copy of their text.
+    inputs = np.empty(len(result), dtype=object)
+    for position, name in enumerate(columns):
+        here = sources == position
+        inputs[here] = data[name].to_numpy(dtype=object)[rows[here]]
+    result["Input"] = inputs
     return result
 
 

@@ -71,7 +71,7 @@ use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
-pub use table::{extract_iocs, RESULT_COLUMNS};
+pub use table::{extract_iocs, find_iocs, RESULT_COLUMNS, SOURCE_COLUMN};
 pub use types::{CustomIocType, ExtractOptions, IocError, IocType, BUILTIN_TYPES};
 
 use patterns::Kind;

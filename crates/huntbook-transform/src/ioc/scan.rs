@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use regex_automata::meta;
 use regex_automata::Input;
@@ -45,11 +45,37 @@ impl Engine {
         if patterns.is_empty() {
             return Ok(None);
         }
+        let builtin = patterns
+            .iter()
+            .all(|(_, slot)| matches!(slot, Slot::Builtin(_)));
         let (sources, slots): (Vec<String>, Vec<Slot>) = patterns.into_iter().unzip();
-        let re = meta::Regex::builder()
-            .configure(meta::Config::new().nfa_size_limit(Some(64 << 20)))
-            .build_many(&sources)
-            .map_err(|e| IocError::Build(e.to_string()))?;
+        let compile = |sources: &[String]| {
+            meta::Regex::builder()
+                .configure(meta::Config::new().nfa_size_limit(Some(64 << 20)))
+                .build_many(sources)
+                .map_err(|e| IocError::Build(e.to_string()))
+        };
+        // Compiling the built-in patterns takes about 5 ms, more than scanning a few
+        // hundred rows, and a fresh regex starts with empty matching caches: sets of
+        // built-in patterns (a few dozen combinations at most) are compiled once per
+        // process and shared. Custom patterns are compiled per extractor.
+        let re = if builtin {
+            static COMPILED: OnceLock<Mutex<HashMap<Vec<String>, meta::Regex>>> = OnceLock::new();
+            let mut compiled = COMPILED
+                .get_or_init(Default::default)
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match compiled.get(&sources) {
+                Some(re) => re.clone(),
+                None => {
+                    let re = compile(&sources)?;
+                    compiled.insert(sources, re.clone());
+                    re
+                }
+            }
+        } else {
+            compile(&sources)?
+        };
         Ok(Some(Engine { re, slots }))
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int64Builder, LargeStringBuilder, StringBuilder};
+use arrow_array::builder::{Int64Builder, LargeStringBuilder, StringBuilder, UInt32Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
@@ -42,81 +42,22 @@ pub fn extract_iocs(
     columns: &[&str],
     opts: &ExtractOptions,
 ) -> Result<RecordBatch, IocError> {
-    if columns.is_empty() {
-        return Err(IocError::NoColumns);
-    }
-    let schema = batch.schema();
-    let mut texts = Vec::with_capacity(columns.len());
-    for &name in columns {
-        let Ok(idx) = schema.index_of(name) else {
-            return Err(IocError::MissingColumn {
-                column: name.to_string(),
-                available: schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        };
-        let col = batch.column(idx);
-        let text = match col.data_type() {
-            DataType::Utf8 => TextColumn::Small(col.as_string::<i32>()),
-            DataType::LargeUtf8 => TextColumn::Large(col.as_string::<i64>()),
-            other => {
-                return Err(IocError::NotText {
-                    column: name.to_string(),
-                    data_type: other.to_string(),
-                })
-            }
-        };
-        texts.push(text);
-    }
-    let extractor = IocExtractor::new(opts)?;
-
-    // (type index, observable, row, column); per-task vectors keep the row order.
-    let rows = batch.num_rows();
-    let found: Vec<Vec<(usize, String, usize, usize)>> = (0..rows.div_ceil(ROWS_PER_TASK))
-        .into_par_iter()
-        .map(|task| {
-            let mut out = Vec::new();
-            let end = ((task + 1) * ROWS_PER_TASK).min(rows);
-            for row in task * ROWS_PER_TASK..end {
-                for (c, col) in texts.iter().enumerate() {
-                    if let Some(text) = col.get(row) {
-                        for (ty, obs) in extractor.extract_indexed(text) {
-                            out.push((ty, obs, row, c));
-                        }
-                    }
-                }
-            }
-            out
-        })
-        .collect();
-
-    let total: usize = found.iter().map(Vec::len).sum();
-    let (mut obs_bytes, mut input_bytes) = (0usize, 0usize);
-    for (_, obs, row, c) in found.iter().flatten() {
-        obs_bytes += obs.len();
-        input_bytes += texts[*c].get(*row).map_or(0, str::len);
-    }
-    let mut types = StringBuilder::with_capacity(total, total * 8);
-    let mut observables = StringBuilder::with_capacity(total, obs_bytes);
-    let mut index = Int64Builder::with_capacity(total);
+    let found = Found::scan(batch, columns, opts)?;
+    let input_bytes: usize = found
+        .rows()
+        .map(|(_, _, row, c)| found.texts[c].get(row).map_or(0, str::len))
+        .sum();
     let large_input = input_bytes > i32::MAX as usize;
     let mut input_small = StringBuilder::with_capacity(
-        if large_input { 0 } else { total },
+        if large_input { 0 } else { found.total },
         if large_input { 0 } else { input_bytes },
     );
     let mut input_large = LargeStringBuilder::with_capacity(
-        if large_input { total } else { 0 },
+        if large_input { found.total } else { 0 },
         if large_input { input_bytes } else { 0 },
     );
-    for (ty, obs, row, c) in found.iter().flatten() {
-        types.append_value(extractor.type_of(*ty).name());
-        observables.append_value(obs);
-        index.append_value(*row as i64);
-        let input = texts[*c].get(*row).unwrap_or_default();
+    for (_, _, row, c) in found.rows() {
+        let input = found.texts[c].get(row).unwrap_or_default();
         if large_input {
             input_large.append_value(input);
         } else {
@@ -128,21 +69,135 @@ pub fn extract_iocs(
     } else {
         (DataType::Utf8, Arc::new(input_small.finish()))
     };
-    let schema = Schema::new(vec![
-        Field::new(RESULT_COLUMNS[0], DataType::Utf8, false),
-        Field::new(RESULT_COLUMNS[1], DataType::Utf8, false),
-        Field::new(RESULT_COLUMNS[2], DataType::Int64, false),
-        Field::new(RESULT_COLUMNS[3], input_type, false),
-    ]);
-    Ok(RecordBatch::try_new(
-        Arc::new(schema),
-        vec![
-            Arc::new(types.finish()),
-            Arc::new(observables.finish()),
-            Arc::new(index.finish()),
-            input_col,
-        ],
-    )?)
+    found.into_batch(Field::new(RESULT_COLUMNS[3], input_type, false), input_col)
+}
+
+/// [`extract_iocs`] without copies of the scanned cells: in place of `Input`,
+/// `SourceColumn` (UInt32) gives the position in `columns` of the column each indicator
+/// was found in, so that a caller holding the cells (the Python package, with the
+/// DataFrame's own objects, as MSTICPy returns them) fills `Input` without a copy.
+pub fn find_iocs(
+    batch: &RecordBatch,
+    columns: &[&str],
+    opts: &ExtractOptions,
+) -> Result<RecordBatch, IocError> {
+    let found = Found::scan(batch, columns, opts)?;
+    let mut sources = UInt32Builder::with_capacity(found.total);
+    for (_, _, _, c) in found.rows() {
+        sources.append_value(c as u32);
+    }
+    found.into_batch(
+        Field::new(SOURCE_COLUMN, DataType::UInt32, false),
+        Arc::new(sources.finish()),
+    )
+}
+
+/// The name of [`find_iocs`]' last column.
+pub const SOURCE_COLUMN: &str = "SourceColumn";
+
+/// Indicators found in a batch, before the result table is built.
+struct Found<'a> {
+    texts: Vec<TextColumn<'a>>,
+    extractor: IocExtractor,
+    /// (type index, observable, row, column) per task; tasks keep the row order.
+    found: Vec<Vec<(usize, String, usize, usize)>>,
+    total: usize,
+}
+
+impl<'a> Found<'a> {
+    fn scan(
+        batch: &'a RecordBatch,
+        columns: &[&str],
+        opts: &ExtractOptions,
+    ) -> Result<Self, IocError> {
+        if columns.is_empty() {
+            return Err(IocError::NoColumns);
+        }
+        let schema = batch.schema();
+        let mut texts = Vec::with_capacity(columns.len());
+        for &name in columns {
+            let Ok(idx) = schema.index_of(name) else {
+                return Err(IocError::MissingColumn {
+                    column: name.to_string(),
+                    available: crate::column_list(&schema),
+                });
+            };
+            let col = batch.column(idx);
+            let text = match col.data_type() {
+                DataType::Utf8 => TextColumn::Small(col.as_string::<i32>()),
+                DataType::LargeUtf8 => TextColumn::Large(col.as_string::<i64>()),
+                other => {
+                    return Err(IocError::NotText {
+                        column: name.to_string(),
+                        data_type: other.to_string(),
+                    })
+                }
+            };
+            texts.push(text);
+        }
+        let extractor = IocExtractor::new(opts)?;
+
+        let rows = batch.num_rows();
+        let found: Vec<Vec<_>> = (0..rows.div_ceil(ROWS_PER_TASK))
+            .into_par_iter()
+            .map(|task| {
+                let mut out = Vec::new();
+                let end = ((task + 1) * ROWS_PER_TASK).min(rows);
+                for row in task * ROWS_PER_TASK..end {
+                    for (c, col) in texts.iter().enumerate() {
+                        if let Some(text) = col.get(row) {
+                            for (ty, obs) in extractor.extract_indexed(text) {
+                                out.push((ty, obs, row, c));
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        let total = found.iter().map(Vec::len).sum();
+        Ok(Found {
+            texts,
+            extractor,
+            found,
+            total,
+        })
+    }
+
+    fn rows(&self) -> impl Iterator<Item = (usize, &str, usize, usize)> + '_ {
+        self.found
+            .iter()
+            .flatten()
+            .map(|(ty, obs, row, c)| (*ty, obs.as_str(), *row, *c))
+    }
+
+    /// MSTICPy's first three columns, then `last`.
+    fn into_batch(self, last_field: Field, last: ArrayRef) -> Result<RecordBatch, IocError> {
+        let obs_bytes: usize = self.rows().map(|(_, obs, _, _)| obs.len()).sum();
+        let mut types = StringBuilder::with_capacity(self.total, self.total * 8);
+        let mut observables = StringBuilder::with_capacity(self.total, obs_bytes);
+        let mut index = Int64Builder::with_capacity(self.total);
+        for (ty, obs, row, _) in self.rows() {
+            types.append_value(self.extractor.type_of(ty).name());
+            observables.append_value(obs);
+            index.append_value(row as i64);
+        }
+        let schema = Schema::new(vec![
+            Field::new(RESULT_COLUMNS[0], DataType::Utf8, false),
+            Field::new(RESULT_COLUMNS[1], DataType::Utf8, false),
+            Field::new(RESULT_COLUMNS[2], DataType::Int64, false),
+            last_field,
+        ]);
+        Ok(RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(types.finish()),
+                Arc::new(observables.finish()),
+                Arc::new(index.finish()),
+                last,
+            ],
+        )?)
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +268,28 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn find_iocs_names_the_source_column_instead_of_copying_it() {
+        let full = rows(&extract_iocs(&batch(), &["a", "b"], &ExtractOptions::default()).unwrap());
+        let found = find_iocs(&batch(), &["a", "b"], &ExtractOptions::default()).unwrap();
+        assert_eq!(found.schema().field(3).name(), SOURCE_COLUMN);
+        let sources = found
+            .column(3)
+            .as_primitive::<arrow_array::types::UInt32Type>();
+        let t = found.column(0).as_string::<i32>();
+        let o = found.column(1).as_string::<i32>();
+        let cells = [batch().column(0).clone(), batch().column(1).clone()];
+        for (r, (ty, obs, row, input)) in full.iter().enumerate() {
+            assert_eq!((t.value(r), o.value(r)), (ty.as_str(), obs.as_str()));
+            let source = &cells[sources.value(r) as usize];
+            let cell = match source.data_type() {
+                DataType::Utf8 => source.as_string::<i32>().value(*row as usize),
+                _ => source.as_string::<i64>().value(*row as usize),
+            };
+            assert_eq!(cell, input);
+        }
     }
 
     #[test]

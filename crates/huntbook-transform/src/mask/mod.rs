@@ -284,12 +284,7 @@ pub fn mask(batch: &RecordBatch, options: &MaskOptions) -> Result<RecordBatch, M
     if let Some(column) = asked.into_iter().find(|c| schema.index_of(c).is_err()) {
         return Err(MaskError::UnknownColumn {
             column: column.clone(),
-            available: schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            available: crate::column_list(&schema),
         });
     }
     let masker = Masker::new(&options.key);
