@@ -4,6 +4,7 @@
 Run it from the repo root with the huntbook package and MSTICPy in the venv:
 
     python bench/sessions.py [--sessions 10000] [--flows 1000000] [--groups 300] [--repeats 3]
+                             [--only scoring|polling]
 
 The data is built here, seeded, the same on every machine:
 
@@ -114,8 +115,16 @@ def main():
     parser.add_argument("--flows", type=int, default=1_000_000)
     parser.add_argument("--groups", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=["scoring", "polling"], help="run one of the two benchmarks")
     args = parser.parse_args()
 
+    if args.only != "polling":
+        score(args)
+    if args.only != "scoring":
+        poll(args)
+
+
+def score(args):
     commands, with_params = sessions(args.sessions)
     for name, frame in (("commands", commands), ("params", with_params)):
         huntbook.score_sessions(frame.head(50), "session", 3)
@@ -123,6 +132,8 @@ def main():
         theirs = once(lambda: anomalous.score_sessions(frame, "session", 3))
         report(f"score {len(frame):,} sessions ({name})", ours, theirs)
 
+
+def poll(args):
     data = flows(args.flows, args.groups)
     groups = ["SourceIP", "DestinationIP"]
     huntbook.detect_polling(data.head(1000), "TimeGenerated", group_by=groups)

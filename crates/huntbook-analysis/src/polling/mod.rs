@@ -159,31 +159,30 @@ pub(crate) fn group_rows(
             seconds,
         });
     }
-    let keys = group_by
-        .iter()
-        .map(|c| codes(batch, c).map(|(_, codes)| codes))
-        .collect::<Result<Vec<_>, _>>()?;
-    // One lookup per row with a reused key buffer: no allocation but for new groups.
-    let mut index: HashMap<Vec<u32>, usize> = HashMap::default();
-    let mut rows: Vec<Vec<usize>> = Vec::new();
-    let mut key: Vec<u32> = Vec::with_capacity(keys.len());
-    'rows: for row in 0..batch.num_rows() {
-        key.clear();
-        for column in &keys {
-            match column[row] {
-                Some(code) => key.push(code),
-                None => continue 'rows,
-            }
+    // Each column is coded once; then the codes are folded into group codes a
+    // column at a time, keyed by the pair (group so far, column's code) packed in a
+    // u64. Codes are handed out in order of first appearance, so the groups are too.
+    let mut group: Vec<Option<u32>> = vec![Some(0); batch.num_rows()];
+    let mut count = 1;
+    for name in group_by {
+        let (_, codes) = codes(batch, name)?;
+        let mut index: HashMap<u64, u32> = HashMap::default();
+        for (g, code) in group.iter_mut().zip(codes) {
+            *g = match (*g, code) {
+                (Some(g), Some(code)) => {
+                    let next = index.len() as u32;
+                    Some(*index.entry((g as u64) << 32 | code as u64).or_insert(next))
+                }
+                _ => None,
+            };
         }
-        let group = match index.get(key.as_slice()) {
-            Some(&group) => group,
-            None => {
-                index.insert(key.clone(), rows.len());
-                rows.push(Vec::new());
-                rows.len() - 1
-            }
-        };
-        rows[group].push(row);
+        count = index.len();
+    }
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (row, g) in group.iter().enumerate() {
+        if let Some(g) = g {
+            rows[*g as usize].push(row);
+        }
     }
     Ok(Groups { rows, seconds })
 }
