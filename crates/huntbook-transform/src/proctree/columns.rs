@@ -14,7 +14,7 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use rayon::prelude::*;
 
-use super::text::TextBuf;
+use super::text::{write_decimal, TextBuf};
 use super::ProcTreeError;
 
 /// Row-addressed text values, borrowed or formatted.
@@ -142,26 +142,12 @@ fn push_int(v: i64, buf: &mut TextBuf) {
         if v < 0 {
             out.push(b'-');
         }
-        write_digits(out, v.unsigned_abs());
+        write_decimal(out, v.unsigned_abs(), 1);
     });
 }
 
 fn push_uint(v: u64, buf: &mut TextBuf) {
-    buf.push_with(|out| write_digits(out, v));
-}
-
-fn write_digits(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut k = digits.len();
-    loop {
-        k -= 1;
-        digits[k] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[k..]);
+    buf.push_with(|out| write_decimal(out, v, 1));
 }
 
 /// MSTICPy casts float id columns to int before making them text (`420.0` → `"420"`).

@@ -207,11 +207,17 @@ pub fn text_column<'s>(
     TextBuf::gather(n, |i| value(i).map(str::as_bytes)).into_array()
 }
 
-/// `index` in decimal, zero-padded to five digits as MSTICPy's `{:05}`. Written digit
-/// by digit: this runs several times per row, where a formatter costs more than the rest.
+/// `index` in decimal, zero-padded to five digits as MSTICPy's `{:05}`.
 pub fn write_index(out: &mut Vec<u8>, index: u32) {
-    let mut digits = [b'0'; 10];
-    let (mut v, mut k) = (index, digits.len());
+    write_decimal(out, u64::from(index), 5);
+}
+
+/// `v` in decimal, zero-padded to at least `width` (at most 20) digits. Written digit by
+/// digit: keys and id columns are written several times per row, where a formatter
+/// costs more than the rest of the row.
+pub fn write_decimal(out: &mut Vec<u8>, mut v: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut k = digits.len();
     loop {
         k -= 1;
         digits[k] = b'0' + (v % 10) as u8;
@@ -220,7 +226,7 @@ pub fn write_index(out: &mut Vec<u8>, index: u32) {
             break;
         }
     }
-    out.extend_from_slice(&digits[k.min(digits.len() - 5)..]);
+    out.extend_from_slice(&digits[k.min(digits.len() - width)..]);
 }
 
 #[cfg(test)]
