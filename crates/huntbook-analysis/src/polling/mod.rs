@@ -54,7 +54,11 @@ pub fn polling(seconds: &[i64]) -> Polling {
 struct Scratch {
     times: Vec<i64>,
     counts: Vec<f64>,
+    /// The counts of the second group of a pair.
+    other: Vec<f64>,
     spectrum: Work,
+    /// The periodogram of the second group of a pair.
+    second_pxx: Vec<f64>,
 }
 
 fn polling_with(
@@ -63,12 +67,23 @@ fn polling_with(
     counts: &mut Vec<f64>,
     spectrum: &mut Work,
 ) -> Polling {
-    let (Some(&start), Some(&end)) = (seconds.iter().min(), seconds.iter().max()) else {
+    let Some(steps) = count_per_second(seconds, counts) else {
         return Polling::NONE;
+    };
+    periodogram::periodogram(counts, &plans.get(steps), spectrum);
+    Polling::of(&spectrum.pxx, steps)
+}
+
+/// The events counted per second over the span of `seconds` (its last second not
+/// counted), centred on their mean rate, left in `counts`; the span in seconds, or
+/// `None` for no events or a span of zero.
+fn count_per_second(seconds: &[i64], counts: &mut Vec<f64>) -> Option<usize> {
+    let (Some(&start), Some(&end)) = (seconds.iter().min(), seconds.iter().max()) else {
+        return None;
     };
     let steps = (end - start) as usize;
     if steps == 0 {
-        return Polling::NONE;
+        return None;
     }
     counts.clear();
     counts.resize(steps, 0.0);
@@ -79,22 +94,7 @@ fn polling_with(
     }
     let rate = seconds.len() as f64 / steps as f64;
     counts.iter_mut().for_each(|c| *c -= rate);
-    periodogram::periodogram(counts, &plans.get(steps), spectrum);
-    let pxx = &spectrum.pxx;
-    // The first of equal maxima, as NumPy's argmax.
-    let peak = (0..pxx.len()).fold(0, |best, k| if pxx[k] > pxx[best] { k } else { best });
-    let dominant_frequency = periodogram::frequency(peak, steps);
-    // With an even length the last ordinate (frequency 1/2) is left out of the test.
-    let tested = if steps.is_multiple_of(2) {
-        &pxx[..pxx.len() - 1]
-    } else {
-        &pxx[..]
-    };
-    Polling {
-        p_value: g_test::p_value(tested),
-        dominant_frequency,
-        dominant_interval: 1.0 / dominant_frequency,
-    }
+    Some(steps)
 }
 
 impl Polling {
@@ -103,6 +103,23 @@ impl Polling {
         dominant_frequency: f64::NAN,
         dominant_interval: f64::NAN,
     };
+
+    /// Fisher's g test and the strongest frequency of the periodogram `pxx` of a
+    /// `steps`-long series.
+    fn of(pxx: &[f64], steps: usize) -> Polling {
+        let peak = (0..pxx.len()).fold(0, |best, k| if pxx[k] > pxx[best] { k } else { best });
+        let dominant_frequency = periodogram::frequency(peak, steps);
+        let tested = if steps.is_multiple_of(2) {
+            &pxx[..pxx.len() - 1]
+        } else {
+            pxx
+        };
+        Polling {
+            p_value: g_test::p_value(tested),
+            dominant_frequency,
+            dominant_interval: 1.0 / dominant_frequency,
+        }
+    }
 }
 
 /// The rows of each group (groups in order of first appearance; rows with a missing
@@ -187,22 +204,64 @@ pub(crate) fn group_rows(
     Ok(Groups { rows, seconds })
 }
 
+/// A group's position and its results.
+type GroupPolling = (usize, Polling);
+
 pub(crate) fn results(groups: &Groups) -> Vec<Polling> {
     let plans = Plans::default();
-    groups
-        .rows
+    // Groups whose spans have the same odd length go through the FFT in pairs (see
+    // `periodogram_pair`); odd lengths with large prime factors are the costliest.
+    let mut units: Vec<(usize, Option<usize>)> = Vec::with_capacity(groups.rows.len());
+    let mut unpaired: HashMap<usize, usize> = HashMap::default();
+    for (g, rows) in groups.rows.iter().enumerate() {
+        let span = rows.iter().map(|&r| groups.seconds[r]);
+        let steps = match (span.clone().min(), span.max()) {
+            (Some(start), Some(end)) => (end - start) as usize,
+            _ => 0,
+        };
+        if steps.is_multiple_of(2) {
+            units.push((g, None));
+        } else if let Some(first) = unpaired.remove(&steps) {
+            units.push((first, Some(g)));
+        } else {
+            unpaired.insert(steps, g);
+        }
+    }
+    units.extend(unpaired.into_values().map(|g| (g, None)));
+    let found: Vec<(GroupPolling, Option<GroupPolling>)> = units
         .par_iter()
-        .map_init(Scratch::default, |scratch, rows| {
+        .map_init(Scratch::default, |scratch, &(first, second)| {
             let Scratch {
                 times,
                 counts,
+                other,
                 spectrum,
+                second_pxx,
             } = scratch;
             times.clear();
-            times.extend(rows.iter().map(|&r| groups.seconds[r]));
-            polling_with(times, &plans, counts, spectrum)
+            times.extend(groups.rows[first].iter().map(|&r| groups.seconds[r]));
+            let Some(second) = second else {
+                let alone = polling_with(times, &plans, counts, spectrum);
+                return ((first, alone), None);
+            };
+            let steps = count_per_second(times, counts).expect("paired spans are odd");
+            times.clear();
+            times.extend(groups.rows[second].iter().map(|&r| groups.seconds[r]));
+            count_per_second(times, other).expect("paired spans are odd");
+            periodogram::periodogram_pair(counts, other, &plans.get(steps), spectrum, second_pxx);
+            (
+                (first, Polling::of(&spectrum.pxx, steps)),
+                Some((second, Polling::of(second_pxx, steps))),
+            )
         })
-        .collect()
+        .collect();
+    let mut out = vec![Polling::NONE; groups.rows.len()];
+    for (one, other) in found {
+        for (g, polling) in std::iter::once(one).chain(other) {
+            out[g] = polling;
+        }
+    }
+    out
 }
 
 fn arrow_failed(e: arrow_schema::ArrowError) -> AnalysisError {

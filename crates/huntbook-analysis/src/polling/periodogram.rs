@@ -9,7 +9,8 @@
 //! The series are real, so only half of `X` is needed: an even-length series is
 //! transformed as a complex series of half its length (even samples as real parts,
 //! odd ones as imaginary parts) and the two interleaved spectra are untangled after.
-//! An odd-length series takes a complex transform of its full length.
+//! An odd-length series takes a complex transform of its full length, which two
+//! series of the same odd length can share ([`periodogram_pair`]).
 use std::f64::consts::PI;
 use std::sync::{Arc, Mutex};
 
@@ -119,16 +120,7 @@ pub fn periodogram(series: &[f64], fft: &RealFft, work: &mut Work) {
     scratch.resize(fft.fft.get_inplace_scratch_len(), Complex::default());
     fft.fft.process_with_scratch(buffer, scratch);
     let bins = n / 2 + 1;
-    let scale = 1.0 / n as f64;
-    let density = |k: usize, x: Complex<f64>| {
-        let mirrored = k != 0 && !(n.is_multiple_of(2) && k == n / 2);
-        let d = x.norm_sqr() * scale;
-        if mirrored {
-            d * 2.0
-        } else {
-            d
-        }
-    };
+    let density = |k: usize, x: Complex<f64>| density(k, n, x);
     if !n.is_multiple_of(2) {
         pxx.extend(
             buffer[..bins]
@@ -149,6 +141,61 @@ pub fn periodogram(series: &[f64], fft: &RealFft, work: &mut Work) {
         let odd = (z - mirror) * Complex::new(0.0, -0.5);
         density(k, even + fft.twiddles[k] * odd)
     }));
+}
+
+/// The periodograms of two series of the same odd length, from one complex transform
+/// of `first + i second`: the transform of a real series has conjugate-symmetric
+/// halves, which untangles the two spectra. An odd length has no half-length trick,
+/// so this halves the transforms of odd-length series that come in pairs. The first
+/// periodogram is left in `work.pxx`, the second in `second`.
+pub fn periodogram_pair(
+    first: &[f64],
+    second_series: &[f64],
+    fft: &RealFft,
+    work: &mut Work,
+    second: &mut Vec<f64>,
+) {
+    let n = first.len();
+    assert_eq!(n, second_series.len(), "a pair has one length");
+    assert!(!n.is_multiple_of(2), "pairs are for odd lengths");
+    assert_eq!(n, fft.n, "the transform was planned for another length");
+    let mean = |series: &[f64]| series.iter().sum::<f64>() / n as f64;
+    let (mean_a, mean_b) = (mean(first), mean(second_series));
+    let Work {
+        buffer,
+        scratch,
+        pxx,
+    } = work;
+    buffer.clear();
+    buffer.extend(
+        first
+            .iter()
+            .zip(second_series)
+            .map(|(a, b)| Complex::new(a - mean_a, b - mean_b)),
+    );
+    scratch.resize(fft.fft.get_inplace_scratch_len(), Complex::default());
+    fft.fft.process_with_scratch(buffer, scratch);
+    // With Z = FFT(a + i b): A_k = (Z_k + conj Z_(n-k)) / 2, B_k = (Z_k - conj Z_(n-k)) / 2i.
+    pxx.clear();
+    second.clear();
+    for k in 0..n / 2 + 1 {
+        let z = buffer[k];
+        let mirror = buffer[(n - k) % n].conj();
+        pxx.push(density(k, n, (z + mirror) * 0.5));
+        second.push(density(k, n, (z - mirror) * Complex::new(0.0, -0.5)));
+    }
+}
+
+/// The one-sided density of bin `k` of a length-`n` transform `x`: `|x|^2 / n`,
+/// doubled for the bins whose power has a mirror image (all but 0 and, for even
+/// `n`, n/2).
+fn density(k: usize, n: usize, x: Complex<f64>) -> f64 {
+    let d = x.norm_sqr() * (1.0 / n as f64);
+    if k != 0 && !(n.is_multiple_of(2) && k == n / 2) {
+        d * 2.0
+    } else {
+        d
+    }
 }
 
 /// The frequency of bin `k` of a periodogram of length-`n` series, as NumPy's
@@ -202,6 +249,25 @@ mod tests {
             let top = slow.iter().copied().fold(0.0, f64::max);
             for (a, b) in fast.iter().zip(&slow) {
                 assert!((a - b).abs() < 1e-9 * (1.0 + top), "n={n}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pair_of_odd_series_gives_each_its_own_periodogram() {
+        let plans = Plans::default();
+        for n in [1usize, 3, 7, 97, 1031] {
+            let a: Vec<f64> = (0..n).map(|t| ((t * 7919) % 13) as f64).collect();
+            let b: Vec<f64> = (0..n).map(|t| (t % 7 == 0) as u8 as f64 * 3.0).collect();
+            let mut work = Work::default();
+            let mut second = Vec::new();
+            periodogram_pair(&a, &b, &plans.get(n), &mut work, &mut second);
+            for (pair, alone) in [(&work.pxx, by_definition(&a)), (&second, by_definition(&b))] {
+                assert_eq!(pair.len(), alone.len());
+                let top = alone.iter().copied().fold(0.0, f64::max);
+                for (x, y) in pair.iter().zip(&alone) {
+                    assert!((x - y).abs() < 1e-9 * (1.0 + top), "n={n}: {x} vs {y}");
+                }
             }
         }
     }
