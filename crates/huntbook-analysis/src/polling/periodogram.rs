@@ -92,6 +92,18 @@ pub struct Work {
     pub pxx: Vec<f64>,
 }
 
+impl Work {
+    /// The buffer filled with `samples`, then transformed in place by `fft`.
+    fn transform(&mut self, fft: &RealFft, samples: impl Iterator<Item = Complex<f64>>) {
+        self.buffer.clear();
+        self.buffer.extend(samples);
+        self.scratch
+            .resize(fft.fft.get_inplace_scratch_len(), Complex::default());
+        fft.fft
+            .process_with_scratch(&mut self.buffer, &mut self.scratch);
+    }
+}
+
 /// The one-sided power spectral density of `series` at frequencies `k / n`, left in
 /// `work.pxx`; `fft` must be planned for `series.len()`.
 pub fn periodogram(series: &[f64], fft: &RealFft, work: &mut Work) {
@@ -102,23 +114,13 @@ pub fn periodogram(series: &[f64], fft: &RealFft, work: &mut Work) {
         return;
     }
     let mean = series.iter().sum::<f64>() / n as f64;
-    let Work {
-        buffer,
-        scratch,
-        pxx,
-    } = work;
-    buffer.clear();
     if !n.is_multiple_of(2) {
-        buffer.extend(series.iter().map(|x| Complex::new(x - mean, 0.0)));
+        work.transform(fft, series.iter().map(|x| Complex::new(x - mean, 0.0)));
     } else {
-        buffer.extend(
-            series
-                .chunks_exact(2)
-                .map(|pair| Complex::new(pair[0] - mean, pair[1] - mean)),
-        );
+        let pairs = series.chunks_exact(2);
+        work.transform(fft, pairs.map(|p| Complex::new(p[0] - mean, p[1] - mean)));
     }
-    scratch.resize(fft.fft.get_inplace_scratch_len(), Complex::default());
-    fft.fft.process_with_scratch(buffer, scratch);
+    let Work { buffer, pxx, .. } = work;
     let bins = n / 2 + 1;
     let density = |k: usize, x: Complex<f64>| density(k, n, x);
     if !n.is_multiple_of(2) {
@@ -161,20 +163,9 @@ pub fn periodogram_pair(
     assert_eq!(n, fft.n, "the transform was planned for another length");
     let mean = |series: &[f64]| series.iter().sum::<f64>() / n as f64;
     let (mean_a, mean_b) = (mean(first), mean(second_series));
-    let Work {
-        buffer,
-        scratch,
-        pxx,
-    } = work;
-    buffer.clear();
-    buffer.extend(
-        first
-            .iter()
-            .zip(second_series)
-            .map(|(a, b)| Complex::new(a - mean_a, b - mean_b)),
-    );
-    scratch.resize(fft.fft.get_inplace_scratch_len(), Complex::default());
-    fft.fft.process_with_scratch(buffer, scratch);
+    let both = first.iter().zip(second_series);
+    work.transform(fft, both.map(|(a, b)| Complex::new(a - mean_a, b - mean_b)));
+    let Work { buffer, pxx, .. } = work;
     // With Z = FFT(a + i b): A_k = (Z_k + conj Z_(n-k)) / 2, B_k = (Z_k - conj Z_(n-k)) / 2i.
     pxx.clear();
     second.clear();
