@@ -213,6 +213,26 @@ def test_text_rendering_and_errors(tree):
         tree.head().hb_tree.roots()
 
 
+def test_text_columns_the_builder_does_not_read_stay_python_objects(events):
+    # Repeat some rows whole, and some with only the command line changed: the first are
+    # dropped as MSTICPy drops duplicates, the second are events of their own, though
+    # the builder converts only the columns it links processes by.
+    picked = events[events["EventID"] == 4688].iloc[:40]
+    changed = picked.iloc[20:].assign(CommandLine=lambda d: d["CommandLine"] + " /changed")
+    data = pd.concat([events, picked.iloc[:20], changed], ignore_index=True)
+    data["CommandLine"] = data["CommandLine"].astype(object)
+    tree = huntbook.build_process_tree(data)
+    from_arrow = huntbook.build_process_tree(pa.Table.from_pandas(data, preserve_index=False))
+    assert tree["CommandLine"].dtype == object and tree["NewProcessName"].dtype != object
+    pd.testing.assert_frame_equal(tree, from_arrow, check_dtype=False)
+    # Inferred parents have no command line, as in MSTICPy's frame.
+    inferred = tree["TimeGenerated"].dt.year == 1970
+    assert inferred.any() and tree.loc[inferred, "CommandLine"].isna().all()
+    # The text rendering shows the command lines kept in pandas.
+    leaf = tree[tree["IsLeaf"] & ~tree["IsRoot"]].iloc[0]
+    assert f"Cmdline: {leaf['CommandLine'][:20]}" in tree.hb_tree.to_text(leaf.name, wrap=500)
+
+
 def test_process_tree_schemas(events):
     by_name = huntbook.build_process_tree(events, schema="windows")
     by_map = huntbook.build_process_tree(
@@ -243,7 +263,11 @@ def test_process_tree_from_parquet_round_trip(tmp_path, events):
     import pyarrow.parquet as pq
 
     from_arrow = huntbook.build_process_tree(pq.read_table(path))
-    pd.testing.assert_frame_equal(from_arrow, tree)
+    # The same values; a DataFrame's text columns the builder does not read keep their
+    # object dtype, where Arrow text comes back as pandas' str dtype.
+    kept = [c for c in tree.columns if tree[c].dtype == object]
+    assert "CommandLine" in kept and "NewProcessName" not in kept
+    pd.testing.assert_frame_equal(from_arrow, tree, check_dtype=False)
     empty = pq.read_table(path).slice(0, 0)
     assert len(huntbook.build_process_tree(empty, schema="windows")) == 0
 

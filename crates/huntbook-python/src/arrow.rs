@@ -156,16 +156,32 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
     let mut values: Vec<u8> = Vec::new();
     let mut nulls = NullBufferBuilder::new(cells.len());
     let mut any_text = false;
+    // Where the text of recently read objects was copied, by address. Columns that
+    // pandas made from Arrow or a file hold the same `str` object in many cells; a
+    // repeat is copied from its first copy without the C API calls, which cost more.
+    let mut recent = [(std::ptr::null_mut::<ffi::PyObject>(), 0, 0); RECENT_SLOTS];
     for (i, &cell) in cells.iter().enumerate() {
         if let Some(&ahead) = cells.get(i + PREFETCH_DISTANCE) {
             prefetch(ahead);
         }
+        let slot = &mut recent[(cell as usize >> 4) % RECENT_SLOTS];
+        if slot.0 == cell {
+            values.extend_from_within(slot.1..slot.2);
+            nulls.append_non_null();
+            let Some(end) = O::from_usize(values.len()) else {
+                return Read::TooLong;
+            };
+            offsets.push(end);
+            continue;
+        }
         // SAFETY: the pointers are the live cells of the array (see `object_pointers`);
         // the GIL is held and nothing here runs Python code, so they stay alive and
-        // unchanged while read.
+        // unchanged while read (a `str` is immutable, so one address is one text).
         match unsafe { read_cell(cell) } {
             Cell::Text(text) => {
+                let start = values.len();
                 values.extend_from_slice(text);
+                *slot = (cell, start, values.len());
                 nulls.append_non_null();
                 any_text = true;
             }
@@ -191,6 +207,10 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
         )
     })
 }
+
+/// Objects remembered by [`read_text`]; 64 holds the values of most low-cardinality
+/// columns (hosts, users, event names).
+const RECENT_SLOTS: usize = 64;
 
 /// How many cells ahead to ask the memory for: the cells are objects scattered over
 /// the heap, and waiting for each in turn is most of the time a cell takes.

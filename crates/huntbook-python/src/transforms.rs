@@ -136,17 +136,56 @@ pub(crate) fn schema_from_py(schema: Option<&Bound<'_, PyAny>>) -> PyResult<Opti
     ))
 }
 
+/// The columns the tree builder reads from a table with these `columns` (the schema's
+/// linking columns that are present): the rest need not be converted.
 #[pyfunction]
-#[pyo3(signature = (batch, schema=None))]
+#[pyo3(signature = (columns, schema=None))]
+fn process_tree_reads(
+    columns: Vec<String>,
+    schema: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<String>> {
+    let schema = proctree::schema_for(
+        schema_from_py(schema)?.as_ref(),
+        columns.iter().map(String::as_str),
+    )
+    .map_err(value_error)?;
+    let reads = schema.reads();
+    Ok(columns
+        .into_iter()
+        .filter(|c| reads.contains(&c.as_str()))
+        .collect())
+}
+
+/// Build a tree from `batch`. `others`, when given, is called with a list of input rows
+/// and returns the input columns missing from `batch` at those rows (a batch): only rows
+/// that may be duplicates are asked for.
+#[pyfunction]
+#[pyo3(signature = (batch, schema=None, others=None))]
 fn build_process_tree(
     py: Python<'_>,
     batch: &Bound<'_, PyAny>,
     schema: Option<&Bound<'_, PyAny>>,
+    others: Option<Py<PyAny>>,
 ) -> PyResult<PyProcessTree> {
     let batch = batch_from_py(batch)?;
     let schema = schema_from_py(schema)?;
+    let fetch = |rows: &[u32]| -> Result<RecordBatch, proctree::ProcTreeError> {
+        let fetch_error = |e: PyErr| proctree::ProcTreeError::Arrow {
+            detail: format!("reading the other columns: {e}"),
+        };
+        Python::attach(|py| {
+            let f = others.as_ref().expect("only called when given");
+            let batch = f.call1(py, (rows.to_vec(),)).map_err(fetch_error)?;
+            batch_from_py(batch.bind(py)).map_err(fetch_error)
+        })
+    };
     let tree = py
-        .detach(|| proctree::build_process_tree(&batch, schema.as_ref()))
+        .detach(|| {
+            let others = others
+                .is_some()
+                .then_some(&fetch as proctree::OtherColumns<'_>);
+            proctree::build_process_tree_with(&batch, schema.as_ref(), others)
+        })
         .map_err(value_error)?;
     Ok(PyProcessTree { tree })
 }
@@ -163,6 +202,30 @@ impl PyProcessTree {
     /// The tree table (MSTICPy's columns, `proc_key` first, sorted by path).
     fn table(&self) -> PyBatch {
         PyBatch::from(self.tree.batch().clone())
+    }
+
+    /// The input row behind each row of the table, -1 for an inferred parent (an Arrow
+    /// batch with one int64 column, `source`).
+    fn source(&self) -> PyResult<PyBatch> {
+        let rows: arrow_array::Int64Array = self
+            .tree
+            .source_rows()
+            .iter()
+            .map(|r| Some(r.map_or(-1, i64::from)))
+            .collect();
+        RecordBatch::try_from_iter([("source", std::sync::Arc::new(rows) as arrow_array::ArrayRef)])
+            .map(PyBatch::from)
+            .map_err(value_error)
+    }
+
+    /// The columns MSTICPy adds, in its order.
+    fn added_columns(&self) -> Vec<String> {
+        self.tree.added_columns()
+    }
+
+    /// The columns the text rendering shows that the table lacks.
+    fn text_columns_missing(&self) -> Vec<String> {
+        self.tree.text_columns_missing()
     }
 
     /// The name of the schema used (inferred or given).
@@ -228,17 +291,36 @@ impl PyProcessTree {
         Ok(d)
     }
 
-    #[pyo3(signature = (rows=None, wrap=80, details=true))]
-    fn to_text(&self, rows: Option<Vec<usize>>, wrap: usize, details: bool) -> PyResult<String> {
+    /// `more`: a batch of the columns the table lacks, a row for each of its rows.
+    #[pyo3(signature = (rows=None, wrap=80, details=true, more=None))]
+    fn to_text(
+        &self,
+        rows: Option<Vec<usize>>,
+        wrap: usize,
+        details: bool,
+        more: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let more = more.map(batch_from_py).transpose()?;
+        if let Some(m) = &more {
+            if m.num_rows() != self.tree.len() {
+                return Err(PyValueError::new_err(format!(
+                    "the extra columns have {} rows; the tree has {}",
+                    m.num_rows(),
+                    self.tree.len()
+                )));
+            }
+        }
         if let Some(bad) = rows.iter().flatten().find(|&&r| r >= self.tree.len()) {
             return Err(PyKeyError::new_err(format!(
                 "row {bad} is not in the tree ({} rows)",
                 self.tree.len()
             )));
         }
-        Ok(self
-            .tree
-            .to_text(rows.as_deref(), &TextOptions { wrap, details }))
+        Ok(self.tree.to_text_with(
+            rows.as_deref(),
+            &TextOptions { wrap, details },
+            more.as_ref(),
+        ))
     }
 
     fn __len__(&self) -> usize {
@@ -390,6 +472,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(file_hash_type, m)?)?;
     m.add_function(wrap_pyfunction!(unpack_base64, m)?)?;
     m.add_function(wrap_pyfunction!(build_process_tree, m)?)?;
+    m.add_function(wrap_pyfunction!(process_tree_reads, m)?)?;
     m.add_function(wrap_pyfunction!(parse_auditd_file, m)?)?;
     m.add_function(wrap_pyfunction!(parse_auditd_table, m)?)?;
     m.add_function(wrap_pyfunction!(mask_table, m)?)?;

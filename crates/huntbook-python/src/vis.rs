@@ -251,7 +251,6 @@ fn process_tree(
     settings: ProcessTree,
     schema: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Chart> {
-    use huntbook_transform::proctree::{infer_schema, ProcTreeError};
     use huntbook_vis::tree::{self as tree, ProcessTreeOptions};
 
     let data = batch_from_py(batch)?;
@@ -261,14 +260,11 @@ fn process_tree(
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    let schema = match crate::transforms::schema_from_py(schema)? {
-        Some(schema) => schema,
-        None => infer_schema(names.iter().map(String::as_str)).ok_or_else(|| {
-            value_error(ProcTreeError::NoSchema {
-                columns: names.join(", "),
-            })
-        })?,
-    };
+    let schema = huntbook_transform::proctree::schema_for(
+        crate::transforms::schema_from_py(schema)?.as_ref(),
+        names.iter().map(String::as_str),
+    )
+    .map_err(value_error)?;
     let columns: Vec<&str> = names.iter().map(String::as_str).collect();
     let options = ProcessTreeOptions {
         legend_col: settings.legend_col,

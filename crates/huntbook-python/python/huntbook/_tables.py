@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import decimal
 import json
-from typing import Iterable, Optional, Union
+from typing import Iterable, List, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from huntbook import _huntbook
 
-__all__ = ["to_batch", "to_frame", "text_batch", "read_pickle"]
+__all__ = ["to_batch", "to_frame", "frame_columns", "text_batch", "read_pickle"]
 
 
 Table = Union[pd.DataFrame, pa.Table, pa.RecordBatch]
@@ -46,21 +46,27 @@ def to_batch(data: Table, columns: Optional[Iterable[str]] = None) -> pa.RecordB
             batches = data.combine_chunks(memory_pool=_POOL).to_batches()
             return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=data.schema)
         return data
-    frame = data if columns is None else data[list(columns)]
+    # Column by column: data[columns] would copy every column it selects first.
+    names = list(data.columns if columns is None else columns)
     arrays = []
-    for name in frame.columns:
-        text = _object_text(frame[name])
+    for name in names:
+        column = data[name]
+        text = _object_text(column)
         if text is not None:
             arrays.append(text)
             continue
         try:
-            arrays.append(pa.array(frame[name], from_pandas=True, memory_pool=_POOL))
+            array = pa.array(column, from_pandas=True, memory_pool=_POOL)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             raise ValueError(
                 f"column {name!r} cannot be converted to an Arrow column ({err}); "
                 f"convert it to one type first, e.g. df[{name!r}] = df[{name!r}].astype(str)"
             ) from err
-    return pa.RecordBatch.from_arrays(arrays, names=[str(c) for c in frame.columns])
+        # Arrow-backed columns (pandas' str dtype) come in chunks after a concat.
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks(memory_pool=_POOL)
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=[str(c) for c in names])
 
 
 def text_batch(data: pd.DataFrame, columns: Iterable[str]) -> pa.RecordBatch:
@@ -85,15 +91,34 @@ def to_frame(batch: object) -> pd.DataFrame:
     columns, which Rust marks in their field metadata, come back as Python objects
     (dicts, lists, numbers; ``Decimal``), as MSTICPy returns them."""
     batch = pa.record_batch(batch)
-    frame = batch.to_pandas(types_mapper=_TEXT_DTYPES.get, memory_pool=_POOL)
-    for field in batch.schema:
+    # Columns by position, then named: a query may select a column twice.
+    frame = pd.DataFrame(
+        dict(enumerate(frame_columns(batch))), index=pd.RangeIndex(batch.num_rows), copy=False
+    )
+    frame.columns = batch.schema.names
+    return frame
+
+
+def frame_columns(batch: pa.RecordBatch) -> List[object]:
+    """The batch's columns as pandas arrays, read as :func:`to_frame` reads them.
+
+    Column by column rather than ``RecordBatch.to_pandas``: that call spends about half a
+    millisecond on each column however short, which weighs on wide results such as a
+    process tree's 30 columns."""
+    columns: List[object] = []
+    for field, column in zip(batch.schema, batch.columns):
         read = _READ_CELL.get((field.metadata or {}).get(_TYPE_KEY))
         if read is not None:
-            cells = batch.column(field.name).to_pylist()
-            frame[field.name] = pd.Series(
-                [None if c is None else read(c) for c in cells], index=frame.index, dtype=object
-            )
-    return frame
+            # A Series, not np.array: a list of lists would become a 2-D array.
+            cells = [None if c is None else read(c) for c in column.to_pylist()]
+            columns.append(pd.Series(cells, dtype=object))
+        elif field.type in _TEXT_DTYPES:
+            if pa.types.is_string_view(field.type):
+                column = column.cast(pa.large_string(), memory_pool=_POOL)
+            columns.append(pd.array(column, dtype=_STR))
+        else:
+            columns.append(column.to_pandas(memory_pool=_POOL))
+    return columns
 
 
 def read_pickle(path: str) -> pa.RecordBatch:

@@ -25,7 +25,7 @@ import pyarrow as pa
 from pandas.plotting import PlotAccessor
 
 from huntbook import _huntbook
-from huntbook._tables import to_batch, to_frame
+from huntbook._tables import frame_columns, to_batch
 
 if TYPE_CHECKING:
     from huntbook.plot import Chart
@@ -67,14 +67,48 @@ def build_process_tree(
         >>> tree.hb_tree.summary()["RootProcesses"]
         12
     """
-    tree = _huntbook.build_process_tree(to_batch(data), schema)
-    frame = to_frame(tree.table())
+    names = [str(c) for c in data.columns] if isinstance(data, pd.DataFrame) else data.schema.names
+    kept = _kept_back(data, names, schema)
+    if kept:
+        batch = to_batch(data, [c for c in data.columns if c not in kept])
+        others = lambda rows: to_batch(data.iloc[rows], kept)  # noqa: E731
+    else:
+        batch, others = to_batch(data), None
+    tree = _huntbook.build_process_tree(batch, schema, others)
+    table = pa.record_batch(tree.table())
+    columns = dict(zip(table.schema.names, frame_columns(table)))
+    added = tree.added_columns()
+    # Input columns named like an added one are replaced by it, as in the Rust table.
+    inputs = [c for c in names if c not in added and c != "proc_key"]
+    if kept:
+        source = pa.record_batch(tree.source()).column(0).to_numpy()
+        for label in kept:
+            if str(label) in inputs:
+                # NaN on inferred parents' rows, as MSTICPy's merge leaves them.
+                values = data[label].to_numpy()
+                columns[str(label)] = pd.api.extensions.take(values, source, allow_fill=True)
+    frame = pd.DataFrame({c: columns[c] for c in inputs + added}, copy=False)
     # The key column becomes the index in place: set_index would copy every column.
-    frame.index = pd.Index(frame.pop("proc_key"), name="proc_key")
+    frame.index = pd.Index(columns["proc_key"], name="proc_key")
     ProcessTreeAccessor(frame)._attach(tree)
     if show_summary:
         print(pd.Series(tree.summary()).to_string())
     return frame
+
+
+def _kept_back(
+    data: Union[pd.DataFrame, pa.Table, pa.RecordBatch], names: List[str], schema: Any
+) -> List[str]:
+    """The DataFrame's columns (labels) of Python objects that the builder does not read.
+
+    Converting Python text to Arrow is the costliest part of a call, so these columns
+    stay as they are and are laid out by the tree's source rows (the builder sees them
+    only for rows that may be exact duplicates). Like MSTICPy, which turns only numeric
+    schema columns into text, they keep their values as they are."""
+    if not isinstance(data, pd.DataFrame):
+        return []
+    reads = set(_huntbook.process_tree_reads(names, schema))
+    return [c for c, name in zip(data.columns, names) if name not in reads and data[c].dtype == object]
 
 
 class ProcessTreeAccessor:
@@ -186,7 +220,9 @@ class ProcessTreeAccessor:
                +-- Process: C:\\Windows\\System32\\cmd.exe  PID: 0x1a4c
         """
         rows = None if source is None else self._index.root_tree(self._row(source))
-        return self._index.to_text(rows, wrap=wrap, details=details)
+        missing = self._index.text_columns_missing()
+        more = to_batch(self._frame, missing) if missing else None
+        return self._index.to_text(rows, wrap=wrap, details=details, more=more)
 
     def plot(self, **kwargs: Any) -> "Chart":
         """The tree as an interactive chart: :func:`huntbook.plot.process_tree`.

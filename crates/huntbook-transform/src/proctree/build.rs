@@ -428,20 +428,38 @@ impl<'a> Names<'a> {
         &self.lc[lc_id.get() as usize - 1]
     }
 
+    /// As [`Names::id`], comparing with the previous event's spelling first (see
+    /// [`Dict::id_after`]).
+    fn id_after(&mut self, spelling: &'a str, last: &mut Option<(&'a str, (Id, Id))>) -> (Id, Id) {
+        if let Some((before, ids)) = *last {
+            if before == spelling {
+                return ids;
+            }
+        }
+        let ids = self.id(spelling);
+        *last = Some((spelling, ids));
+        ids
+    }
+
     /// The names of the events at `rows`.
     fn number(&mut self, input: &ProcInput<'a>, rows: &[u32]) -> Vec<EventNames> {
+        let (mut last_name, mut last_parent) = (None, None);
         rows.iter()
             .map(|&r| {
                 let row = r as usize;
-                let name = input.name.get(row).map(|t| self.id(t));
+                let name = input
+                    .name
+                    .get(row)
+                    .map(|t| self.id_after(t, &mut last_name));
                 EventNames {
                     name: name.map(|(id, _)| id),
                     name_lc: name.unwrap_or_else(|| self.id("")).1,
                     parent: input.parent_name.map(|p| {
-                        self.id(match p.get(row) {
+                        let spelling = match p.get(row) {
                             None | Some("") => UNKNOWN,
                             Some(v) => v,
-                        })
+                        };
+                        self.id_after(spelling, &mut last_parent)
                     }),
                 }
             })

@@ -30,6 +30,11 @@
 //! IsRoot, IsLeaf, IsBranch, path, parent_index`. [`ProcessTree`] keeps an index over it
 //! for navigation, the summary and the text rendering.
 //!
+//! A caller may keep back the input columns the builder does not link by (the Python
+//! face keeps a DataFrame's Python text, whose conversion costs more than the build):
+//! [`build_process_tree_with`] then asks for them only at the rows that may be exact
+//! duplicates, and the caller lays them out by [`ProcessTree::source_rows`].
+//!
 //! # Where this differs from MSTICPy (on purpose)
 //!
 //! - Parents are matched within a host only; MSTICPy links a process to a parent on any
@@ -71,7 +76,8 @@ use arrow_array::RecordBatch;
 pub use build::{key_time, process_key, ProcInput, UNKNOWN};
 pub use columns::{parse_time, TextSource};
 pub use navigate::{Summary, TextOptions};
-pub use schema::{infer_schema, ProcSchema};
+pub use schema::{infer_schema, schema_for, ProcSchema};
+pub use table::OtherColumns;
 
 /// Problems building a tree, each naming the column or row and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +117,7 @@ pub enum ProcTreeError {
 pub struct ProcessTree {
     batch: RecordBatch,
     schema: ProcSchema,
+    source: Vec<Option<u32>>,
     nav: navigate::Navigation,
 }
 
@@ -119,7 +126,20 @@ pub fn build_process_tree(
     batch: &RecordBatch,
     schema: Option<&ProcSchema>,
 ) -> Result<ProcessTree, ProcTreeError> {
-    let t = table::build_table(batch, schema)?;
+    build_process_tree_with(batch, schema, None)
+}
+
+/// As [`build_process_tree`], for a caller that keeps some input columns back:
+/// `batch` holds at least the columns the builder reads ([`ProcSchema::reads`]), and
+/// `others` gives the rest at the rows that may be duplicates. The table then has only
+/// `batch`'s columns and the added ones; the caller lays its other columns out by
+/// [`ProcessTree::source_rows`].
+pub fn build_process_tree_with(
+    batch: &RecordBatch,
+    schema: Option<&ProcSchema>,
+    others: Option<OtherColumns<'_>>,
+) -> Result<ProcessTree, ProcTreeError> {
+    let t = table::build_table(batch, schema, others)?;
     let nav = navigate::Navigation::new(
         t.parents,
         t.depths,
@@ -131,6 +151,7 @@ pub fn build_process_tree(
     Ok(ProcessTree {
         batch: t.batch,
         schema: t.schema,
+        source: t.source,
         nav,
     })
 }
@@ -159,6 +180,21 @@ impl ProcessTree {
     /// The schema used (inferred or given).
     pub fn schema(&self) -> &ProcSchema {
         &self.schema
+    }
+
+    /// The input row behind each row of the table; `None` for an inferred parent.
+    pub fn source_rows(&self) -> &[Option<u32>] {
+        &self.source
+    }
+
+    /// The columns MSTICPy adds, in its order, as the table has them.
+    pub fn added_columns(&self) -> Vec<String> {
+        let has_parent_name = self
+            .schema
+            .parent_name
+            .as_deref()
+            .is_some_and(|p| self.batch.schema().index_of(p).is_ok());
+        table::added_columns(&self.schema, has_parent_name)
     }
 
     /// Number of rows (processes, inferred parents included).

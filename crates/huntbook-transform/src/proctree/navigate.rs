@@ -235,9 +235,12 @@ impl ProcessTree {
         }
     }
 
-    fn text_value(&self, column: &str, row: usize) -> Option<String> {
-        let idx = self.batch.schema().index_of(column).ok()?;
-        let col = self.batch.column(idx);
+    /// Row `row` of `column`, read from the table, or else from `more`.
+    fn text_value(&self, column: &str, row: usize, more: Option<&RecordBatch>) -> Option<String> {
+        let col = match self.batch.schema().index_of(column) {
+            Ok(idx) => self.batch.column(idx),
+            Err(_) => more?.column(more?.schema().index_of(column).ok()?),
+        };
         if col.is_null(row) {
             return None;
         }
@@ -335,13 +338,37 @@ impl ProcessTree {
     ///        Cmdline: cmd /c a
     /// ```
     pub fn to_text(&self, rows: Option<&[usize]>, options: &TextOptions) -> String {
+        self.to_text_with(rows, options, None)
+    }
+
+    /// The columns the text rendering shows that the table lacks (those a caller kept
+    /// back, see [`super::build_process_tree_with`]).
+    pub fn text_columns_missing(&self) -> Vec<String> {
+        let s = &self.schema;
+        let user = s.user_name.as_ref().or(s.user_id.as_ref());
+        [s.cmd_line.as_ref(), user]
+            .into_iter()
+            .flatten()
+            .filter(|c| self.batch.schema().index_of(c).is_err())
+            .cloned()
+            .collect()
+    }
+
+    /// As [`ProcessTree::to_text`], reading the columns the table lacks from `more`,
+    /// which has a row for each row of the table.
+    pub fn to_text_with(
+        &self,
+        rows: Option<&[usize]>,
+        options: &TextOptions,
+        more: Option<&RecordBatch>,
+    ) -> String {
         let mut rows: Vec<usize> =
             rows.map_or_else(|| (0..self.len()).collect(), <[usize]>::to_vec);
         rows.sort_unstable();
         rows.dedup();
         let s = &self.schema;
         let value = |col: Option<&str>, row: usize| {
-            col.and_then(|c| self.text_value(c, row))
+            col.and_then(|c| self.text_value(c, row, more))
                 .unwrap_or_default()
         };
         let mut out = String::new();

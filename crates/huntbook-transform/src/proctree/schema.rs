@@ -271,9 +271,10 @@ impl ProcSchema {
         })
     }
 
-    /// The input columns this schema names (MSTICPy's `ProcSchema.columns`, without the
-    /// separator and event id value, and without unset fields).
-    pub fn columns(&self) -> Vec<&str> {
+    /// The columns the builder reads to link processes (the name, pid, parent pid and
+    /// time, and the host, parent name, logon ids and event id where the schema has
+    /// them). The other input columns are only carried into the output.
+    pub fn reads(&self) -> Vec<&str> {
         let mut cols = vec![
             self.process_name.as_str(),
             self.process_id.as_str(),
@@ -281,13 +282,10 @@ impl ProcSchema {
             self.time_stamp.as_str(),
         ];
         for c in [
-            &self.cmd_line,
-            &self.user_name,
-            &self.logon_id,
             &self.host_name_column,
             &self.parent_name,
+            &self.logon_id,
             &self.target_logon_id,
-            &self.user_id,
             &self.event_id_column,
         ]
         .into_iter()
@@ -295,6 +293,19 @@ impl ProcSchema {
         {
             cols.push(c.as_str());
         }
+        cols
+    }
+
+    /// The input columns this schema names (MSTICPy's `ProcSchema.columns`, without the
+    /// separator and event id value, and without unset fields).
+    pub fn columns(&self) -> Vec<&str> {
+        let mut cols = self.reads();
+        cols.extend(
+            [&self.cmd_line, &self.user_name, &self.user_id]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        );
         cols
     }
 }
@@ -314,6 +325,20 @@ pub fn infer_schema<'a>(columns: impl IntoIterator<Item = &'a str>) -> Option<Pr
         }
     }
     best.filter(|(n, _)| *n >= 4).map(|(_, s)| s)
+}
+
+/// `schema`, or else the one inferred from `columns` (an error naming them if none fits).
+pub fn schema_for<'a>(
+    schema: Option<&ProcSchema>,
+    columns: impl IntoIterator<Item = &'a str>,
+) -> Result<ProcSchema, ProcTreeError> {
+    if let Some(s) = schema {
+        return Ok(s.clone());
+    }
+    let columns: Vec<&str> = columns.into_iter().collect();
+    infer_schema(columns.iter().copied()).ok_or_else(|| ProcTreeError::NoSchema {
+        columns: columns.join(", "),
+    })
 }
 
 #[cfg(test)]

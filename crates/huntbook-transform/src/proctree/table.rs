@@ -21,7 +21,7 @@ use super::build::{
     Node, ProcInput, UNKNOWN,
 };
 use super::columns::{time_column, TextColumn, TextSource};
-use super::schema::{infer_schema, ProcSchema};
+use super::schema::{schema_for, ProcSchema};
 use super::text::{text_column, TextBuf};
 use super::ProcTreeError;
 
@@ -39,6 +39,8 @@ pub struct TableResult {
     pub is_root: Vec<bool>,
     pub is_leaf: Vec<bool>,
     pub is_branch: Vec<bool>,
+    /// The input row of each output row (`None` for inferred parents).
+    pub source: Vec<Option<u32>>,
     pub schema: ProcSchema,
 }
 
@@ -74,13 +76,24 @@ fn missing(batch: &RecordBatch, name: &str) -> ProcTreeError {
     }
 }
 
+/// The input columns a caller kept back from the builder (say, a DataFrame's Python
+/// text, costly to convert), asked for only for the rows that may be exact duplicates:
+/// given input row numbers, it returns those columns at those rows, in that order.
+pub type OtherColumns<'f> = &'f dyn Fn(&[u32]) -> Result<RecordBatch, ProcTreeError>;
+
 /// `rows` (in time order) without exact duplicates of an earlier row, as
 /// `DataFrame.drop_duplicates()` keeps them. Duplicates share every column, so dropping
 /// them from rows already filtered on the event id gives what MSTICPy's drop-then-filter
 /// gives, and only rows that share their start time with another can be duplicates:
-/// usually very few, so few rows are hashed and compared.
-pub fn distinct_rows(batch: &RecordBatch, time_ns: &[i64], mut rows: Vec<u32>) -> Vec<u32> {
-    let candidates: Vec<u32> = rows
+/// usually very few, so few rows are hashed and compared. Of those, only rows whose
+/// hash over `batch` is shared are looked up in `others`.
+pub fn distinct_rows(
+    batch: &RecordBatch,
+    others: Option<OtherColumns<'_>>,
+    time_ns: &[i64],
+    mut rows: Vec<u32>,
+) -> Result<Vec<u32>, ProcTreeError> {
+    let mut candidates: Vec<u32> = rows
         .chunk_by(|&a, &b| time_ns[a as usize] == time_ns[b as usize])
         .filter(|same_time| same_time.len() > 1)
         .flatten()
@@ -90,21 +103,62 @@ pub fn distinct_rows(batch: &RecordBatch, time_ns: &[i64], mut rows: Vec<u32>) -
     for col in batch.columns() {
         hash_column(col, &candidates, &mut hashes);
     }
-    let mut by_hash: Vec<(u64, u32)> = hashes.into_iter().zip(candidates).collect();
+    // The other columns, at the candidates left (row `k` of it is `candidates[k]`).
+    let mut more = None;
+    if let Some(fetch) = others {
+        let mut by_hash: Vec<(u64, u32)> = hashes.iter().copied().zip(candidates).collect();
+        by_hash.par_sort_unstable();
+        let shared: Vec<(u64, u32)> = by_hash
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|g| g.len() > 1)
+            .flatten()
+            .copied()
+            .collect();
+        (hashes, candidates) = shared.into_iter().unzip();
+        let fetched = fetch(&candidates)?;
+        if fetched.num_rows() != candidates.len() {
+            return Err(ProcTreeError::Arrow {
+                detail: format!(
+                    "the other columns came back with {} rows for {} asked",
+                    fetched.num_rows(),
+                    candidates.len()
+                ),
+            });
+        }
+        let at: Vec<u32> = (0..candidates.len() as u32).collect();
+        for col in fetched.columns() {
+            hash_column(col, &at, &mut hashes);
+        }
+        more = Some(fetched);
+    }
+    let mut by_hash: Vec<(u64, u32)> = hashes.into_iter().zip(0..candidates.len() as u32).collect();
     by_hash.par_sort_unstable();
+    let equal = |a: u32, b: u32| {
+        let (ra, rb) = (
+            candidates[a as usize] as usize,
+            candidates[b as usize] as usize,
+        );
+        rows_equal(batch, ra, rb)
+            && more
+                .as_ref()
+                .is_none_or(|m| rows_equal(m, a as usize, b as usize))
+    };
     let mut dropped = vec![false; batch.num_rows()];
     for group in by_hash.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
-        for (k, &(_, row)) in group.iter().enumerate() {
-            if group[..k]
+        // Earlier rows first, so that the first of equal rows is the one kept.
+        let mut group: Vec<u32> = group.iter().map(|&(_, k)| k).collect();
+        group.sort_unstable_by_key(|&k| candidates[k as usize]);
+        for (i, &k) in group.iter().enumerate() {
+            if group[..i]
                 .iter()
-                .any(|&(_, e)| !dropped[e as usize] && rows_equal(batch, e as usize, row as usize))
+                .any(|&e| !dropped[candidates[e as usize] as usize] && equal(e, k))
             {
-                dropped[row as usize] = true;
+                dropped[candidates[k as usize] as usize] = true;
             }
         }
     }
     rows.retain(|&r| !dropped[r as usize]);
-    rows
+    Ok(rows)
 }
 
 fn rows_equal(batch: &RecordBatch, a: usize, b: usize) -> bool {
@@ -208,7 +262,10 @@ fn hash_column(col: &ArrayRef, rows: &[u32], hashes: &mut [u64]) {
 
 /// Copy `rows` of `array`, with a null where the row is `None` (inferred parents have
 /// no value in most input columns).
-fn take_or_null(array: &ArrayRef, rows: &[Option<u32>]) -> Result<ArrayRef, ProcTreeError> {
+pub(super) fn take_or_null(
+    array: &ArrayRef,
+    rows: &[Option<u32>],
+) -> Result<ArrayRef, ProcTreeError> {
     let overflow = |e: arrow_schema::ArrowError| ProcTreeError::Arrow {
         detail: e.to_string(),
     };
@@ -264,21 +321,13 @@ fn utc_times(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
 pub fn build_table(
     batch: &RecordBatch,
     schema: Option<&ProcSchema>,
+    others: Option<OtherColumns<'_>>,
 ) -> Result<TableResult, ProcTreeError> {
     let arrow_schema = batch.schema();
-    let schema = match schema {
-        Some(s) => s.clone(),
-        None => infer_schema(arrow_schema.fields().iter().map(|f| f.name().as_str())).ok_or_else(
-            || ProcTreeError::NoSchema {
-                columns: arrow_schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            },
-        )?,
-    };
+    let schema = schema_for(
+        schema,
+        arrow_schema.fields().iter().map(|f| f.name().as_str()),
+    )?;
 
     let name = required_text(batch, &schema.process_name)?;
     let pid = required_text(batch, &schema.process_id)?;
@@ -311,7 +360,7 @@ pub fn build_table(
         });
     }
     let time_ns: Vec<i64> = times.iter().map(|t| t.unwrap_or(0)).collect();
-    let order = distinct_rows(batch, &time_ns, time_order(&time_ns, &rows));
+    let order = distinct_rows(batch, others, &time_ns, time_order(&time_ns, &rows))?;
 
     let input = ProcInput {
         time_ns: &time_ns,
@@ -326,7 +375,7 @@ pub fn build_table(
     };
     let mut tree = build(&input, &order);
     let path = std::mem::take(&mut tree.rows.path).into_array()?;
-    let batch_out = assemble(
+    let (batch_out, source) = assemble(
         batch,
         &schema,
         &tree,
@@ -350,6 +399,7 @@ pub fn build_table(
         is_root: rows.is_root,
         is_leaf: rows.is_leaf,
         is_branch: rows.is_branch,
+        source,
         schema,
     })
 }
@@ -411,7 +461,7 @@ fn assemble(
     order: &[u32],
     c: &Cols,
     path: ArrayRef,
-) -> Result<RecordBatch, ProcTreeError> {
+) -> Result<(RecordBatch, Vec<Option<u32>>), ProcTreeError> {
     let added = added_columns(schema, c.has_parent_name);
     let added_set: HashSet<&str> = added.iter().map(String::as_str).chain([PROC_KEY]).collect();
     let input_columns: Vec<(&String, &ArrayRef)> = batch
@@ -463,9 +513,10 @@ fn assemble(
         arrays.push(array);
     }
     let out_schema = Arc::new(Schema::new(fields));
-    RecordBatch::try_new(out_schema, arrays).map_err(|e| ProcTreeError::Arrow {
+    let batch = RecordBatch::try_new(out_schema, arrays).map_err(|e| ProcTreeError::Arrow {
         detail: e.to_string(),
-    })
+    })?;
+    Ok((batch, out.source))
 }
 
 /// The output rows, and the rules for their columns.

@@ -866,6 +866,122 @@ fn exact_duplicates_are_dropped_first() {
     assert_eq!(real, distinct.len());
 }
 
+/// A caller keeping columns back gets the same tree without them, and is asked for them
+/// only at rows that may be duplicates; rows differing only there are both kept.
+#[test]
+fn columns_kept_back_are_read_only_where_rows_may_repeat() {
+    let events = generate(&GenOptions {
+        events: 400,
+        hosts: 2,
+        duplicate_rate: 0.2,
+        ..GenOptions::default()
+    });
+    let full = windows_batch(&events);
+    let schema = ProcSchema::by_name("windows").unwrap();
+    let reads = schema.reads();
+    let split = |keep: bool| -> RecordBatch {
+        let fields: Vec<usize> = (0..full.num_columns())
+            .filter(|&i| reads.contains(&full.schema().field(i).name().as_str()) == keep)
+            .collect();
+        full.project(&fields).unwrap()
+    };
+    let (read, others) = (split(true), split(false));
+    assert!(others.schema().index_of("CommandLine").is_ok());
+    let asked = std::cell::RefCell::new(Vec::new());
+    let at_rows = |changed: Option<u32>| {
+        let asked = &asked;
+        let others = &others;
+        move |rows: &[u32]| -> Result<RecordBatch, ProcTreeError> {
+            asked.borrow_mut().extend_from_slice(rows);
+            let at: Vec<Option<u32>> = rows.iter().map(|&r| Some(r)).collect();
+            let mut cols: Vec<ArrayRef> = others
+                .columns()
+                .iter()
+                .map(|c| table::take_or_null(c, &at).unwrap())
+                .collect();
+            if let Some(row) = changed {
+                // The command line of one input row differs from its duplicate's.
+                let line = others.schema().index_of("CommandLine").unwrap();
+                let texts: arrow_array::StringArray = rows
+                    .iter()
+                    .zip(cols[line].as_string::<i32>().iter())
+                    .map(|(&r, t)| if r == row { Some("changed") } else { t })
+                    .collect();
+                cols[line] = Arc::new(texts);
+            }
+            Ok(RecordBatch::try_new(others.schema(), cols).unwrap())
+        }
+    };
+
+    let whole = build_process_tree(&full, Some(&schema)).unwrap();
+    let fetch = at_rows(None);
+    let kept = build_process_tree_with(&read, Some(&schema), Some(&fetch)).unwrap();
+    assert_eq!(col(&kept, table::PROC_KEY), col(&whole, table::PROC_KEY));
+    assert_eq!(col(&kept, "path"), col(&whole, "path"));
+    assert_eq!(kept.added_columns(), whole.added_columns());
+    assert!(kept.batch().schema().index_of("CommandLine").is_err());
+    let asked_rows = std::mem::take(&mut *asked.borrow_mut());
+    assert!(!asked_rows.is_empty() && asked_rows.len() < full.num_rows() / 2);
+    // Source rows lead back to the same events.
+    let lines = others
+        .column_by_name("CommandLine")
+        .unwrap()
+        .as_string::<i32>();
+    let whole_lines = col(&whole, "CommandLine");
+    for (k, source) in kept.source_rows().iter().enumerate() {
+        match source {
+            Some(r) => assert_eq!(lines.value(*r as usize), whole_lines[k]),
+            None => assert!(!whole
+                .batch()
+                .column_by_name("CommandLine")
+                .unwrap()
+                .is_valid(k)),
+        }
+    }
+    // The text rendering reads the kept-back columns from the caller.
+    assert_eq!(
+        kept.text_columns_missing(),
+        ["CommandLine", "SubjectUserName"]
+    );
+    let more = {
+        let cols = others
+            .columns()
+            .iter()
+            .map(|c| table::take_or_null(c, kept.source_rows()).unwrap())
+            .collect();
+        RecordBatch::try_new(others.schema(), cols).unwrap()
+    };
+    let options = TextOptions::default();
+    assert_eq!(
+        kept.to_text_with(None, &options, Some(&more)),
+        whole.to_text(None, &options)
+    );
+
+    // A duplicate whose kept-back command line differs is not dropped.
+    let time_ns = full
+        .column_by_name("TimeGenerated")
+        .unwrap()
+        .as_primitive::<TimestampNanosecondType>()
+        .values()
+        .to_vec();
+    let order =
+        super::build::time_order(&time_ns, &(0..full.num_rows() as u32).collect::<Vec<_>>());
+    let distinct = table::distinct_rows(&full, None, &time_ns, order.clone()).unwrap();
+    let fetch = at_rows(None);
+    let same = table::distinct_rows(&read, Some(&fetch), &time_ns, order.clone()).unwrap();
+    assert_eq!(same, distinct);
+    let dropped: Vec<u32> = order
+        .iter()
+        .copied()
+        .filter(|r| !distinct.contains(r))
+        .collect();
+    assert!(!dropped.is_empty(), "the generator repeats rows");
+    let fetch = at_rows(Some(dropped[0]));
+    let apart = table::distinct_rows(&read, Some(&fetch), &time_ns, order.clone()).unwrap();
+    assert_eq!(apart.len(), distinct.len() + 1);
+    assert!(apart.contains(&dropped[0]));
+}
+
 /// Reference parent search: for every kept event, scan all events.
 fn reference_parents(b: &RecordBatch) -> HashMap<usize, Option<usize>> {
     let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
