@@ -373,6 +373,23 @@ def test_object_text_columns_read_as_pyarrow_reads_them():
         _huntbook.text_cells(np.array([["a"]], dtype=object))
 
 
+def test_repeated_text_objects_read_as_a_dictionary():
+    names = ["cmd.exe", "héllo ✓", None, "", float("nan")]
+    # The same few objects over and over, as pandas holds a column read from Parquet.
+    cells = pd.Series([names[i % 5] for i in range(10_000)], dtype=object)
+    text = _tables._object_text(cells, dictionary=True)
+    assert pa.types.is_dictionary(text.type) and len(text.dictionary) == 3
+    assert text.cast(pa.string()).equals(pa.array(cells, from_pandas=True))
+    # Equal texts in distinct objects are distinct entries, but read the same.
+    copies = pd.Series(["".join(["cmd", ".exe"]) for _ in range(8)] + ["x"] * 8, dtype=object)
+    assert _tables._object_text(copies, dictionary=True).to_pylist() == list(copies)
+    # Mostly distinct objects are read plainly; anything but text is left to pyarrow.
+    distinct = pd.Series([f"row {i}" for i in range(10_000)], dtype=object)
+    assert _tables._object_text(distinct, dictionary=True).type == pa.string()
+    assert _tables._object_text(pd.Series(["a", 1], dtype=object), dictionary=True) is None
+    assert _tables._object_text(pd.Series([None, None], dtype=object), dictionary=True) is None
+
+
 # --- command-line rules -----------------------------------------------------------------
 
 

@@ -6,7 +6,13 @@
 use std::sync::Arc;
 
 use arrow_array::ffi::{from_ffi, to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
-use arrow_array::{Array, ArrayRef, GenericStringArray, OffsetSizeTrait, RecordBatch, StructArray};
+use std::collections::HashMap;
+
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, GenericStringArray, Int32Array, OffsetSizeTrait, RecordBatch,
+    StringArray, StructArray,
+};
 use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
@@ -99,16 +105,31 @@ impl PyBatch {
 /// waiting for memory: the cells are objects scattered over the heap. This reads the
 /// array's pointers in place and each `str` once, copying its UTF-8 (its own data for
 /// ASCII strings) while it is in the cache.
+///
+/// `dictionary`: read the column as a dictionary of its distinct objects, when they
+/// repeat (pandas keeps one object per distinct value of a column read from Arrow or
+/// Parquet): each is copied once, and a consumer that looks values up does so once per
+/// distinct value. Columns of mostly distinct objects are read plainly.
 #[pyfunction]
-fn text_cells(cells: &Bound<'_, PyAny>) -> PyResult<Option<PyBatch>> {
+#[pyo3(signature = (cells, dictionary=false))]
+fn text_cells(cells: &Bound<'_, PyAny>, dictionary: bool) -> PyResult<Option<PyBatch>> {
     let pointers = object_pointers(cells)?;
+    let encoded = if dictionary {
+        read_dictionary(pointers)
+    } else {
+        Dictionary::Plain
+    };
     // Text of up to 2 GiB takes 32-bit offsets, as pyarrow gives; more takes 64.
-    let column: ArrayRef = match read_text::<i32>(pointers) {
-        Read::Text(array) => Arc::new(array),
-        Read::NotText => return Ok(None),
-        Read::TooLong => match read_text::<i64>(pointers) {
+    let column: ArrayRef = match encoded {
+        Dictionary::Encoded(array) => Arc::new(array),
+        Dictionary::NotText => return Ok(None),
+        Dictionary::Plain => match read_text::<i32>(pointers) {
             Read::Text(array) => Arc::new(array),
-            _ => return Ok(None),
+            Read::NotText => return Ok(None),
+            Read::TooLong => match read_text::<i64>(pointers) {
+                Read::Text(array) => Arc::new(array),
+                _ => return Ok(None),
+            },
         },
     };
     let batch = RecordBatch::try_from_iter([("text", column)])
@@ -211,6 +232,77 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
 /// Objects remembered by [`read_text`]; 64 holds the values of most low-cardinality
 /// columns (hosts, users, event names).
 const RECENT_SLOTS: usize = 64;
+
+enum Dictionary {
+    Encoded(DictionaryArray<Int32Type>),
+    NotText,
+    /// Mostly distinct objects, or more text than 32-bit offsets hold: read it plainly.
+    Plain,
+}
+
+/// The cells as a dictionary of their distinct `str` objects (see [`text_cells`]).
+fn read_dictionary(cells: &[*mut ffi::PyObject]) -> Dictionary {
+    /// After this many cells, a column with more distinct objects than half of them is
+    /// read plainly: a dictionary would only add the look-ups.
+    const PROBE: usize = 4096;
+    let mut number: HashMap<usize, i32, foldhash::fast::FixedState> = HashMap::default();
+    let mut keys: Vec<i32> = Vec::with_capacity(cells.len());
+    let mut nulls = NullBufferBuilder::new(cells.len());
+    let mut offsets: Vec<i32> = vec![0];
+    let mut values: Vec<u8> = Vec::new();
+    let mut recent = [(std::ptr::null_mut::<ffi::PyObject>(), 0i32); RECENT_SLOTS];
+    for (i, &cell) in cells.iter().enumerate() {
+        if i == PROBE && number.len() > PROBE / 2 {
+            return Dictionary::Plain;
+        }
+        let slot = &mut recent[(cell as usize >> 4) % RECENT_SLOTS];
+        if slot.0 == cell {
+            keys.push(slot.1);
+            nulls.append_non_null();
+            continue;
+        }
+        if let Some(&key) = number.get(&(cell as usize)) {
+            *slot = (cell, key);
+            keys.push(key);
+            nulls.append_non_null();
+            continue;
+        }
+        // SAFETY: as in `read_text`.
+        match unsafe { read_cell(cell) } {
+            Cell::Text(text) => {
+                values.extend_from_slice(text);
+                let Ok(end) = i32::try_from(values.len()) else {
+                    return Dictionary::Plain;
+                };
+                let key = number.len() as i32;
+                offsets.push(end);
+                number.insert(cell as usize, key);
+                *slot = (cell, key);
+                keys.push(key);
+                nulls.append_non_null();
+            }
+            Cell::Missing => {
+                keys.push(0);
+                nulls.append_null();
+            }
+            Cell::Other => return Dictionary::NotText,
+        }
+    }
+    if number.is_empty() {
+        return Dictionary::NotText;
+    }
+    // SAFETY: the offsets start at 0 and grow with each distinct string's UTF-8.
+    let distinct = unsafe {
+        StringArray::new_unchecked(
+            OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(values),
+            None,
+        )
+    };
+    let keys = Int32Array::new(ScalarBuffer::from(keys), nulls.finish());
+    // SAFETY: every key is below the number of distinct strings it was given from.
+    Dictionary::Encoded(unsafe { DictionaryArray::new_unchecked(keys, Arc::new(distinct)) })
+}
 
 /// How many cells ahead to ask the memory for: the cells are objects scattered over
 /// the heap, and waiting for each in turn is most of the time a cell takes.

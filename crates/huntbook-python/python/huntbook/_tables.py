@@ -34,11 +34,15 @@ _TYPE_KEY = b"huntbook.type"
 _READ_CELL = {b"dynamic": json.loads, b"decimal": decimal.Decimal}
 
 
-def to_batch(data: Table, columns: Optional[Iterable[str]] = None) -> pa.RecordBatch:
+def to_batch(
+    data: Table, columns: Optional[Iterable[str]] = None, *, dictionary: bool = False
+) -> pa.RecordBatch:
     """``data`` (or just ``columns`` of it) as one record batch, index dropped.
 
     A pyarrow Table or RecordBatch (say, straight from ``pyarrow.parquet.read_table``)
-    goes across as it is, without a detour through pandas."""
+    goes across as it is, without a detour through pandas. ``dictionary``: object text
+    columns whose values repeat come as dictionary arrays, for transforms that look
+    values up (see ``text_cells`` in the extension)."""
     if isinstance(data, (pa.Table, pa.RecordBatch)):
         if columns is not None:
             data = data.select(list(columns))
@@ -51,7 +55,7 @@ def to_batch(data: Table, columns: Optional[Iterable[str]] = None) -> pa.RecordB
     arrays = []
     for name in names:
         column = data[name]
-        text = _object_text(column)
+        text = _object_text(column, dictionary)
         if text is not None:
             arrays.append(text)
             continue
@@ -131,12 +135,12 @@ def read_pickle(path: str) -> pa.RecordBatch:
     return to_batch(frame)
 
 
-def _object_text(column: pd.Series) -> Optional[pa.Array]:
+def _object_text(column: pd.Series, dictionary: bool = False) -> Optional[pa.Array]:
     """An object column of ``str`` (and missing values) read by the extension, which
     is several times faster than pyarrow at it; None for any other column."""
     if column.dtype != object:
         return None
-    batch = _huntbook.text_cells(np.ascontiguousarray(column.to_numpy()))
+    batch = _huntbook.text_cells(np.ascontiguousarray(column.to_numpy()), dictionary)
     return None if batch is None else pa.record_batch(batch).column(0)
 
 

@@ -70,7 +70,9 @@ def build_process_tree(
     names = [str(c) for c in data.columns] if isinstance(data, pd.DataFrame) else data.schema.names
     kept = _kept_back(data, names, schema)
     if kept:
-        batch = to_batch(data, [c for c in data.columns if c not in kept])
+        # Repeated texts (names, hosts, logon ids) arrive as dictionaries, so that the
+        # builder looks each distinct value up once.
+        batch = to_batch(data, [c for c in data.columns if c not in kept], dictionary=True)
         others = lambda rows: to_batch(data.iloc[rows], kept)  # noqa: E731
     else:
         batch, others = to_batch(data), None

@@ -327,20 +327,6 @@ impl<'a> Dict<'a> {
         id
     }
 
-    /// As [`Dict::id`], comparing with the value of the row before first (`last`): in
-    /// time order a value often repeats that of the event before (one event id, the same
-    /// logon or user for a while), and comparing costs less than hashing and probing.
-    fn id_after(&mut self, text: &'a str, last: &mut Option<(&'a str, Id)>) -> Id {
-        if let Some((before, id)) = *last {
-            if before == text {
-                return id;
-            }
-        }
-        let id = self.id(text);
-        *last = Some((text, id));
-        id
-    }
-
     pub fn get(&self, id: Id) -> &'a str {
         self.texts[id.get() as usize - 1]
     }
@@ -358,9 +344,9 @@ impl<'a> Dict<'a> {
         limit: usize,
     ) -> Option<Vec<Option<Id>>> {
         let mut ids = Vec::with_capacity(rows.len());
-        let mut last = None;
+        let mut reader = Repeats::new(column);
         for &r in rows {
-            ids.push(column.get(r as usize).map(|t| self.id_after(t, &mut last)));
+            ids.push(reader.get(r as usize, |t| self.id(t)));
             if self.len() > limit {
                 return None;
             }
@@ -370,15 +356,67 @@ impl<'a> Dict<'a> {
 
     /// The numbers of `column`'s values in `rows`.
     fn number(&mut self, column: Option<&'a dyn TextSource>, rows: &[u32]) -> Vec<Option<Id>> {
-        match column {
-            None => vec![None; rows.len()],
-            Some(c) => {
-                let mut last = None;
-                rows.iter()
-                    .map(|&r| c.get(r as usize).map(|t| self.id_after(t, &mut last)))
-                    .collect()
+        let Some(c) = column else {
+            return vec![None; rows.len()];
+        };
+        let mut reader = Repeats::new(c);
+        rows.iter()
+            .map(|&r| reader.get(r as usize, |t| self.id(t)))
+            .collect()
+    }
+}
+
+/// Reads a column's rows, looking each text up (`lookup`) only when it may be new: once
+/// per distinct value of a dictionary column, and otherwise when it differs from the
+/// row read before (in time order a value often repeats that of the event before: one
+/// event id, the same logon or user for a while). Comparing costs less than hashing and
+/// probing, and a value number less than either.
+struct Repeats<'a, T> {
+    column: &'a dyn TextSource,
+    coded: Option<Coded<'a, T>>,
+    last: Option<(&'a str, T)>,
+}
+
+/// A dictionary column's distinct values and row value numbers, with the lookup's
+/// result for each value once met.
+struct Coded<'a, T> {
+    values: &'a dyn TextSource,
+    keys: &'a [Option<u32>],
+    found: Vec<Option<T>>,
+}
+
+impl<'a, T: Copy> Repeats<'a, T> {
+    fn new(column: &'a dyn TextSource) -> Self {
+        let coded = column.dictionary().map(|(values, keys)| Coded {
+            values,
+            keys,
+            found: vec![None; values.len()],
+        });
+        Repeats {
+            column,
+            coded,
+            last: None,
+        }
+    }
+
+    /// `lookup` of row `row`'s text; `None` for a null.
+    fn get(&mut self, row: usize, mut lookup: impl FnMut(&'a str) -> T) -> Option<T> {
+        if let Some(c) = &mut self.coded {
+            let k = c.keys[row]? as usize;
+            if c.found[k].is_none() {
+                c.found[k] = c.values.get(k).map(&mut lookup);
+            }
+            return c.found[k];
+        }
+        let text = self.column.get(row)?;
+        if let Some((before, value)) = self.last {
+            if before == text {
+                return Some(value);
             }
         }
+        let value = lookup(text);
+        self.last = Some((text, value));
+        Some(value)
     }
 }
 
@@ -428,38 +466,20 @@ impl<'a> Names<'a> {
         &self.lc[lc_id.get() as usize - 1]
     }
 
-    /// As [`Names::id`], comparing with the previous event's spelling first (see
-    /// [`Dict::id_after`]).
-    fn id_after(&mut self, spelling: &'a str, last: &mut Option<(&'a str, (Id, Id))>) -> (Id, Id) {
-        if let Some((before, ids)) = *last {
-            if before == spelling {
-                return ids;
-            }
-        }
-        let ids = self.id(spelling);
-        *last = Some((spelling, ids));
-        ids
-    }
-
     /// The names of the events at `rows`.
     fn number(&mut self, input: &ProcInput<'a>, rows: &[u32]) -> Vec<EventNames> {
-        let (mut last_name, mut last_parent) = (None, None);
+        let mut names = Repeats::new(input.name);
+        let mut parents = input.parent_name.map(Repeats::new);
         rows.iter()
             .map(|&r| {
                 let row = r as usize;
-                let name = input
-                    .name
-                    .get(row)
-                    .map(|t| self.id_after(t, &mut last_name));
+                let name = names.get(row, |t| self.id(t));
                 EventNames {
                     name: name.map(|(id, _)| id),
                     name_lc: name.unwrap_or_else(|| self.id("")).1,
-                    parent: input.parent_name.map(|p| {
-                        let spelling = match p.get(row) {
-                            None | Some("") => UNKNOWN,
-                            Some(v) => v,
-                        };
-                        self.id_after(spelling, &mut last_parent)
+                    parent: parents.as_mut().map(|p| {
+                        p.get(row, |t| self.id(if t.is_empty() { UNKNOWN } else { t }))
+                            .unwrap_or_else(|| self.id(UNKNOWN))
                     }),
                 }
             })

@@ -24,6 +24,11 @@ pub trait TextSource: Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// For a dictionary column, its distinct values and each row's value number (`None`
+    /// for a null): values repeat, and a number is cheaper to look up than a text.
+    fn dictionary(&self) -> Option<(&dyn TextSource, &[Option<u32>])> {
+        None
+    }
 }
 
 impl TextSource for [Option<&str>] {
@@ -35,12 +40,16 @@ impl TextSource for [Option<&str>] {
     }
 }
 
-/// A text view of one input column. Numeric and dictionary columns are formatted
-/// once into a new string array.
+/// A text view of one input column. Numeric columns are formatted once into a new
+/// string array; a dictionary column keeps its values and row numbers.
 pub enum TextColumn {
     Utf8(StringArray),
     Large(LargeStringArray),
     View(StringViewArray),
+    Dictionary {
+        values: Box<TextColumn>,
+        keys: Vec<Option<u32>>,
+    },
 }
 
 impl TextSource for TextColumn {
@@ -49,6 +58,7 @@ impl TextSource for TextColumn {
             TextColumn::Utf8(a) => a.len(),
             TextColumn::Large(a) => a.len(),
             TextColumn::View(a) => a.len(),
+            TextColumn::Dictionary { keys, .. } => keys.len(),
         }
     }
     fn get(&self, row: usize) -> Option<&str> {
@@ -56,6 +66,13 @@ impl TextSource for TextColumn {
             TextColumn::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
             TextColumn::Large(a) => a.is_valid(row).then(|| a.value(row)),
             TextColumn::View(a) => a.is_valid(row).then(|| a.value(row)),
+            TextColumn::Dictionary { values, keys } => values.get(keys[row]? as usize),
+        }
+    }
+    fn dictionary(&self) -> Option<(&dyn TextSource, &[Option<u32>])> {
+        match self {
+            TextColumn::Dictionary { values, keys } => Some((values.as_ref(), keys)),
+            _ => None,
         }
     }
 }
@@ -72,14 +89,14 @@ impl TextColumn {
                     } else {
                         buf.push_null()
                     }
-                })?
+                })
             }};
         }
         Ok(match array.data_type() {
             DataType::Utf8 => TextColumn::Utf8(array.as_string::<i32>().clone()),
             DataType::LargeUtf8 => TextColumn::Large(array.as_string::<i64>().clone()),
             DataType::Utf8View => TextColumn::View(array.as_string_view().clone()),
-            DataType::Null => formatted(array.len(), |_, buf| buf.push_null())?,
+            DataType::Null => formatted(array.len(), |_, buf| buf.push_null()),
             DataType::Int8 => numbers!(Int8Type, |v, buf| push_int(i64::from(v), buf)),
             DataType::Int16 => numbers!(Int16Type, |v, buf| push_int(i64::from(v), buf)),
             DataType::Int32 => numbers!(Int32Type, |v, buf| push_int(i64::from(v), buf)),
@@ -97,19 +114,18 @@ impl TextColumn {
                         a.is_valid(i)
                             .then(|| if a.value(i) { "True" } else { "False" }),
                     )
-                })?
+                })
             }
             DataType::Dictionary(_, _) => {
                 let dict = array.as_any_dictionary();
-                let values = TextColumn::from_array(name, dict.values())?;
-                let keys = dict.normalized_keys();
-                formatted(array.len(), |i, buf| {
-                    buf.push(if array.is_valid(i) {
-                        values.get(keys[i])
-                    } else {
-                        None
-                    })
-                })?
+                let values = Box::new(TextColumn::from_array(name, dict.values())?);
+                let keys = dict
+                    .normalized_keys()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, k)| array.is_valid(i).then_some(k as u32))
+                    .collect();
+                TextColumn::Dictionary { values, keys }
             }
             other => {
                 return Err(ProcTreeError::ColumnType {
@@ -123,12 +139,9 @@ impl TextColumn {
 }
 
 /// A column of `n` values written by `write(i, buf)`, as text.
-fn formatted(
-    n: usize,
-    write: impl Fn(usize, &mut TextBuf) + Sync,
-) -> Result<TextColumn, ProcTreeError> {
-    let array = TextBuf::par_build(n, write).into_array()?;
-    Ok(TextColumn::Utf8(array.as_string::<i32>().clone()))
+fn formatted(n: usize, write: impl Fn(usize, &mut TextBuf) + Sync) -> TextColumn {
+    let array = TextBuf::par_build(n, write).into_array();
+    TextColumn::Large(array.as_string::<i64>().clone())
 }
 
 fn push_display(v: impl std::fmt::Display, buf: &mut TextBuf) {

@@ -268,7 +268,7 @@ impl ProcessTree {
         let mut parts = q.splitn(3, '|');
         let (qname, qpid, qtime) = (parts.next().unwrap_or(""), parts.next(), parts.next());
         let sep = self.schema.path_separator.as_str();
-        let keys = self.batch.column(0).as_string::<i32>();
+        let keys = self.batch.column(0).as_string::<i64>();
         (0..self.len())
             .filter(|&i| {
                 let key = keys.value(i);

@@ -218,8 +218,12 @@ fn hash_column(col: &ArrayRef, rows: &[u32], hashes: &mut [u64]) {
         }
     }
     match col.data_type() {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            let t = TextColumn::from_array("", col).expect("string column");
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => {
+            // A dictionary of values that are neither text nor numbers is left to the
+            // exact comparison.
+            let Ok(t) = TextColumn::from_array("", col) else {
+                return;
+            };
             hashes.par_iter_mut().zip(rows).for_each(|(h, &r)| {
                 *h = mix(
                     *h,
@@ -296,19 +300,6 @@ pub(super) fn take_or_null(
     Ok(make_array(out.freeze()))
 }
 
-/// Rebuilt text columns stay 64-bit-offset when the input column was.
-fn keep_large(input: &DataType, out: ArrayRef) -> ArrayRef {
-    if input == &DataType::LargeUtf8 && out.data_type() == &DataType::Utf8 {
-        Arc::new(
-            out.as_string::<i32>()
-                .iter()
-                .collect::<arrow_array::LargeStringArray>(),
-        )
-    } else {
-        out
-    }
-}
-
 fn utc_times(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(
         values
@@ -374,7 +365,7 @@ pub fn build_table(
         event_id: event_id.as_ref().map(|e| e as &dyn TextSource),
     };
     let mut tree = build(&input, &order);
-    let path = std::mem::take(&mut tree.rows.path).into_array()?;
+    let path = std::mem::take(&mut tree.rows.path).into_array();
     let (batch_out, source) = assemble(
         batch,
         &schema,
@@ -494,14 +485,14 @@ fn assemble(
             )
         },
     );
-    let (key_column, parent_key) = keys?;
+    let (key_column, parent_key) = keys;
     let mut added_out = added_out?;
     for (name, array) in [("path", path), (PARENT_KEY, parent_key)] {
         let at = added.iter().position(|a| a == name).expect("always added");
         added_out[at] = Some(array);
     }
 
-    let mut fields = vec![Field::new(PROC_KEY, DataType::Utf8, true)];
+    let mut fields = vec![Field::new(PROC_KEY, DataType::LargeUtf8, true)];
     let mut arrays = vec![key_column];
     for ((name, _), array) in input_columns.iter().zip(input_out?) {
         fields.push(Field::new(*name, array.data_type().clone(), true));
@@ -635,13 +626,13 @@ impl<'t, 'a> Output<'t, 'a> {
 
     /// `proc_key` and `parent_key`. A parent's key is copied from its row's, which is
     /// near (or shared by the siblings).
-    fn key_columns(&self) -> Result<(ArrayRef, ArrayRef), ProcTreeError> {
+    fn key_columns(&self) -> (ArrayRef, ArrayRef) {
         let keys = TextBuf::build(self.len(), |k, buf| {
             buf.push_with(|out| self.write_key(k, out))
         });
         let parent = &self.tree.rows.parent;
         let parent_keys = TextBuf::gather(self.len(), |k| parent[k].map(|p| keys.get(p as usize)));
-        Ok((keys.into_array()?, parent_keys.into_array()?))
+        (keys.into_array(), parent_keys.into_array())
     }
 
     /// Text column `t` in output order. When its values repeat (user names and SIDs
@@ -649,7 +640,7 @@ impl<'t, 'a> Output<'t, 'a> {
     /// order, and written from that small table: reading a large column in output order
     /// scatters over memory and costs several times more. Columns of many distinct
     /// values (command lines) are read directly.
-    fn text_in_output_order(&self, t: &TextColumn) -> Result<ArrayRef, ProcTreeError> {
+    fn text_in_output_order(&self, t: &TextColumn) -> ArrayRef {
         const FEW: usize = 1 << 14;
         let mut dict = Dict::default();
         let source = &self.source;
@@ -693,40 +684,40 @@ impl<'t, 'a> Output<'t, 'a> {
         } else if col == schema.process_id {
             text(&|e| e.pid.map(|id| self.pid(id)), &|i| {
                 Some(self.pid(i.pid))
-            })?
+            })
         } else if col == schema.parent_id {
-            text(&|e| e.ppid.map(|id| self.pid(id)), &|_| None)?
+            text(&|e| e.ppid.map(|id| self.pid(id)), &|_| None)
         } else if col == schema.process_name {
             text(&|e| e.name.map(|id| self.name(id)), &|i| {
                 c.has_parent_name.then(|| self.name(i.name))
-            })?
+            })
         } else if is(&schema.parent_name) && c.has_parent_name {
-            text(&|e| e.parent_name.map(|id| self.name(id)), &|_| None)?
+            text(&|e| e.parent_name.map(|id| self.name(id)), &|_| None)
         } else if is(&schema.host_name_column) && c.has_host {
             let host = |h| self.tree.hosts.get(h);
-            text(&|e| e.host.map(host), &|i| i.host.map(host))?
+            text(&|e| e.host.map(host), &|i| i.host.map(host))
         } else if is(&schema.logon_id) && c.has_logon {
             text(&|e| e.logon.map(|id| self.logon(id)), &|i| {
                 i.logon.map(|id| self.logon(id))
-            })?
+            })
         } else if is(&schema.target_logon_id) && c.has_target_logon {
-            text(&|e| e.target_logon.map(|id| self.logon(id)), &|_| None)?
+            text(&|e| e.target_logon.map(|id| self.logon(id)), &|_| None)
         } else if is(&schema.event_id_column) && c.has_event_id {
             let event_id = |id| self.tree.event_ids.get(id);
-            text(&|e| e.event_id.map(event_id), &|i| i.event_id.map(event_id))?
+            text(&|e| e.event_id.map(event_id), &|i| i.event_id.map(event_id))
         } else if array.data_type() == &DataType::Utf8
             || (self.schema_cols.contains(col) && array.data_type() != &DataType::LargeUtf8)
         {
             // MSTICPy turns numeric schema columns into text; anything it cannot read as
             // text is passed through unchanged. Plain text is copied the same way.
             match TextColumn::from_array(col, array) {
-                Ok(t) => self.text_in_output_order(&t)?,
+                Ok(t) => self.text_in_output_order(&t),
                 Err(_) => take_or_null(array, &self.source)?,
             }
         } else {
             take_or_null(array, &self.source)?
         };
-        Ok(keep_large(array.data_type(), out))
+        Ok(out)
     }
 
     /// A column MSTICPy adds; `None` for those made elsewhere (`path`, `parent_key`).
@@ -739,7 +730,7 @@ impl<'t, 'a> Output<'t, 'a> {
                     text_column(n, |k| match self.node(k) {
                         RowNode::Event(e) => e.effective_logon.map(|id| self.logon(id)),
                         RowNode::Inferred(i) => self.inferred(*i).logon.map(|id| self.logon(id)),
-                    })?
+                    })
                 } else {
                     Arc::new(Int64Array::from(vec![0i64; n]))
                 }
@@ -755,7 +746,7 @@ impl<'t, 'a> Output<'t, 'a> {
                             _ => None,
                         };
                         logon.map(|id| self.logon(id))
-                    })?
+                    })
                 } else {
                     Arc::new(
                         (0..n)
@@ -772,16 +763,16 @@ impl<'t, 'a> Output<'t, 'a> {
                     RowNode::Event(e) => self.lc(e.name_lc),
                     RowNode::Inferred(i) => self.lc(self.inferred(*i).name_lc),
                 })
-            })?,
+            }),
             "parent_proc_lc" if c.has_parent_name => text_column(n, |k| match self.node(k) {
                 RowNode::Event(e) => e.parent_lc.map(|id| self.lc(id)),
                 RowNode::Inferred(_) => None,
-            })?,
+            }),
             "parent_proc_lc" => text_column(n, |k| match self.link(k) {
                 Some(Link::Event(_)) => self.parent_event(k).map(|q| self.lc(q.name_lc)),
                 Some(Link::Inferred(_)) => Some(UNKNOWN),
                 _ => None,
-            })?,
+            }),
             "ParentName" => text_column(n, |k| match self.link(k) {
                 Some(Link::Event(_)) => self
                     .parent_event(k)
@@ -790,9 +781,9 @@ impl<'t, 'a> Output<'t, 'a> {
                 Some(Link::Inferred(_)) => Some(UNKNOWN),
                 Some(Link::None) => None,
                 None => Some(UNKNOWN),
-            })?,
+            }),
             "source_index" => {
-                TextBuf::build(n, |k, buf| buf.push_index(rows.source_index[k])).into_array()?
+                TextBuf::build(n, |k, buf| buf.push_index(rows.source_index[k])).into_array()
             }
             "new_process_lc_par" => text_column(n, |k| match self.link(k) {
                 Some(Link::Event(_)) => self.parent_event(k).map(|q| self.lc(q.name_lc)),
@@ -803,7 +794,7 @@ impl<'t, 'a> Output<'t, 'a> {
                     _ => UNKNOWN,
                 }),
                 _ => None,
-            })?,
+            }),
             "source_index_par" => Arc::new(
                 (0..n)
                     .map(|k| self.parent_event(k).map(|q| i64::from(q.input_row)))
@@ -815,7 +806,7 @@ impl<'t, 'a> Output<'t, 'a> {
                 _ => None,
             })),
             "NewProcessId_par" if schema.process_id != "NewProcessId" => {
-                text_column(n, |k| self.own_ppid(k).filter(|_| self.unmatched(k)))?
+                text_column(n, |k| self.own_ppid(k).filter(|_| self.unmatched(k)))
             }
             "IsRoot" => Arc::new(BooleanArray::from(rows.is_root.clone())),
             "IsLeaf" => Arc::new(BooleanArray::from(rows.is_leaf.clone())),
@@ -826,7 +817,7 @@ impl<'t, 'a> Output<'t, 'a> {
                 (true, Some(p)) => buf.push_index(rows.source_index[p as usize]),
                 _ => buf.push_null(),
             })
-            .into_array()?,
+            .into_array(),
             other if other == format!("{}_par", schema.process_id) => {
                 text_column(n, |k| match self.link(k) {
                     Some(Link::Event(_)) => self
@@ -837,13 +828,13 @@ impl<'t, 'a> Output<'t, 'a> {
                         self.own_ppid(k)
                     }
                     _ => None,
-                })?
+                })
             }
             other if other == format!("{}_par", schema.parent_id) => text_column(n, |k| {
                 self.parent_event(k)
                     .and_then(|q| q.ppid)
                     .map(|id| self.pid(id))
-            })?,
+            }),
             other if other == format!("{}_par", schema.process_name) => {
                 text_column(n, |k| match self.link(k) {
                     Some(Link::Event(_)) => self
@@ -852,11 +843,11 @@ impl<'t, 'a> Output<'t, 'a> {
                         .map(|id| self.name(id)),
                     Some(Link::Inferred(_)) if !c.has_parent_name => Some(UNKNOWN),
                     _ => None,
-                })?
+                })
             }
             // Every name `added_columns` yields has a rule above; a null column keeps the
             // layout intact should a future name slip through.
-            _ => new_null_array(&DataType::Utf8, n),
+            _ => new_null_array(&DataType::LargeUtf8, n),
         }))
     }
 }

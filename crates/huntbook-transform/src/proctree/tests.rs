@@ -982,6 +982,54 @@ fn columns_kept_back_are_read_only_where_rows_may_repeat() {
     assert!(apart.contains(&dropped[0]));
 }
 
+/// Dictionary-encoded text columns (as a DataFrame's repeated Python strings arrive)
+/// give the same tree as plain ones.
+#[test]
+fn dictionary_columns_give_the_same_tree() {
+    let events = generate(&GenOptions {
+        events: 600,
+        hosts: 3,
+        duplicate_rate: 0.05,
+        ..GenOptions::default()
+    });
+    let plain = windows_batch(&events);
+    let columns: Vec<ArrayRef> = plain
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            arrow_schema::DataType::Utf8 => Arc::new(
+                c.as_string::<i32>()
+                    .iter()
+                    .collect::<arrow_array::DictionaryArray<Int32Type>>(),
+            ) as ArrayRef,
+            _ => c.clone(),
+        })
+        .collect();
+    let fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
+        .collect();
+    let encoded = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    let (a, b) = (
+        build_process_tree(&plain, None).unwrap(),
+        build_process_tree(&encoded, None).unwrap(),
+    );
+    for name in [
+        "proc_key",
+        "parent_key",
+        "path",
+        "NewProcessName",
+        "ProcessId",
+        "EffectiveLogonId",
+    ] {
+        assert_eq!(col(&a, name), col(&b, name), "{name}");
+    }
+    assert_eq!(a.summary(), b.summary());
+}
+
 /// Reference parent search: for every kept event, scan all events.
 fn reference_parents(b: &RecordBatch) -> HashMap<usize, Option<usize>> {
     let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();

@@ -1,13 +1,13 @@
-//! Text values written one after another into one buffer: the shape of an Arrow `Utf8`
-//! column, filled without an allocation or a builder call per value, and handed to Arrow
-//! without a copy. Keys, paths and every text column of the output are written this way.
+//! Text values written one after another into one buffer: the shape of an Arrow
+//! `LargeUtf8` column, filled without an allocation or a builder call per value, and
+//! handed to Arrow without a copy. Keys, paths and every text column of the output are
+//! written this way. The offsets are 64-bit because pandas' Arrow-backed text columns
+//! hold them so: 32-bit ones would be widened, a copy per column, on the way to Python.
 
 use arrow_array::{make_array, ArrayRef};
 use arrow_data::ArrayData;
 use arrow_schema::DataType;
 use rayon::prelude::*;
-
-use super::ProcTreeError;
 
 /// Values written before a buffer is sized for the rest.
 const SAMPLE: usize = 1024;
@@ -16,9 +16,8 @@ const SAMPLE: usize = 1024;
 /// so every value is valid UTF-8.
 pub struct TextBuf {
     bytes: Vec<u8>,
-    /// Arrow's offsets: value `i` is `bytes[offsets[i]..offsets[i + 1]]`. Kept as `i32`
-    /// so that Arrow takes them as they are.
-    offsets: Vec<i32>,
+    /// Arrow's offsets: value `i` is `bytes[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<i64>,
     /// Positions of the null values (usually none or few).
     nulls: Vec<u32>,
 }
@@ -72,11 +71,11 @@ impl TextBuf {
     }
 
     fn append(&mut self, other: TextBuf) {
-        let base = i32::try_from(self.bytes.len()).unwrap_or(i32::MAX);
+        let base = self.bytes.len() as i64;
         let first = self.len() as u32;
         self.bytes.extend_from_slice(&other.bytes);
         self.offsets
-            .extend(other.offsets[1..].iter().map(|&o| base.saturating_add(o)));
+            .extend(other.offsets[1..].iter().map(|&o| base + o));
         self.nulls.extend(other.nulls.iter().map(|&r| first + r));
     }
 
@@ -163,22 +162,11 @@ impl TextBuf {
     }
 
     fn end_value(&mut self) {
-        // Past 2 GiB the offsets stop growing (so reading values never fails), and
-        // `into_array` reports the column as too large.
-        self.offsets
-            .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
+        self.offsets.push(self.bytes.len() as i64);
     }
 
-    /// The values as an Arrow `Utf8` column.
-    pub fn into_array(self) -> Result<ArrayRef, ProcTreeError> {
-        if i32::try_from(self.bytes.len()).is_err() {
-            return Err(ProcTreeError::Arrow {
-                detail: format!(
-                    "a text column of {} bytes is too large for 32-bit offsets",
-                    self.bytes.len()
-                ),
-            });
-        }
+    /// The values as an Arrow `LargeUtf8` column.
+    pub fn into_array(self) -> ArrayRef {
         let len = self.len();
         let validity = (!self.nulls.is_empty()).then(|| {
             let mut bits = vec![0xffu8; len.div_ceil(8)];
@@ -187,23 +175,20 @@ impl TextBuf {
             }
             bits.into()
         });
-        let builder = ArrayData::builder(DataType::Utf8)
+        let builder = ArrayData::builder(DataType::LargeUtf8)
             .len(len)
             .add_buffer(self.offsets.into())
             .add_buffer(self.bytes.into())
             .null_bit_buffer(validity);
-        // SAFETY: only whole `&str`s and ASCII are written, each value ends where the
-        // next begins, and the size was checked above: validating every value again
+        // SAFETY: only whole `&str`s and ASCII are written, and each value ends where the
+        // next begins: validating every value again
         // would cost a pass over each of the output's text columns.
-        Ok(make_array(unsafe { builder.build_unchecked() }))
+        make_array(unsafe { builder.build_unchecked() })
     }
 }
 
-/// A `Utf8` column of `n` values given by `value(i)`.
-pub fn text_column<'s>(
-    n: usize,
-    value: impl Fn(usize) -> Option<&'s str>,
-) -> Result<ArrayRef, ProcTreeError> {
+/// A `LargeUtf8` column of `n` values given by `value(i)`.
+pub fn text_column<'s>(n: usize, value: impl Fn(usize) -> Option<&'s str>) -> ArrayRef {
     TextBuf::gather(n, |i| value(i).map(str::as_bytes)).into_array()
 }
 
@@ -245,8 +230,8 @@ mod tests {
                 b.push_index(i as u32)
             }
         });
-        let a = buf.into_array().unwrap();
-        let a = a.as_string::<i32>();
+        let a = buf.into_array();
+        let a = a.as_string::<i64>();
         assert_eq!(a.len(), n);
         assert_eq!(a.value(42), "00042");
         assert_eq!(a.value(n - 1), format!("{:05}", n - 1));
