@@ -13,7 +13,7 @@ use arrow_array::{
     Array, ArrayRef, DictionaryArray, GenericStringArray, Int32Array, OffsetSizeTrait, RecordBatch,
     StringArray, StructArray,
 };
-use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -175,7 +175,7 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
     let mut offsets: Vec<O> = Vec::with_capacity(cells.len() + 1);
     offsets.push(O::zero());
     let mut values: Vec<u8> = Vec::new();
-    let mut nulls = NullBufferBuilder::new(cells.len());
+    let mut nulls = Nulls::default();
     let mut any_text = false;
     // Where the text of recently read objects was copied, by address. Columns that
     // pandas made from Arrow or a file hold the same `str` object in many cells; a
@@ -188,7 +188,6 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
         let slot = &mut recent[(cell as usize >> 4) % RECENT_SLOTS];
         if slot.0 == cell {
             values.extend_from_within(slot.1..slot.2);
-            nulls.append_non_null();
             let Some(end) = O::from_usize(values.len()) else {
                 return Read::TooLong;
             };
@@ -203,10 +202,9 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
                 let start = values.len();
                 values.extend_from_slice(text);
                 *slot = (cell, start, values.len());
-                nulls.append_non_null();
                 any_text = true;
             }
-            Cell::Missing => nulls.append_null(),
+            Cell::Missing => nulls.add(i),
             Cell::Other => return Read::NotText,
         }
         let Some(end) = O::from_usize(values.len()) else {
@@ -224,9 +222,33 @@ fn read_text<O: OffsetSizeTrait>(cells: &[*mut ffi::PyObject]) -> Read<O> {
         GenericStringArray::new_unchecked(
             OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
             Buffer::from_vec(values),
-            nulls.finish(),
+            nulls.finish(cells.len()),
         )
     })
+}
+
+/// The positions of the missing cells, made into a validity bitmap at the end: most
+/// columns have none, and a builder call per cell costs more than the rest of a
+/// repeated cell's work.
+#[derive(Default)]
+struct Nulls(Vec<usize>);
+
+impl Nulls {
+    fn add(&mut self, at: usize) {
+        self.0.push(at);
+    }
+
+    fn finish(self, len: usize) -> Option<NullBuffer> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut valid = BooleanBufferBuilder::new(len);
+        valid.append_n(len, true);
+        for at in self.0 {
+            valid.set_bit(at, false);
+        }
+        Some(NullBuffer::new(valid.finish()))
+    }
 }
 
 /// Objects remembered by [`read_text`]; 64 holds the values of most low-cardinality
@@ -247,7 +269,7 @@ fn read_dictionary(cells: &[*mut ffi::PyObject]) -> Dictionary {
     const PROBE: usize = 4096;
     let mut number: HashMap<usize, i32, foldhash::fast::FixedState> = HashMap::default();
     let mut keys: Vec<i32> = Vec::with_capacity(cells.len());
-    let mut nulls = NullBufferBuilder::new(cells.len());
+    let mut nulls = Nulls::default();
     let mut offsets: Vec<i32> = vec![0];
     let mut values: Vec<u8> = Vec::new();
     let mut recent = [(std::ptr::null_mut::<ffi::PyObject>(), 0i32); RECENT_SLOTS];
@@ -258,13 +280,11 @@ fn read_dictionary(cells: &[*mut ffi::PyObject]) -> Dictionary {
         let slot = &mut recent[(cell as usize >> 4) % RECENT_SLOTS];
         if slot.0 == cell {
             keys.push(slot.1);
-            nulls.append_non_null();
             continue;
         }
         if let Some(&key) = number.get(&(cell as usize)) {
             *slot = (cell, key);
             keys.push(key);
-            nulls.append_non_null();
             continue;
         }
         // SAFETY: as in `read_text`.
@@ -279,11 +299,10 @@ fn read_dictionary(cells: &[*mut ffi::PyObject]) -> Dictionary {
                 number.insert(cell as usize, key);
                 *slot = (cell, key);
                 keys.push(key);
-                nulls.append_non_null();
             }
             Cell::Missing => {
+                nulls.add(keys.len());
                 keys.push(0);
-                nulls.append_null();
             }
             Cell::Other => return Dictionary::NotText,
         }
@@ -299,7 +318,7 @@ fn read_dictionary(cells: &[*mut ffi::PyObject]) -> Dictionary {
             None,
         )
     };
-    let keys = Int32Array::new(ScalarBuffer::from(keys), nulls.finish());
+    let keys = Int32Array::new(ScalarBuffer::from(keys), nulls.finish(cells.len()));
     // SAFETY: every key is below the number of distinct strings it was given from.
     Dictionary::Encoded(unsafe { DictionaryArray::new_unchecked(keys, Arc::new(distinct)) })
 }

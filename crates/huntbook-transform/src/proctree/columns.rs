@@ -119,12 +119,14 @@ impl TextColumn {
             DataType::Dictionary(_, _) => {
                 let dict = array.as_any_dictionary();
                 let values = Box::new(TextColumn::from_array(name, dict.values())?);
-                let keys = dict
-                    .normalized_keys()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, k)| array.is_valid(i).then_some(k as u32))
-                    .collect();
+                let keys = dict.normalized_keys().into_iter().map(|k| Some(k as u32));
+                let keys = match array.logical_nulls() {
+                    Some(nulls) => keys
+                        .zip(nulls.iter())
+                        .map(|(k, valid)| k.filter(|_| valid))
+                        .collect(),
+                    None => keys.collect(),
+                };
                 TextColumn::Dictionary { values, keys }
             }
             other => {
