@@ -69,13 +69,11 @@ def build_process_tree(
     """
     names = [str(c) for c in data.columns] if isinstance(data, pd.DataFrame) else data.schema.names
     kept = _kept_back(data, names, schema)
-    if kept:
-        # Repeated texts (names, hosts, logon ids) arrive as dictionaries, so that the
-        # builder looks each distinct value up once.
-        batch = to_batch(data, [c for c in data.columns if c not in kept], dictionary=True)
-        others = lambda rows: to_batch(data.iloc[rows], kept)  # noqa: E731
-    else:
-        batch, others = to_batch(data), None
+    sent = [c for c in data.columns if c not in kept] if kept else None
+    # Repeated texts (names, hosts, logon ids) arrive as dictionaries, so that the
+    # builder looks each distinct value up once.
+    batch = to_batch(data, sent, dictionary=True)
+    others = (lambda rows: to_batch(data.iloc[rows], kept)) if kept else None
     tree = _huntbook.build_process_tree(batch, schema, others)
     table = pa.record_batch(tree.table())
     columns = dict(zip(table.schema.names, frame_columns(table)))
