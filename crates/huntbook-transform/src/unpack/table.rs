@@ -1,6 +1,8 @@
 //! The table face: one text column in, MSTICPy's `unpack_df` columns out.
 //!
-//! Rows are decoded in parallel (rayon) and their records concatenated in row order.
+//! Rows are decoded in parallel (rayon), a chunk at a time, and their records appended
+//! to the output columns in row order: only one chunk's decoded records are held at
+//! once, not the whole table's on top of the output.
 //! Column types are chosen so that pyarrow's `to_pandas()` gives values that look
 //! like MSTICPy's: strings as strings (large variants for the columns that can hold
 //! whole payloads), `input_bytes` as bytes, `file_hashes` as a struct (a dict in
@@ -112,17 +114,25 @@ pub fn unpack_base64(
         found: field.data_type().to_string(),
     })?;
 
-    let results: Vec<Option<Unpacked>> = (0..array.len())
-        .into_par_iter()
-        .map(|row| {
-            let text = cells.get(row)?;
-            let unpacked = unpack(text, opts);
-            (!unpacked.records.is_empty()).then_some(unpacked)
-        })
-        .collect();
-
-    build_batch(column, &cells, &results)
+    let mut out = Columns::default();
+    for start in (0..array.len()).step_by(CHUNK) {
+        let end = array.len().min(start + CHUNK);
+        let results: Vec<Option<Unpacked>> = (start..end)
+            .into_par_iter()
+            .map(|row| {
+                let text = cells.get(row)?;
+                let unpacked = unpack(text, opts);
+                (!unpacked.records.is_empty()).then_some(unpacked)
+            })
+            .collect();
+        out.append(start, &cells, &results);
+    }
+    out.finish(column)
 }
+
+/// Rows decoded together before their records are appended: enough to keep every core
+/// busy, few enough that their records weigh little beside the output.
+pub(super) const CHUNK: usize = 4096;
 
 /// Read access to the supported string array types.
 enum TextCells<'a> {
@@ -150,123 +160,127 @@ impl<'a> TextCells<'a> {
     }
 }
 
-fn build_batch(
-    column: &str,
-    cells: &TextCells<'_>,
-    results: &[Option<Unpacked>],
-) -> Result<RecordBatch, UnpackError> {
-    let n: usize = results.iter().flatten().map(|u| u.records.len()).sum();
-    let mut reference = ListBuilder::new(StringBuilder::new());
-    let mut original = LargeStringBuilder::with_capacity(n, 0);
-    let mut file_name = StringBuilder::with_capacity(n, 0);
-    let mut file_type = StringBuilder::with_capacity(n, 0);
-    let mut input_bytes = LargeBinaryBuilder::with_capacity(n, 0);
-    let mut decoded = LargeStringBuilder::with_capacity(n, 0);
-    let mut encoding = StringBuilder::with_capacity(n, 0);
-    let mut hashes = StructBuilder::from_fields(hash_fields(), n);
-    let mut md5 = StringBuilder::with_capacity(n, n * 32);
-    let mut sha1 = StringBuilder::with_capacity(n, n * 40);
-    let mut sha256 = StringBuilder::with_capacity(n, n * 64);
-    let mut printable = LargeStringBuilder::with_capacity(n, 0);
-    let mut src_index = Int64Builder::with_capacity(n);
-    let mut input = LargeStringBuilder::with_capacity(n, 0);
-    let mut full = LargeStringBuilder::with_capacity(n, 0);
-
-    for (row, result) in results.iter().enumerate() {
-        let Some(unpacked) = result else { continue };
-        let source = cells.get(row);
-        for rec in &unpacked.records {
-            append_record(
-                rec,
-                &mut reference,
-                &mut original,
-                &mut file_name,
-                &mut file_type,
-                &mut input_bytes,
-                &mut decoded,
-                &mut encoding,
-                &mut hashes,
-                [&mut md5, &mut sha1, &mut sha256],
-                &mut printable,
-            );
-            src_index.append_value(row as i64);
-            input.append_option(source);
-            full.append_value(&unpacked.decoded);
-        }
-    }
-
-    let mut columns: Vec<(&str, ArrayRef)> = vec![
-        ("reference", Arc::new(reference.finish())),
-        ("original_string", Arc::new(original.finish())),
-        ("file_name", Arc::new(file_name.finish())),
-        ("file_type", Arc::new(file_type.finish())),
-        ("input_bytes", Arc::new(input_bytes.finish())),
-        ("decoded_string", Arc::new(decoded.finish())),
-        ("encoding_type", Arc::new(encoding.finish())),
-        ("file_hashes", Arc::new(hashes.finish())),
-        ("md5", Arc::new(md5.finish())),
-        ("sha1", Arc::new(sha1.finish())),
-        ("sha256", Arc::new(sha256.finish())),
-        ("printable_bytes", Arc::new(printable.finish())),
-        ("src_index", Arc::new(src_index.finish())),
-    ];
-    for (name, array) in [
-        (column, Arc::new(input.finish()) as ArrayRef),
-        ("full_decoded_string", Arc::new(full.finish()) as ArrayRef),
-    ] {
-        match columns.iter().position(|(n, _)| *n == name) {
-            Some(i) => columns[i].1 = array,
-            None => columns.push((name, array)),
-        }
-    }
-    let schema = Arc::new(output_schema(column));
-    Ok(RecordBatch::try_new(
-        schema,
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )?)
+/// The output columns, filled a chunk of rows at a time.
+struct Columns {
+    reference: ListBuilder<StringBuilder>,
+    original: LargeStringBuilder,
+    file_name: StringBuilder,
+    file_type: StringBuilder,
+    input_bytes: LargeBinaryBuilder,
+    decoded: LargeStringBuilder,
+    encoding: StringBuilder,
+    hashes: StructBuilder,
+    md5: StringBuilder,
+    sha1: StringBuilder,
+    sha256: StringBuilder,
+    printable: LargeStringBuilder,
+    src_index: Int64Builder,
+    input: LargeStringBuilder,
+    full: LargeStringBuilder,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn append_record(
-    rec: &BinaryRecord,
-    reference: &mut ListBuilder<StringBuilder>,
-    original: &mut LargeStringBuilder,
-    file_name: &mut StringBuilder,
-    file_type: &mut StringBuilder,
-    input_bytes: &mut LargeBinaryBuilder,
-    decoded: &mut LargeStringBuilder,
-    encoding: &mut StringBuilder,
-    hashes: &mut StructBuilder,
-    [md5, sha1, sha256]: [&mut StringBuilder; 3],
-    printable: &mut LargeStringBuilder,
-) {
-    for part in &rec.reference {
-        reference.values().append_value(part);
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            reference: ListBuilder::new(StringBuilder::new()),
+            original: LargeStringBuilder::new(),
+            file_name: StringBuilder::new(),
+            file_type: StringBuilder::new(),
+            input_bytes: LargeBinaryBuilder::new(),
+            decoded: LargeStringBuilder::new(),
+            encoding: StringBuilder::new(),
+            hashes: StructBuilder::from_fields(hash_fields(), 0),
+            md5: StringBuilder::new(),
+            sha1: StringBuilder::new(),
+            sha256: StringBuilder::new(),
+            printable: LargeStringBuilder::new(),
+            src_index: Int64Builder::new(),
+            input: LargeStringBuilder::new(),
+            full: LargeStringBuilder::new(),
+        }
     }
-    reference.append(true);
-    original.append_value(&rec.original_string);
-    file_name.append_option(rec.file_name.as_deref());
-    file_type.append_option(rec.file_type.as_deref());
-    input_bytes.append_option(rec.input_bytes.as_deref());
-    decoded.append_option(rec.decoded_string.as_deref());
-    encoding.append_value(&rec.encoding_type);
-    let h = rec.file_hashes.as_ref();
-    for (i, value) in [
-        h.map(|h| h.md5.as_str()),
-        h.map(|h| h.sha1.as_str()),
-        h.map(|h| h.sha256.as_str()),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        hashes
-            .field_builder::<StringBuilder>(i)
-            .expect("hash struct fields are string builders")
-            .append_option(value);
+}
+
+impl Columns {
+    /// The records of rows `first..`, one result per row.
+    fn append(&mut self, first: usize, cells: &TextCells<'_>, results: &[Option<Unpacked>]) {
+        for (offset, result) in results.iter().enumerate() {
+            let Some(unpacked) = result else { continue };
+            let row = first + offset;
+            let source = cells.get(row);
+            for rec in &unpacked.records {
+                self.append_record(rec);
+                self.src_index.append_value(row as i64);
+                self.input.append_option(source);
+                self.full.append_value(&unpacked.decoded);
+            }
+        }
     }
-    hashes.append(h.is_some());
-    md5.append_option(h.map(|h| h.md5.as_str()));
-    sha1.append_option(h.map(|h| h.sha1.as_str()));
-    sha256.append_option(h.map(|h| h.sha256.as_str()));
-    printable.append_option(rec.printable_bytes.as_deref());
+
+    fn append_record(&mut self, rec: &BinaryRecord) {
+        for part in &rec.reference {
+            self.reference.values().append_value(part);
+        }
+        self.reference.append(true);
+        self.original.append_value(&rec.original_string);
+        self.file_name.append_option(rec.file_name.as_deref());
+        self.file_type.append_option(rec.file_type.as_deref());
+        self.input_bytes.append_option(rec.input_bytes.as_deref());
+        self.decoded.append_option(rec.decoded_string.as_deref());
+        self.encoding.append_value(&rec.encoding_type);
+        let h = rec.file_hashes.as_ref();
+        let values = [
+            h.map(|h| h.md5.as_str()),
+            h.map(|h| h.sha1.as_str()),
+            h.map(|h| h.sha256.as_str()),
+        ];
+        for (i, value) in values.into_iter().enumerate() {
+            self.hashes
+                .field_builder::<StringBuilder>(i)
+                .expect("hash struct fields are string builders")
+                .append_option(value);
+        }
+        self.hashes.append(h.is_some());
+        self.md5.append_option(values[0]);
+        self.sha1.append_option(values[1]);
+        self.sha256.append_option(values[2]);
+        self.printable.append_option(rec.printable_bytes.as_deref());
+    }
+
+    /// The table, with the input column (named `column`) and `full_decoded_string`
+    /// after MSTICPy's 13 columns, or in place of one of them with the same name.
+    fn finish(mut self, column: &str) -> Result<RecordBatch, UnpackError> {
+        let mut columns: Vec<(&str, ArrayRef)> = vec![
+            ("reference", Arc::new(self.reference.finish())),
+            ("original_string", Arc::new(self.original.finish())),
+            ("file_name", Arc::new(self.file_name.finish())),
+            ("file_type", Arc::new(self.file_type.finish())),
+            ("input_bytes", Arc::new(self.input_bytes.finish())),
+            ("decoded_string", Arc::new(self.decoded.finish())),
+            ("encoding_type", Arc::new(self.encoding.finish())),
+            ("file_hashes", Arc::new(self.hashes.finish())),
+            ("md5", Arc::new(self.md5.finish())),
+            ("sha1", Arc::new(self.sha1.finish())),
+            ("sha256", Arc::new(self.sha256.finish())),
+            ("printable_bytes", Arc::new(self.printable.finish())),
+            ("src_index", Arc::new(self.src_index.finish())),
+        ];
+        for (name, array) in [
+            (column, Arc::new(self.input.finish()) as ArrayRef),
+            (
+                "full_decoded_string",
+                Arc::new(self.full.finish()) as ArrayRef,
+            ),
+        ] {
+            match columns.iter().position(|(n, _)| *n == name) {
+                Some(i) => columns[i].1 = array,
+                None => columns.push((name, array)),
+            }
+        }
+        let schema = Arc::new(output_schema(column));
+        Ok(RecordBatch::try_new(
+            schema,
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )?)
+    }
 }

@@ -731,6 +731,40 @@ fn table_accepts_large_utf8_and_reports_errors_in_rows() {
     assert!(out.column_by_name("input_bytes").unwrap().is_null(0));
 }
 
+/// Rows are decoded a chunk at a time: records keep their rows' positions across chunks.
+#[test]
+fn rows_of_every_chunk_keep_their_positions() {
+    let n = 3 * table::CHUNK + 5;
+    let text = |row: usize| format!("row number {row} of a table decoded a chunk at a time");
+    let payload = |row: usize| format!("echo {}", b64(text(row).as_bytes()));
+    let rows: StringArray = (0..n)
+        .map(|row| {
+            Some(if row % 7 == 3 {
+                payload(row)
+            } else {
+                format!("plain {row}")
+            })
+        })
+        .collect();
+    let out = unpack_base64(&batch("c", Arc::new(rows)), "c", &UnpackOptions::default()).unwrap();
+    let src = out
+        .column_by_name("src_index")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    let decoded = out
+        .column_by_name("decoded_string")
+        .unwrap()
+        .as_string::<i64>();
+    let input = out.column_by_name("c").unwrap().as_string::<i64>();
+    let expected: Vec<usize> = (0..n).filter(|row| row % 7 == 3).collect();
+    assert_eq!(out.num_rows(), expected.len());
+    for (k, &row) in expected.iter().enumerate() {
+        assert_eq!(src.value(k), row as i64);
+        assert_eq!(decoded.value(k), text(row));
+        assert_eq!(input.value(k), payload(row));
+    }
+}
+
 #[test]
 fn empty_result_keeps_the_schema() {
     let rows = StringArray::from(vec![Some("plain"), None]);
